@@ -1,0 +1,157 @@
+"""Line-level Markdown reading shared by the template parser and the renderer.
+
+Templates are read line by line rather than through a Markdown AST because rendering must put every
+untouched byte back where it was (the round trip), which AST libraries do not promise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# A placeholder is `[text]` not followed by `(` (that would be a link) and not a footnote `[^1]`
+# or a task box `[ ]` / `[x]`.
+PLACEHOLDER_RE = re.compile(r"\[(?![\^ xX]\])(?!\^)([^\[\]\n]*[^\[\]\s][^\[\]\n]*)\](?!\()")
+DATE_TOKEN_RE = re.compile(r"\bYYYY-MM-DD\b")
+HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+FENCE_RE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$")
+BULLET_RE = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+HR_RE = re.compile(r"^[ \t]{0,3}([-*_])([ \t]*\1){2,}[ \t]*$")
+TABLE_LINE_RE = re.compile(r"^[ \t]*\|")
+TABLE_SEPARATOR_RE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+LINK_ONLY_RE = re.compile(r"^\[[^\[\]\n]+\]\([^)\n]*\)\s*$")
+# `**Label**: rest`, `**Label:** rest`, or `Label: rest` (short plain label, no brackets).
+BOLD_LABEL_RE = re.compile(r"^\*\*(?P<label>[^*]+?)\*\*(?P<colon>:?)\s*(?P<rest>.*)$")
+PLAIN_LABEL_RE = re.compile(
+    r"^[*_]{0,2}(?P<label>[A-Za-z0-9][\w /&'()-]{0,48}?):\s+(?P<rest>(\[|YYYY-MM-DD).*)$"
+)
+NUMBER_RE = re.compile(r"\d+")
+
+
+@dataclass
+class Placeholder:
+    """One `[...]` (or YYYY-MM-DD) occurrence: its line (0-based), columns and inner text."""
+
+    line: int
+    start: int
+    end: int
+    text: str
+
+
+def find_placeholders(text: str, line: int = 0, *, dates: bool = True) -> list[Placeholder]:
+    """All placeholders on one line, left to right."""
+    found = [
+        Placeholder(line, m.start(), m.end(), m.group(1)) for m in PLACEHOLDER_RE.finditer(text)
+    ]
+    if dates:
+        found += [
+            Placeholder(line, m.start(), m.end(), "date (YYYY-MM-DD)")
+            for m in DATE_TOKEN_RE.finditer(text)
+            if not any(p.start <= m.start() < p.end for p in found)
+        ]
+    return sorted(found, key=lambda p: p.start)
+
+
+def count_bracket_placeholders(text: str) -> int:
+    """How many `[...]` placeholders a text holds, outside HTML comments."""
+    return len(PLACEHOLDER_RE.findall(strip_comments(text)))
+
+
+def strip_comments(text: str) -> str:
+    """The text with HTML comments removed (kept line count)."""
+    return re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+
+
+def slugify(text: str) -> str:
+    """Stable, readable id part: `1. System Architecture & X` -> `system-architecture-x`."""
+    text = re.sub(r"^\s*\d+(\.\d+)*[.)]?\s+", "", text)  # drop heading numbering
+    text = re.sub(r"[`*_\[\]]", "", text).lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return text or "field"
+
+
+def identifier(text: str) -> str:
+    """A Python identifier for a schema property name."""
+    ident = slugify(text).replace("-", "_")
+    return ident if not ident[0].isdigit() else f"f_{ident}"
+
+
+def split_table_row(line: str) -> list[str]:
+    """Cells of a pipe-table row; escaped pipes and pipes inside backticks stay in the cell."""
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    cells: list[str] = []
+    current: list[str] = []
+    in_code = False
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and body[i + 1] == "|":
+            current.append("\\|")
+            i += 2
+            continue
+        if ch == "`":
+            in_code = not in_code
+        if ch == "|" and not in_code:
+            cells.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    cells.append("".join(current).strip())
+    return cells
+
+
+def plain(text: str) -> str:
+    """Cell or label text without emphasis markers."""
+    return re.sub(r"\*\*|__", "", text).strip().strip(":").strip()
+
+
+@dataclass
+class Bullet:
+    """One list item: its own line, nested items and continuation lines."""
+
+    line: int
+    indent: int
+    marker: str
+    text: str
+    text_col: int
+    end: int = 0  # last line (inclusive) of the item including its children
+    children: list[Bullet] = field(default_factory=list)
+
+
+def parse_bullets(lines: list[str], start: int, end: int) -> list[Bullet]:
+    """Bullet tree of lines[start:end] (a list block), nesting by indentation."""
+    roots: list[Bullet] = []
+    stack: list[Bullet] = []
+    for i in range(start, end):
+        m = BULLET_RE.match(lines[i])
+        if not m:
+            if lines[i].strip() and stack:
+                stack[-1].end = i
+            continue
+        indent = len(m.group(1).expandtabs(4))
+        item = Bullet(i, indent, m.group(2), m.group(3), len(m.group(1)) + len(m.group(2)) + 1)
+        item.text_col = lines[i].index(m.group(3), len(m.group(1)) + len(m.group(2)))
+        item.end = i
+        while stack and stack[-1].indent >= indent:
+            stack.pop()
+        if stack:
+            stack[-1].children.append(item)
+        else:
+            roots.append(item)
+        for ancestor in stack:
+            ancestor.end = i
+        stack.append(item)
+    _fix_ends(roots)
+    return roots
+
+
+def _fix_ends(items: list[Bullet]) -> None:
+    for item in items:
+        _fix_ends(item.children)
+        if item.children:
+            item.end = max(item.end, item.children[-1].end)

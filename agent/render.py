@@ -1,0 +1,205 @@
+"""Write answers back into a template: same order, same structure, every untouched byte kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent.templates import FieldKind, Group, Section, Slot, Template, TemplateField
+
+# An answer: str for text/code fields, list[str] for lists, list[dict[column_key, str]] for tables,
+# list[dict[field_id, answer]] for groups (one dict per item).
+Answers = Mapping[str, Any]
+# Called for a field or group with no answer; returns a marker shown next to it, or None.
+MissingMarker = Callable[[TemplateField | Group], str | None]
+
+
+@dataclass
+class _Edit:
+    """Lines [start, end) replaced by `lines`."""
+
+    start: int
+    end: int
+    lines: list[str]
+
+
+def render(
+    template: Template,
+    answers: Answers | None = None,
+    *,
+    missing: MissingMarker | None = None,
+    empty_group: str = "_None identified in the repository._",
+) -> str:
+    """The template with answers written in; unanswered fields keep their placeholder (+ marker)."""
+    fields, groups = direct_members(template.root)
+    out = _render_range(
+        template.lines,
+        0,
+        len(template.lines),
+        fields,
+        groups,
+        answers or {},
+        missing,
+        empty_group,
+        [],
+    )
+    return "\n".join(out)
+
+
+def direct_members(section: Section) -> tuple[list[TemplateField], list[Group]]:
+    """Fields and groups of a section and its subsections, not descending into groups."""
+    fields: list[TemplateField] = []
+    groups: list[Group] = []
+    for sec in section.walk():
+        fields += sec.fields
+        groups += sec.groups
+    return fields, groups
+
+
+def group_members(group: Group) -> tuple[list[TemplateField], list[Group]]:
+    """The item shape of a group: its fields and nested groups, subsections included."""
+    fields, groups = list(group.fields), list(group.groups)
+    for sec in group.sections:
+        f, g = direct_members(sec)
+        fields += f
+        groups += g
+    return fields, groups
+
+
+def _render_range(
+    lines: list[str],
+    lo: int,
+    hi: int,
+    fields: list[TemplateField],
+    groups: list[Group],
+    answers: Answers,
+    missing: MissingMarker | None,
+    empty_group: str,
+    extra_slots: list[tuple[Slot, str]],
+) -> list[str]:
+    edits: list[_Edit] = []
+    slots: dict[int, list[tuple[Slot, str, bool]]] = {}
+    for f in fields:
+        has = f.id in answers and answers[f.id] is not None
+        marker = None if has or missing is None else missing(f)
+        if f.kind is FieldKind.TEXT:
+            for k, slot in enumerate(f.slots):
+                if has:
+                    text = _text_value(str(answers[f.id]), f) if k == 0 else ""
+                    slots.setdefault(slot.line, []).append((slot, text, True))
+                elif marker and k == len(f.slots) - 1:
+                    original = lines[slot.line][slot.start : slot.end]
+                    slots.setdefault(slot.line, []).append((slot, f"{original} {marker}", True))
+        elif has:
+            edits.append(_Edit(f.start, f.end, _block_value(f, answers[f.id], lines)))
+        elif marker and f.kind is FieldKind.LIST:
+            # Inside a list a separate marker line would break the nesting: append it instead.
+            last = f.end - 1
+            width = len(lines[last])
+            slots.setdefault(last, []).append(
+                (Slot(line=last, start=width, end=width), f" {marker}", True)
+            )
+        elif marker:
+            after = f.end + 1 if f.kind is FieldKind.CODE else f.end
+            # The blank line keeps GFM from reading the marker as one more table row.
+            edits.append(_Edit(after, after, ["", marker]))
+    for g in groups:
+        if g.id in answers and answers[g.id] is not None:
+            edits.append(
+                _Edit(
+                    g.item_start, g.end, _group_value(lines, g, answers[g.id], missing, empty_group)
+                )
+            )
+        else:
+            marker = missing(g) if missing else None
+            if marker:
+                edits.append(_Edit(g.trailer_start, g.trailer_start, ["", marker]))
+    for slot, text in extra_slots:
+        slots.setdefault(slot.line, []).append((slot, text, False))
+    by_start: dict[int, list[_Edit]] = {}
+    for e in edits:
+        by_start.setdefault(e.start, []).append(e)
+    out: list[str] = []
+    i = lo
+    while i < hi or i in by_start:
+        if i in by_start:
+            group = by_start.pop(i)
+            inserts = [e for e in group if e.end == e.start]
+            replaces = [e for e in group if e.end > e.start]
+            for e in inserts:
+                out += e.lines
+            if replaces:
+                out += replaces[0].lines
+                i = replaces[0].end
+                continue
+        if i >= hi:
+            break
+        out.append(_apply_slots(lines[i], slots.get(i, [])))
+        i += 1
+    return out
+
+
+def _apply_slots(line: str, slots: list[tuple[Slot, str, bool]]) -> str:
+    """Replace slots right to left; a counter slot inside an answered placeholder is dropped."""
+    taken: list[tuple[int, int]] = []
+    chosen: list[tuple[Slot, str]] = []
+    for slot, text, primary in sorted(slots, key=lambda s: not s[2]):
+        if any(slot.start < e and s < slot.end for s, e in taken):
+            continue
+        taken.append((slot.start, slot.end))
+        chosen.append((slot, text))
+        del primary
+    for slot, text in sorted(chosen, key=lambda s: -s[0].start):
+        line = line[: slot.start] + text + line[slot.end :]
+    return line
+
+
+def _text_value(value: str, f: TemplateField) -> str:
+    value = value.strip()
+    if f.single_line:
+        return " ".join(value.split())
+    parts = value.split("\n")
+    return "\n".join([parts[0], *[f"{f.continuation}{p}" if p.strip() else "" for p in parts[1:]]])
+
+
+def _block_value(f: TemplateField, value: Any, lines: list[str]) -> list[str]:
+    if f.kind is FieldKind.CODE:
+        return str(value).rstrip("\n").split("\n")
+    if f.kind is FieldKind.LIST:
+        items = [value] if isinstance(value, str) else list(value)
+        cont = f.continuation + " " * (len(f.marker) + 1)
+        out = []
+        for item in items:
+            parts = str(item).strip().split("\n")
+            out.append(f"{f.continuation}{f.marker} {parts[0]}")
+            out += [f"{cont}{p}" if p.strip() else "" for p in parts[1:]]
+        return out
+    rows = list(value)
+    return [
+        "| " + " | ".join(_cell(row.get(k, "")) for k in f.column_keys) + " |" for row in rows
+    ] or ["| " + " | ".join("—" for _ in f.column_keys) + " |"]
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>") or "—"
+
+
+def _group_value(
+    lines: list[str], g: Group, items: Any, missing: MissingMarker | None, empty_group: str
+) -> list[str]:
+    fields, groups = group_members(g)
+    trailer = lines[g.trailer_start : g.end]
+    items = list(items)
+    if not items:
+        return [empty_group, *trailer] if trailer else [empty_group]
+    out: list[str] = []
+    for n, item in enumerate(items, start=1):
+        if n > 1:
+            out += g.separator
+        number = [(s, str(n)) for s in g.number_slots]
+        out += _render_range(
+            lines, g.item_start, g.item_end, fields, groups, item, missing, empty_group, number
+        )
+    return out + trailer

@@ -1,0 +1,29 @@
+"""Shared fixtures. The suite is offline: pytest-socket blocks every socket (see pyproject)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ("architecture-overview", "architecture-component")
+
+
+@pytest.fixture(autouse=True)
+def docagent_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Every test gets its own DOCAGENT_HOME: no state leaks between tests or from the machine."""
+    home = tmp_path_factory.mktemp("docagent-home")
+    monkeypatch.setenv("DOCAGENT_HOME", str(home))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCAGENT_MODEL", "DOCAGENT_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    yield home
+
+
+def update_golden() -> bool:
+    """Golden files are rewritten only when asked: UPDATE_GOLDEN=1 pytest."""
+    return os.environ.get("UPDATE_GOLDEN") == "1"
