@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -15,6 +16,9 @@ from rich.table import Table
 from rich.tree import Tree
 
 from agent.errors import DocAgentError
+from agent.index import build_index
+from agent.repo import DEFAULT_MAX_FILE_SIZE
+from agent.retrieval import Intent
 from agent.templates import FieldKind, Group, Section, load_template, shipped_templates
 
 app = typer.Typer(
@@ -128,6 +132,105 @@ def _add_group(node: Tree, group: Group) -> None:
         _add_group(branch, g)
     for sub in group.sections:
         _add_section(branch.add(f"[bold]{escape(sub.title)}[/]"), sub)
+
+
+@app.command("index")
+@friendly
+def index_command(
+    repo: Annotated[Path, typer.Argument(help="Repository directory.")] = Path("."),
+    max_file_size: Annotated[
+        int, typer.Option(help="Skip files larger than this many bytes.")
+    ] = DEFAULT_MAX_FILE_SIZE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Index a repository (cached) and show what docagent will read: files, chunks, facts."""
+    idx = build_index(repo, max_file_size=max_file_size)
+    s = idx.stats
+    if as_json:
+        data = {
+            "root": str(idx.root),
+            "files_by_kind": dict(s.files_by_kind),
+            "lines_by_language": dict(s.lines_by_language),
+            "files_by_language": dict(s.files_by_language),
+            "skipped": dict(s.skipped),
+            "chunks": s.chunks,
+            "tokens": s.tokens,
+            "facts": s.facts,
+            "commits": s.commits,
+            "redactions": s.redactions,
+            "files_read": s.read_files,
+            "files_reused": s.reused_files,
+            "seconds": round(s.seconds, 3),
+            "cache": s.cache_dir,
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    files = Table("kind", "files", title=f"Files in {escape(str(idx.root))}")
+    for kind, n in s.files_by_kind.most_common():
+        files.add_row(kind, str(n))
+    out.print(files)
+    langs = Table("language", "files", "lines")
+    for lang, lines in s.lines_by_language.most_common():
+        langs.add_row(lang, str(s.files_by_language[lang]), f"{lines:,}")
+    out.print(langs)
+    if s.skipped:
+        skipped = Table("skipped because", "files", "for example")
+        for reason, n in s.skipped.most_common():
+            skipped.add_row(
+                escape(reason), str(n), escape(", ".join(s.skipped_examples.get(reason, [])[:3]))
+            )
+        out.print(skipped)
+    out.print(
+        f"{s.chunks:,} chunks, {s.tokens:,} tokens, {s.facts} facts, {s.commits} commits, "
+        f"{s.redactions} secrets redacted; read {s.read_files} files, reused {s.reused_files} "
+        f"from cache; {s.seconds:.2f}s"
+    )
+
+
+@app.command("search")
+@friendly
+def search_command(
+    repo: Annotated[Path, typer.Argument(help="Repository directory.")],
+    query: Annotated[str, typer.Argument(help="What to look for, in words.")],
+    k: Annotated[int, typer.Option("-k", help="How many results.")] = 8,
+    intent: Annotated[
+        Intent | None, typer.Option(help="Rank for a kind of question (default: detected).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Show the ranked evidence docagent would use for a question."""
+    idx = build_index(repo)
+    hits = idx.search(query, k, intent=intent)
+    if as_json:
+        data = [
+            {
+                "rank": h.rank + 1,
+                "score": round(h.score, 4),
+                "citation": h.chunk.citation,
+                "path": h.chunk.path,
+                "start_line": h.chunk.start_line,
+                "end_line": h.chunk.end_line,
+                "kind": h.chunk.kind,
+                "adr": h.chunk.is_adr,
+                "header_path": h.chunk.header_path,
+                "tokens": h.chunk.tokens,
+                "text": h.chunk.text,
+            }
+            for h in hits
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    if not hits:
+        out.print("No evidence matches that query.")
+        return
+    for h in hits:
+        kind = "adr" if h.chunk.is_adr else h.chunk.kind
+        out.print(
+            f"[bold]{h.rank + 1}. {escape(h.chunk.citation)}[/]  [dim]{kind}  score {h.score:.2f}[/]"
+        )
+        preview = h.chunk.text.strip().split("\n")[:4]
+        for line in preview:
+            out.print(f"    {escape(line[:150])}", markup=True)
 
 
 def main() -> None:

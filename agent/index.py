@@ -1,0 +1,318 @@
+"""Build (or reuse) a repository's evidence index: chunks, facts, history and the BM25 retriever.
+
+The index persists in DOCAGENT_HOME/index/, keyed by each file's size and mtime (then content hash):
+re-indexing an unchanged repository reads no file, and a changed file re-chunks only that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent import facts as factlib
+from agent import history, tokens
+from agent.chunking import Chunk, chunk_file
+from agent.config import home
+from agent.facts import Fact
+from agent.history import Commit
+from agent.redact import redact
+from agent.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
+from agent.retrieval import Hit, Intent, Retriever, tokenize
+
+_FORMAT = 3  # bump when what is stored changes shape
+HISTORY_LIMIT = 2000
+
+
+@dataclass
+class FileRecord:
+    """What indexing one file produced; reused while the file's size and mtime are unchanged."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+    lines: int
+    skip: str | None
+    chunks: list[Chunk]
+    facts: list[Fact]
+    redactions: int
+    language: str
+    kind: str
+
+
+@dataclass
+class IndexStats:
+    """Figures for `docagent index`."""
+
+    files_by_kind: Counter[str] = field(default_factory=Counter)
+    lines_by_language: Counter[str] = field(default_factory=Counter)
+    files_by_language: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
+    chunks: int = 0
+    tokens: int = 0
+    facts: int = 0
+    commits: int = 0
+    redactions: int = 0
+    reused_files: int = 0
+    read_files: int = 0
+    seconds: float = 0.0
+    cache_dir: str = ""
+
+
+class RepoIndex:
+    """Everything docagent knows about a repository before asking a model."""
+
+    def __init__(
+        self,
+        root: Path,
+        records: dict[str, FileRecord],
+        commits: list[Commit],
+        retriever: Retriever,
+        stats: IndexStats,
+        is_git: bool,
+    ) -> None:
+        self.root = root
+        self.records = records
+        self.commits = commits
+        self.retriever = retriever
+        self.stats = stats
+        self.is_git = is_git
+        self.chunks = retriever.chunks
+        self.facts = _all_facts(records, stats)
+
+    def search(
+        self, query: str, k: int = 8, *, intent: Intent | None = None, kinds: set[str] | None = None
+    ) -> list[Hit]:
+        """Ranked evidence for a question."""
+        return self.retriever.search(query, k, intent=intent, kinds=kinds)
+
+    def paths(self) -> set[str]:
+        """Paths of every indexed (readable) file."""
+        return {p for p, r in self.records.items() if r.skip is None}
+
+    def file_lines(self, path: str) -> list[str] | None:
+        """The file's current lines, secrets redacted (as the model saw them); None if unknown."""
+        rec = self.records.get(path)
+        if rec is None or rec.skip is not None:
+            return None
+        text, _ = read_text(
+            self.root, RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns)
+        )
+        return redact(text)[0].split("\n") if text is not None else None
+
+    def commit(self, ref: str) -> Commit | None:
+        """A commit of the indexed history by (abbreviated) sha."""
+        ref = ref.removeprefix("commit:")
+        return next((c for c in self.commits if c.sha.startswith(ref)), None)
+
+
+def _all_facts(records: dict[str, FileRecord], stats: IndexStats) -> list[Fact]:
+    first_file: dict[str, str] = {}
+    for path, rec in sorted(records.items()):
+        if rec.skip is None and rec.language and rec.kind in ("code", "tests"):
+            first_file.setdefault(rec.language, path)
+    found = [f for rec in records.values() for f in rec.facts]
+    code_lines = Counter({k: v for k, v in stats.lines_by_language.items() if k in first_file})
+    found += factlib.language_facts(code_lines, stats.files_by_language, first_file)
+    return factlib.dedupe(found)
+
+
+def cache_dir(root: Path) -> Path:
+    """Where the index of a repository is kept."""
+    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return home() / "index" / f"{root.resolve().name}-{key}"
+
+
+def build_index(
+    root: str | Path,
+    *,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    history_limit: int = HISTORY_LIMIT,
+    progress: Callable[[str], None] | None = None,
+) -> RepoIndex:
+    """Index a repository, reusing whatever the cache still holds."""
+    started = time.perf_counter()
+    repo = scan(root, max_file_size=max_file_size)
+    base = cache_dir(repo.root)
+    stored = _load(base / "files.pkl")
+    old: dict[str, FileRecord] = {}
+    if stored and stored.get("format") == _FORMAT and stored.get("max_file_size") == max_file_size:
+        old = stored["records"]
+    stats = IndexStats(
+        skipped=Counter(repo.skipped),
+        skipped_examples=dict(repo.skipped_examples),
+        cache_dir=str(base),
+    )
+    records: dict[str, FileRecord] = {}
+    fresh: list[str] = []
+    for f in repo.files:
+        rec = old.get(f.path)
+        if rec is not None and rec.size == f.size and rec.mtime_ns == f.mtime_ns:
+            records[f.path] = rec
+            stats.reused_files += 1
+            continue
+        if progress:
+            progress(f.path)
+        records[f.path] = _index_file(repo.root, f, rec)
+        stats.read_files += 1
+        if records[f.path] is not rec:
+            fresh.append(f.path)
+    new_chunks = [c for p in fresh for c in records[p].chunks if not c.tokens]
+    for c, n in zip(new_chunks, tokens.count_many([c.text for c in new_chunks]), strict=True):
+        c.tokens = n
+    head = history.head(repo.root) if repo.is_git else None
+    commits = _commits(repo.root, head, stored, history_limit)
+    changed = bool(fresh) or set(records) != set(old) or (stored or {}).get("head") != head
+    retriever = None if changed else _load(base / "retriever.pkl")
+    if retriever is None or not isinstance(retriever, Retriever):
+        retriever = _build_retriever(
+            base, records, fresh, commits, stored is not None and not changed
+        )
+    if changed or stored is None:
+        _save(
+            base / "files.pkl",
+            {
+                "format": _FORMAT,
+                "max_file_size": max_file_size,
+                "records": records,
+                "head": head,
+                "commits": commits,
+            },
+        )
+        _save(base / "retriever.pkl", retriever)
+    for path, rec in records.items():
+        if rec.skip:
+            stats.skipped[rec.skip] += 1
+            examples = stats.skipped_examples.setdefault(rec.skip, [])
+            if len(examples) < 5:
+                examples.append(path)
+            continue
+        stats.files_by_kind[rec.kind] += 1
+        if rec.language:
+            stats.lines_by_language[rec.language] += rec.lines
+            stats.files_by_language[rec.language] += 1
+        stats.redactions += rec.redactions
+    stats.chunks = len(retriever.chunks)
+    stats.tokens = sum(c.tokens for c in retriever.chunks)
+    stats.commits = len(commits)
+    index = RepoIndex(repo.root, records, commits, retriever, stats, repo.is_git)
+    stats.facts = len(index.facts)
+    stats.seconds = time.perf_counter() - started
+    return index
+
+
+def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRecord:
+    try:
+        raw, skip = read_text(root, f)
+    except OSError as exc:
+        raw, skip = None, f"unreadable ({exc.strerror})"
+    if raw is None:
+        return FileRecord(f.size, f.mtime_ns, "", 0, skip, [], [], 0, f.language, f.kind.value)
+    digest = hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    if previous is not None and previous.digest == digest:  # touched, not changed
+        previous.size, previous.mtime_ns = f.size, f.mtime_ns
+        return previous
+    text, redactions = redact(raw)
+    found: list[Fact] = []
+    if f.kind is FileKind.CONFIG:
+        found += factlib.manifest_facts(f.path, text)
+    if f.kind in (FileKind.CODE, FileKind.CONFIG):
+        found += factlib.env_var_facts(f.path, text)
+    if f.kind is FileKind.CODE:
+        found += factlib.code_entry_facts(f.path, text, f.language)
+    return FileRecord(
+        f.size,
+        f.mtime_ns,
+        digest,
+        text.count("\n") + 1,
+        None,
+        chunk_file(f, text),
+        found,
+        redactions,
+        f.language,
+        f.kind.value,
+    )
+
+
+def _commits(
+    root: Path, head: str | None, stored: dict[str, Any] | None, limit: int
+) -> list[Commit]:
+    if head is None:
+        return []
+    if stored and stored.get("head") == head and stored.get("format") == _FORMAT:
+        cached: list[Commit] = stored.get("commits", [])
+        return cached
+    return history.log(root, limit=limit)
+
+
+def commit_chunk(c: Commit) -> Chunk:
+    """A commit message as a piece of evidence (cited by its short sha)."""
+    files = ", ".join(c.files[:15]) + (f" (+{len(c.files) - 15} more)" if len(c.files) > 15 else "")
+    text = f"commit {c.short} ({c.date[:10]}, {c.author})\n{c.message}\n\nFiles: {files}"
+    return Chunk(
+        path=f"commit:{c.short}",
+        start_line=0,
+        end_line=0,
+        kind="history",
+        language="git",
+        text=text,
+        header_path=c.subject,
+        hash=c.sha,
+    )
+
+
+def _build_retriever(
+    base: Path,
+    records: dict[str, FileRecord],
+    fresh: list[str],
+    commits: list[Commit],
+    _unchanged: bool,
+) -> Retriever:
+    cached_tokens: dict[str, list[list[str]]] = _load(base / "tokens.pkl") or {}
+    token_map: dict[str, list[list[str]]] = {}
+    chunks: list[Chunk] = []
+    token_lists: list[list[str]] = []
+    fresh_set = set(fresh)
+    for path in sorted(records):
+        rec = records[path]
+        if rec.skip:
+            continue
+        toks = cached_tokens.get(path) if path not in fresh_set else None
+        if toks is None or len(toks) != len(rec.chunks):
+            toks = [tokenize(f"{c.path} {c.header_path} {c.text}") for c in rec.chunks]
+        token_map[path] = toks
+        chunks += rec.chunks
+        token_lists += toks
+    history_chunks = [commit_chunk(c) for c in commits]
+    for c, n in zip(
+        history_chunks, tokens.count_many([c.text for c in history_chunks]), strict=True
+    ):
+        c.tokens = n
+    chunks += history_chunks
+    token_lists += [tokenize(c.text) for c in history_chunks]
+    _save(base / "tokens.pkl", token_map)
+    return Retriever(chunks, token_lists)
+
+
+def _load(path: Path) -> Any:
+    # The cache is docagent's own files under DOCAGENT_HOME; a damaged file just means a rebuild.
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+
+
+def _save(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
