@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,8 +16,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from agent.errors import DocAgentError
+from agent import local_model
+from agent.calllog import CallLog
+from agent.errors import DocAgentError, UserInputError
 from agent.index import build_index
+from agent.llm import resolve_settings
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.retrieval import Intent
 from agent.templates import FieldKind, Group, Section, load_template, shipped_templates
@@ -231,6 +235,76 @@ def search_command(
         preview = h.chunk.text.strip().split("\n")[:4]
         for line in preview:
             out.print(f"    {escape(line[:150])}", markup=True)
+
+
+@app.command("models")
+@friendly
+def models_command(
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name, embedded model name or .gguf path.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the configured endpoint and model, and the embedded models' install state."""
+    settings = resolve_settings(base_url=base_url, model=model)
+    state = local_model.status()
+    if as_json:
+        data = {
+            "endpoint": settings.endpoint_id,
+            "model": settings.model,
+            "embedded": settings.embedded,
+            "structured_output": settings.mode.value,
+            "api_key_set": bool(settings.api_key),
+            "embedded_models": state,
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    out.print(f"[bold]In use:[/] {escape(settings.describe())}")
+    out.print(f"API key: {'set' if settings.api_key else 'not set'}")
+    out.print(f"llama-cpp-python server installed: {'yes' if state['server_installed'] else 'no'}")
+    table = Table("embedded model", "packages installed", "assembled", "path / install")
+    for name in local_model.EMBEDDED_MODELS:
+        info = state[name]
+        assert isinstance(info, dict)
+        table.add_row(
+            escape(f"{name}{' (default)' if name == local_model.DEFAULT_MODEL else ''}"),
+            "yes" if info["packages_installed"] else "no",
+            "yes" if info["assembled"] else "no",
+            escape(str(info["path"] if info["packages_installed"] else info["install"])),
+        )
+    out.print(table)
+
+
+@app.command("log")
+@friendly
+def log_command(
+    limit: Annotated[int, typer.Option("-n", help="How many calls.")] = 20,
+    show: Annotated[int | None, typer.Option(help="Print one call's request and response.")] = None,
+) -> None:
+    """List recent model calls (the call log is also the response cache)."""
+    log = CallLog()
+    if show is not None:
+        call = log.get(show)
+        if call is None:
+            raise UserInputError(f"No call with id {show}.", hint="See `docagent log` for ids.")
+        sys.stdout.write(json.dumps(call, indent=2, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "when", "model", "purpose", "in", "out", "ms", "cache", "error")
+    for c in log.recent(limit):
+        table.add_row(
+            str(c.id),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.ts)),
+            escape(c.model),
+            escape(c.purpose or ""),
+            str(c.prompt_tokens),
+            str(c.completion_tokens),
+            f"{c.latency_ms:.0f}",
+            "hit" if c.cache_hit else "",
+            escape((c.error or "")[:60]),
+        )
+    out.print(table)
+    out.print(f"Log: {escape(str(log.path))}")
 
 
 def main() -> None:

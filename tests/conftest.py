@@ -27,3 +27,10 @@ def docagent_home(
 def update_golden() -> bool:
     """Golden files are rewritten only when asked: UPDATE_GOLDEN=1 pytest."""
     return os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+from tests.cassettes import cassette, model_base_url  # noqa: E402, F401  (fixtures)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cassette: replays (or records) model HTTP traffic")

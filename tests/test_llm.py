@@ -1,0 +1,355 @@
+"""The model layer: structured output, re-asks, typed errors, retries, cache, log, budget.
+
+Fault behaviour runs on a fake transport; anything that claims "works with the server" replays a
+cassette recorded from the embedded llama.cpp server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent import prompts
+from agent.calllog import CallLog
+from agent.errors import (
+    BudgetExceededError,
+    ModelContentFilterError,
+    ModelNotConfiguredError,
+    ModelRefusalError,
+    ModelTruncatedError,
+    ModelUnavailableError,
+    ModelValidationError,
+)
+from agent.llm import ModelClient, ModelSettings, StructuredMode, parse_json, resolve_settings
+
+try:
+    import httpx2 as httpx  # openai 3.x
+except ImportError:  # pragma: no cover - openai 2.x
+    import httpx  # type: ignore[no-redef]
+
+
+class Snippet(BaseModel):
+    """What a code excerpt is."""
+
+    model_config = ConfigDict(extra="forbid")
+    language: str = Field(description="The programming language of the excerpt.")
+    purpose: str = Field(description="One sentence: what the code is for.")
+    keywords: list[str] = Field(description="At most 5 short technical keywords.")
+
+
+class LowercaseSnippet(Snippet):
+    """Same, but the language must be written in lower case (most models capitalise it first)."""
+
+    @field_validator("language")
+    @classmethod
+    def lower_case(cls, value: str) -> str:
+        if value != value.lower() or not value.isascii():
+            raise ValueError(
+                f"language must be written in lower case ASCII, e.g. {value.lower()!r}"
+            )
+        return value
+
+
+CODE = '''def fetch_feed(url):
+    """Fetch one feed, retrying transient failures with exponential backoff."""
+    delay = 1.0
+    for attempt in range(5):
+        try:
+            return httpx.get(url, timeout=30).text
+        except httpx.HTTPError:
+            time.sleep(delay)
+            delay *= 2
+'''
+
+
+def snippet_messages() -> list[dict[str, str]]:
+    return [
+        {
+            "role": "user",
+            "content": prompts.render("classify_snippet", path="src/importer.py", code=CODE),
+        }
+    ]
+
+
+def completion(content: str, finish: str = "stop", refusal: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+            }
+        ],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+    }
+
+
+GOOD = json.dumps(
+    {"language": "python", "purpose": "Fetches a feed with retries.", "keywords": ["retry"]}
+)
+
+
+def fake(
+    handler: Callable[[httpx.Request], httpx.Response], **overrides: Any
+) -> tuple[ModelClient, list[float]]:
+    sleeps: list[float] = []
+    options: dict[str, Any] = {"mode": StructuredMode.JSON_SCHEMA, "max_retries": 3, **overrides}
+    settings = ModelSettings(base_url="http://fake.test/v1", embedded=False, model="m", **options)
+    client = openai.OpenAI(
+        base_url="http://fake.test/v1",
+        api_key="k",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    return ModelClient(settings, client=client, sleep=sleeps.append), sleeps
+
+
+def sequence(
+    *responses: httpx.Response | Exception,
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        item = responses[min(len(seen), len(responses)) - 1]
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler, seen
+
+
+# --- fault behaviour (fake transport) ---
+
+
+def test_429_with_retry_after_then_success() -> None:
+    handler, seen = sequence(
+        httpx.Response(429, headers={"retry-after": "2"}, json={"error": {"message": "slow down"}}),
+        httpx.Response(200, json=completion(GOOD)),
+    )
+    client, sleeps = fake(handler)
+    result = client.complete(snippet_messages(), Snippet)
+    assert result.value.language == "python"
+    assert sleeps == [2.0] and len(seen) == 2
+
+
+def test_500s_until_retries_are_exhausted() -> None:
+    handler, seen = sequence(httpx.Response(500, json={"error": {"message": "boom"}}))
+    client, sleeps = fake(handler)
+    with pytest.raises(ModelUnavailableError) as info:
+        client.complete(snippet_messages(), Snippet)
+    assert info.value.attempts == 4 and len(seen) == 4 and len(sleeps) == 3
+    assert client.log.recent(1)[0].error is not None
+
+
+def test_timeout_and_connection_refused_become_typed_errors() -> None:
+    handler, _ = sequence(httpx.ReadTimeout("slow"))
+    client, _ = fake(handler)
+    with pytest.raises(ModelUnavailableError, match="timed out"):
+        client.complete(snippet_messages(), Snippet)
+    handler, _ = sequence(httpx.ConnectError("refused"))
+    client, _ = fake(handler)
+    with pytest.raises(ModelUnavailableError, match="could not be reached"):
+        client.complete(snippet_messages(), Snippet)
+
+
+def test_truncated_output() -> None:
+    handler, _ = sequence(
+        httpx.Response(200, json=completion('{"language": "pyth', finish="length"))
+    )
+    client, _ = fake(handler)
+    with pytest.raises(ModelTruncatedError) as info:
+        client.complete(snippet_messages(), Snippet, max_tokens=5)
+    assert info.value.completion_tokens == 20
+
+
+def test_invalid_json_is_reasked_then_given_up() -> None:
+    handler, seen = sequence(httpx.Response(200, json=completion("not json at all")))
+    client, _ = fake(handler)
+    with pytest.raises(ModelValidationError) as info:
+        client.complete(snippet_messages(), Snippet)
+    assert info.value.attempts == 3 and len(seen) == 3
+    assert info.value.prompt_tokens == 300
+    third = json.loads(seen[2].content)
+    assert third["messages"][-1]["content"].startswith("Your previous reply was not valid")
+    assert third["messages"][-2] == {"role": "assistant", "content": "not json at all"}
+
+
+def test_reask_recovers_from_a_schema_error() -> None:
+    bad = json.dumps({"language": "python", "purpose": "x"})  # keywords missing
+    handler, seen = sequence(
+        httpx.Response(200, json=completion(bad)), httpx.Response(200, json=completion(GOOD))
+    )
+    client, _ = fake(handler)
+    result = client.complete(snippet_messages(), Snippet)
+    assert result.attempts == 2 and result.value.keywords == ["retry"]
+    assert "keywords: Field required" in json.loads(seen[1].content)["messages"][-1]["content"]
+
+
+def test_refusal_and_content_filter() -> None:
+    handler, _ = sequence(
+        httpx.Response(200, json=completion("", refusal="I can't help with that."))
+    )
+    client, _ = fake(handler)
+    with pytest.raises(ModelRefusalError, match="can't help"):
+        client.complete(snippet_messages(), Snippet)
+    handler, _ = sequence(httpx.Response(200, json=completion("", finish="content_filter")))
+    client, _ = fake(handler)
+    with pytest.raises(ModelContentFilterError):
+        client.complete(snippet_messages(), Snippet)
+
+
+def test_bad_credentials_and_unknown_model_say_what_to_fix() -> None:
+    handler, _ = sequence(httpx.Response(401, json={"error": {"message": "bad key"}}))
+    client, _ = fake(handler)
+    with pytest.raises(ModelNotConfiguredError, match="credentials"):
+        client.complete(snippet_messages(), Snippet)
+    handler, _ = sequence(httpx.Response(404, json={"error": {"message": "no such model"}}))
+    client, _ = fake(handler)
+    with pytest.raises(ModelNotConfiguredError, match="DOCAGENT_MODEL"):
+        client.complete(snippet_messages(), Snippet)
+
+
+def test_identical_request_is_answered_from_cache_and_logged() -> None:
+    handler, seen = sequence(httpx.Response(200, json=completion(GOOD)))
+    client, _ = fake(handler)
+    first = client.complete(snippet_messages(), Snippet, purpose="t")
+    second = client.complete(snippet_messages(), Snippet, purpose="t")
+    assert len(seen) == 1 and not first.cache_hit and second.cache_hit
+    assert client.usage.calls == 1 and client.usage.cache_hits == 1
+    rows = client.log.recent(5)
+    assert [r.cache_hit for r in rows] == [True, False]
+    assert rows[1].prompt_tokens == 100 and rows[1].latency_ms >= 0
+    stored = client.log.get(rows[1].id)
+    assert stored is not None and stored["request"]["response_format"]["type"] == "json_schema"
+    uncached, _ = fake(handler, use_cache=False)
+    uncached.complete(snippet_messages(), Snippet)
+    assert len(seen) == 2
+
+
+def test_token_budget_stops_before_sending() -> None:
+    handler, seen = sequence(httpx.Response(200, json=completion(GOOD)))
+    client, _ = fake(handler, token_budget=50)
+    with pytest.raises(BudgetExceededError, match="budget"):
+        client.complete(snippet_messages(), Snippet)
+    assert seen == []
+
+
+def test_mode_fallback_when_backend_rejects_json_schema() -> None:
+    handler, seen = sequence(
+        httpx.Response(
+            500,
+            json={
+                "error": {
+                    "message": "response_format.type: Input should be 'text' or 'json_object'"
+                }
+            },
+        ),
+        httpx.Response(200, json=completion(GOOD)),
+    )
+    client, _ = fake(handler)
+    client.settings.mode = StructuredMode.AUTO
+    client._mode = StructuredMode.AUTO
+    client.complete(snippet_messages(), Snippet)
+    assert client.mode is StructuredMode.JSON_OBJECT
+    assert json.loads(seen[1].content)["response_format"]["type"] == "json_object"
+
+
+def test_prompt_mode_puts_schema_in_the_prompt() -> None:
+    handler, seen = sequence(httpx.Response(200, json=completion("```json\n" + GOOD + "\n```")))
+    client, _ = fake(handler, mode=StructuredMode.PROMPT)
+    client.complete(snippet_messages(), Snippet)
+    body = json.loads(seen[0].content)
+    assert "response_format" not in body
+    assert '"keywords"' in body["messages"][0]["content"]
+
+
+def test_parse_json_is_lenient() -> None:
+    assert parse_json('{"a": "line\nbreak"}') == {"a": "line\nbreak"}
+    assert parse_json('Sure! {"a": 1} hope that helps') == {"a": 1}
+
+
+def test_settings_precedence(monkeypatch: pytest.MonkeyPatch, docagent_home: Path) -> None:
+    assert resolve_settings().embedded
+    (docagent_home / "config.toml").write_text(
+        'base_url = "http://from-file/v1"\nmodel = "file-model"\n'
+    )
+    s = resolve_settings()
+    assert (s.base_url, s.model, s.embedded) == ("http://from-file/v1", "file-model", False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://from-env/v1")
+    monkeypatch.setenv("DOCAGENT_MODEL", "env-model")
+    s = resolve_settings()
+    assert (s.base_url, s.model) == ("http://from-env/v1", "env-model")
+    s = resolve_settings(base_url="http://from-cli/v1", model="cli-model")
+    assert (s.base_url, s.model) == ("http://from-cli/v1", "cli-model")
+    with pytest.raises(ModelNotConfiguredError, match="structured-output"):
+        resolve_settings(mode="xml")
+
+
+def test_missing_prompt_variable_is_an_error() -> None:
+    with pytest.raises(Exception, match=r"\$code"):
+        prompts.render("classify_snippet", path="x")
+
+
+# --- against the real server (cassettes recorded from the embedded llama.cpp model) ---
+
+
+def recorded_client(
+    base_url: str, mode: StructuredMode = StructuredMode.JSON_OBJECT
+) -> ModelClient:
+    settings = ModelSettings(
+        base_url=base_url,
+        embedded=False,
+        model="qwen2.5-coder-0.5b",
+        mode=mode,
+        max_retries=0,
+        max_concurrency=1,
+    )
+    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)
+
+
+@pytest.mark.cassette
+def test_structured_call_validates_against_the_server(cassette: Path, model_base_url: str) -> None:
+    client = recorded_client(model_base_url)
+    result = client.complete(snippet_messages(), Snippet, max_tokens=200)
+    assert result.value.language.lower() == "python"
+    assert result.attempts == 1 and result.prompt_tokens > 100
+    assert len(result.value.keywords) >= 1
+    sent = client.log.get(client.log.recent(1)[0].id)
+    assert sent is not None
+    assert sent["request"]["response_format"]["type"] == "json_object"
+    assert sent["request"]["response_format"]["schema"]["required"] == [
+        "language",
+        "purpose",
+        "keywords",
+    ]
+
+
+@pytest.mark.cassette
+def test_reask_after_validation_failure_against_the_server(
+    cassette: Path, model_base_url: str
+) -> None:
+    client = recorded_client(model_base_url)
+    result = client.complete(snippet_messages(), LowercaseSnippet, max_tokens=200)
+    assert result.attempts >= 2, "the first answer capitalised the language and was re-asked"
+    assert result.value.language == "python"
+
+
+@pytest.mark.cassette
+def test_auto_mode_detects_llama_cpp_python_and_falls_back(
+    cassette: Path, model_base_url: str
+) -> None:
+    client = recorded_client(model_base_url, mode=StructuredMode.AUTO)
+    result = client.complete(snippet_messages(), Snippet, max_tokens=200)
+    assert client.mode is StructuredMode.JSON_OBJECT
+    assert result.value.language.lower() == "python"
