@@ -316,23 +316,19 @@ class ModelClient:
             )
             spent_prompt += p_tok
             spent_completion += c_tok
-            spent = {
-                "attempts": attempt,
-                "prompt_tokens": spent_prompt,
-                "completion_tokens": spent_completion,
-            }
+            spent = _Spent(attempt, spent_prompt, spent_completion)
             if finish == "length":
                 raise ModelTruncatedError(
                     f"The answer was cut off at {max_tokens} tokens.",
                     hint="The section may be too large for this model; try fewer fields per call.",
-                    **spent,
+                    **spent.kwargs(),
                 )
             if finish == "content_filter":
                 raise ModelContentFilterError(
-                    "The provider's content filter stopped the answer.", **spent
+                    "The provider's content filter stopped the answer.", **spent.kwargs()
                 )
             if finish == "refusal":
-                raise ModelRefusalError(f"The model refused: {content[:300]}", **spent)
+                raise ModelRefusalError(f"The model refused: {content[:300]}", **spent.kwargs())
             try:
                 value = response_model.model_validate(parse_json(content))
             except (ValueError, ValidationError) as exc:
@@ -539,6 +535,20 @@ class ModelClient:
                 except ValueError:
                     pass
         return min(30.0, 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+@dataclass
+class _Spent:
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "attempts": self.attempts,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
 
 
 class _ModeRejected(Exception):
