@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.tree import Tree
 
 from agent import local_model
 from agent.calllog import CallLog
+from agent.draft import DraftEvent, DraftOptions, PlannedCall, run_draft
 from agent.errors import DocAgentError, UserInputError
 from agent.index import build_index
-from agent.llm import resolve_settings
+from agent.llm import PRICES, ModelClient, resolve_settings
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.retrieval import Intent
 from agent.templates import FieldKind, Group, Section, load_template, shipped_templates
@@ -305,6 +315,132 @@ def log_command(
         )
     out.print(table)
     out.print(f"Log: {escape(str(log.path))}")
+
+
+@app.command("draft")
+@friendly
+def draft_command(
+    repo: Annotated[Path, typer.Argument(help="Repository directory.")] = Path("."),
+    template: Annotated[
+        str,
+        typer.Option("--template", "-t", help="Shipped template name or a Markdown template path."),
+    ] = "architecture-overview",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the draft (default: TEMPLATE.md)."),
+    ] = None,
+    sections: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sections", "-s", help="Only these sections (id prefix or title words); repeatable."
+        ),
+    ] = None,
+    topic: Annotated[
+        str, typer.Option(help="Focus, e.g. 'authentication' for a component document.")
+    ] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the planned calls and tokens; call no model.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an output file docagent did not write.")
+    ] = False,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name (or embedded model name / .gguf path).")
+    ] = None,
+    structured_output: Annotated[
+        str | None, typer.Option(help="auto, json_schema, json_object or prompt.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not answer from the response cache.")
+    ] = False,
+    token_budget: Annotated[
+        int | None, typer.Option(help="Stop cleanly after this many tokens.")
+    ] = None,
+    evidence_tokens: Annotated[int | None, typer.Option(help="Evidence tokens per call.")] = None,
+) -> None:
+    """Draft an architecture document for a repository: cited, with confidence and review flags."""
+    options = DraftOptions(
+        template=template,
+        output=output,
+        sections=sections or None,
+        topic=topic,
+        dry_run=dry_run,
+        force=force,
+        evidence_tokens=evidence_tokens,
+    )
+    if dry_run:
+        outcome = run_draft(repo, options, None)
+        settings = resolve_settings(base_url=base_url, model=model)
+        _print_plan(outcome.plan, settings.model if not settings.embedded else None)
+        out.print(f"{len(outcome.results)} fields come from facts and need no model.")
+        return
+    settings = resolve_settings(
+        base_url=base_url,
+        model=model,
+        mode=structured_output,
+        no_cache=no_cache,
+        token_budget=token_budget,
+    )
+    err.print(f"Model: {escape(settings.describe())}")
+    with ModelClient(settings) as client, _progress(client) as report:
+        outcome = run_draft(repo, options, client, progress=report)
+    s = outcome.summary
+    out.print(
+        f"[bold]Wrote[/] {escape(', '.join(str(p) for p in outcome.written))}\n"
+        f"{s['answered']} fields answered ({s['from_facts']} from facts), {s['not_found']} not found, "
+        f"{s['flagged']} flagged for review, {s['kept_human']} kept from human edits, {s['errors']} not drafted.\n"
+        f"{s['model_calls']} model calls ({s['cache_hits']} answered from cache), "
+        f"{s['prompt_tokens']:,} tokens in, {s['completion_tokens']:,} out, {s['seconds']:.0f}s."
+    )
+
+
+def _print_plan(plan: list[PlannedCall], priced_model: str | None) -> None:
+    table = Table("#", "section(s)", "fields", "groups", "evidence", "prompt tokens", "max output")
+    for n, p in enumerate(plan, start=1):
+        table.add_row(
+            str(n),
+            escape(p.title[:90]),
+            str(p.fields),
+            str(p.groups),
+            str(p.evidence),
+            f"{p.prompt_tokens:,}",
+            f"{p.max_output_tokens:,}",
+        )
+    out.print(table)
+    prompt = sum(p.prompt_tokens for p in plan)
+    output = sum(p.max_output_tokens for p in plan)
+    line = f"{len(plan)} calls, ~{prompt:,} prompt tokens, at most {output:,} output tokens"
+    price = PRICES.get(priced_model or "")
+    if price:
+        line += f"; at most ${(prompt * price[0] + output * price[1]) / 1_000_000:.2f} with {priced_model}"
+    out.print(line)
+
+
+@contextlib.contextmanager
+def _progress(client: ModelClient) -> Iterator[Callable[[DraftEvent], None]]:
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[stats]}"),
+    ]
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("Drafting", total=None, stats="")
+
+        def report(event: DraftEvent) -> None:
+            u = client.usage
+            stats = f"{u.prompt_tokens:,} in / {u.completion_tokens:,} out, {u.cache_hits} cached"
+            if event.kind == "plan":
+                bar.update(task, total=event.total, stats=stats)
+            elif event.kind == "start":
+                bar.update(task, description=f"Drafting {event.title[:50]}", stats=stats)
+            else:
+                bar.update(task, completed=event.done, stats=stats)
+
+        yield report
 
 
 def main() -> None:

@@ -9,10 +9,34 @@ from typing import Any
 from agent.templates import FieldKind, Group, Section, Slot, Template, TemplateField
 
 # An answer: str for text/code fields, list[str] for lists, list[dict[column_key, str]] for tables,
-# list[dict[field_id, answer]] for groups (one dict per item).
+# list[dict[field_id, answer]] for groups (one dict per item); or RawInline / RawMarkdown.
 Answers = Mapping[str, Any]
 # Called for a field or group with no answer; returns a marker shown next to it, or None.
 MissingMarker = Callable[[TemplateField | Group], str | None]
+# Called with a block field's or group's rendered lines; returns the lines to write (e.g. wrapped).
+BlockWrap = Callable[[TemplateField | Group, list[str]], list[str]]
+
+
+class RawInline(str):
+    """Text put into a field's slot exactly as given (no re-indentation)."""
+
+    __slots__ = ()
+
+
+class RawMarkdown(str):
+    """Lines that replace a block field whole: list items, or a table with its header, or a code
+    block with its fences, or a group's items."""
+
+    __slots__ = ()
+
+
+def block_span(f: TemplateField) -> tuple[int, int]:
+    """Lines a RawMarkdown answer replaces: code with its fences, a table with its header rows."""
+    if f.kind is FieldKind.CODE:
+        return f.start - 1, f.end + 1
+    if f.kind is FieldKind.TABLE:
+        return f.start - 2, f.end
+    return f.start, f.end
 
 
 @dataclass
@@ -30,21 +54,22 @@ def render(
     *,
     missing: MissingMarker | None = None,
     empty_group: str = "_None identified in the repository._",
+    wrap: BlockWrap | None = None,
 ) -> str:
     """The template with answers written in; unanswered fields keep their placeholder (+ marker)."""
     fields, groups = direct_members(template.root)
+    ctx = _Context(missing, empty_group, wrap)
     out = _render_range(
-        template.lines,
-        0,
-        len(template.lines),
-        fields,
-        groups,
-        answers or {},
-        missing,
-        empty_group,
-        [],
+        template.lines, 0, len(template.lines), fields, groups, answers or {}, ctx, []
     )
     return "\n".join(out)
+
+
+@dataclass
+class _Context:
+    missing: MissingMarker | None
+    empty_group: str
+    wrap: BlockWrap | None
 
 
 def direct_members(section: Section) -> tuple[list[TemplateField], list[Group]]:
@@ -74,10 +99,10 @@ def _render_range(
     fields: list[TemplateField],
     groups: list[Group],
     answers: Answers,
-    missing: MissingMarker | None,
-    empty_group: str,
+    ctx: _Context,
     extra_slots: list[tuple[Slot, str]],
 ) -> list[str]:
+    missing = ctx.missing
     edits: list[_Edit] = []
     slots: dict[int, list[tuple[Slot, str, bool]]] = {}
     for f in fields:
@@ -86,13 +111,19 @@ def _render_range(
         if f.kind is FieldKind.TEXT:
             for k, slot in enumerate(f.slots):
                 if has:
-                    text = _text_value(str(answers[f.id]), f) if k == 0 else ""
+                    value = answers[f.id]
+                    text = value if isinstance(value, RawInline) else _text_value(str(value), f)
+                    text = text if k == 0 else ""
                     slots.setdefault(slot.line, []).append((slot, text, True))
                 elif marker and k == len(f.slots) - 1:
                     original = lines[slot.line][slot.start : slot.end]
                     slots.setdefault(slot.line, []).append((slot, f"{original} {marker}", True))
+        elif has and isinstance(answers[f.id], RawMarkdown):
+            start, end = block_span(f)
+            edits.append(_Edit(start, end, str(answers[f.id]).split("\n")))
         elif has:
-            edits.append(_Edit(f.start, f.end, _block_value(f, answers[f.id], lines)))
+            block = _block_value(f, answers[f.id], lines)
+            edits.append(_Edit(f.start, f.end, ctx.wrap(f, block) if ctx.wrap else block))
         elif marker and f.kind is FieldKind.LIST:
             # Inside a list a separate marker line would break the nesting: append it instead.
             last = f.end - 1
@@ -106,11 +137,7 @@ def _render_range(
             edits.append(_Edit(after, after, ["", marker]))
     for g in groups:
         if g.id in answers and answers[g.id] is not None:
-            edits.append(
-                _Edit(
-                    g.item_start, g.end, _group_value(lines, g, answers[g.id], missing, empty_group)
-                )
-            )
+            edits.append(_Edit(g.item_start, g.end, _group_value(lines, g, answers[g.id], ctx)))
         else:
             marker = missing(g) if missing else None
             if marker:
@@ -186,20 +213,18 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>") or "—"
 
 
-def _group_value(
-    lines: list[str], g: Group, items: Any, missing: MissingMarker | None, empty_group: str
-) -> list[str]:
+def _group_value(lines: list[str], g: Group, items: Any, ctx: _Context) -> list[str]:
     fields, groups = group_members(g)
     trailer = lines[g.trailer_start : g.end]
+    if isinstance(items, RawMarkdown):
+        return [*str(items).split("\n"), *trailer]
     items = list(items)
-    if not items:
-        return [empty_group, *trailer] if trailer else [empty_group]
     out: list[str] = []
+    if not items:
+        out = [ctx.empty_group]
     for n, item in enumerate(items, start=1):
         if n > 1:
             out += g.separator
         number = [(s, str(n)) for s in g.number_slots]
-        out += _render_range(
-            lines, g.item_start, g.item_end, fields, groups, item, missing, empty_group, number
-        )
-    return out + trailer
+        out += _render_range(lines, g.item_start, g.item_end, fields, groups, item, ctx, number)
+    return (ctx.wrap(g, out) if ctx.wrap else out) + trailer

@@ -1,0 +1,419 @@
+"""Plan a draft: which fields facts answer without a model, and which go to the model in which call.
+
+Fewer, richer calls beat one call per field: neighbouring subsections of one chapter share a call
+while their fields fit a budget of "weight" (a text field weighs 1, a table or code block 3, a group
+1 + half its item fields).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from itertools import zip_longest
+
+from agent import facts as factlib
+from agent.facts import Fact
+from agent.index import RepoIndex
+from agent.render import group_members
+from agent.retrieval import Hit, Intent
+from agent.templates import FieldKind, Group, Section, Template, TemplateField
+
+MAX_WEIGHT = 12
+
+
+@dataclass
+class StaticAnswer:
+    """A field filled without a model."""
+
+    value: str
+    status: str  # answered | not_found
+    facts: list[Fact] = field(default_factory=list)
+    rows: list[dict[str, str]] | None = None
+    note: str = ""
+
+
+@dataclass
+class Unit:
+    """One model call: the fields and groups of one or more neighbouring sections."""
+
+    title: str
+    sections: list[Section]
+    fields: list[TemplateField] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # schema key -> field/group id
+    guidance: list[str] = field(default_factory=list)
+
+    @property
+    def weight(self) -> float:
+        """How much this call asks for."""
+        total = 0.0
+        for f in self.fields:
+            total += 3 if f.kind in (FieldKind.TABLE, FieldKind.CODE) else 1
+        for g in self.groups:
+            total += 1 + len(group_members(g)[0]) / 2
+        return total
+
+    @property
+    def has_rationale(self) -> bool:
+        """Whether any field asks "why"."""
+        return any(f.is_rationale for f in self.fields) or any(
+            f.is_rationale for g in self.groups for f in group_members(g)[0]
+        )
+
+    def query(self, topic: str = "") -> str:
+        """Words to retrieve evidence with: headings, labels and what the placeholders ask."""
+        parts = [self.title, topic]
+        for f in self.fields:
+            parts += [f.label, _trim(f.description)]
+        for g in self.groups:
+            parts += [g.label, *(f.label for f in group_members(g)[0][:6])]
+        return " ".join(p for p in parts if p)
+
+
+def _trim(text: str) -> str:
+    # Placeholder examples ("PostgreSQL, MySQL, MongoDB, etc.") are options, not evidence terms.
+    return re.split(r" - |\(|, etc", text)[0]
+
+
+def heading_path(sections_by_id: dict[str, list[str]], section: Section) -> str:
+    """`1. System Architecture > High-Level Architecture` for a section."""
+    return " > ".join(sections_by_id.get(section.id, [section.title]))
+
+
+def plan_units(
+    template: Template, static_ids: set[str], only: list[str] | None = None
+) -> list[Unit]:
+    """Group the model-filled fields into calls, in document order."""
+    paths: dict[str, list[str]] = {}
+
+    def walk(sec: Section, trail: list[str]) -> None:
+        here = [*trail, sec.title] if sec.title and sec.level > 1 else trail
+        paths[sec.id] = here
+        for sub in sec.sections:
+            walk(sub, here)
+
+    walk(template.root, [])
+    pieces: list[tuple[str, Unit]] = []
+    for sec in template.sections():
+        fields = [f for f in sec.fields if f.id not in static_ids]
+        if not fields and not sec.groups:
+            continue
+        title = " > ".join(paths.get(sec.id, [])) or sec.title or template.name
+        if only and not any(_selected(s, sec, title) for s in only):
+            continue
+        chapter = paths.get(sec.id, [""])[0] if paths.get(sec.id) else ""
+        unit = Unit(
+            title=title,
+            sections=[sec],
+            fields=fields,
+            groups=list(sec.groups),
+            guidance=list(sec.guidance),
+        )
+        pieces.append((chapter, unit))
+    units: list[Unit] = []
+    last_chapter = None
+    for chapter, piece in pieces:
+        current = units[-1] if units else None
+        if (
+            current is not None
+            and chapter == last_chapter
+            and current.weight + piece.weight <= MAX_WEIGHT
+        ):
+            current.title = f"{current.title}; {piece.title.split(' > ')[-1]}"
+            current.sections += piece.sections
+            current.fields += piece.fields
+            current.groups += piece.groups
+            current.guidance += piece.guidance
+        else:
+            units.append(piece)
+        last_chapter = chapter
+    for unit in units:
+        _assign_keys(unit)
+    return units
+
+
+def _selected(selector: str, sec: Section, title: str) -> bool:
+    s = selector.lower()
+    return sec.id.startswith(s) or s in title.lower()
+
+
+def _assign_keys(unit: Unit) -> None:
+    taken: dict[str, str] = {}
+    owners = {
+        f.id: next((s for s in unit.sections if f in s.fields), unit.sections[0])
+        for f in unit.fields
+    }
+    members: list[TemplateField | Group] = [*unit.fields, *unit.groups]
+    for member in members:
+        key = member.key
+        if key in taken:
+            owner = owners.get(member.id, unit.sections[0])
+            key = f"{owner.key}__{member.key}"
+        n = 2
+        base = key
+        while key in taken:
+            key, n = f"{base}_{n}", n + 1
+        taken[key] = member.id
+    unit.keys = taken
+
+
+# --- fields answered from facts -----------------------------------------------------------------
+
+# (section pattern, label pattern, fact kinds). First match wins.
+_RULES: list[tuple[str, str, tuple[str, ...]]] = [
+    (r"backend|technology stack", r"^language$", ("language", "runtime")),
+    (r"frontend", r"^framework$", ("frontend-framework",)),
+    (r"backend", r"^framework$", ("web-framework",)),
+    (r"backend|technology stack", r"^orm|database layer", ("orm",)),
+    (r"database|storage", r"^database$", ("database",)),
+    (r"", r"^migration tool", ("migrations",)),
+    (r"database|storage", r"^caching$", ("cache",)),
+    (r"", r"^api framework", ("api-framework",)),
+    (r"", r"^validation", ("validation",)),
+    (r"frontend", r"^ui library", ("ui-library",)),
+    (r"frontend", r"^state management", ("state-management",)),
+    (r"frontend", r"^build tool", ("build-tool",)),
+    (r"", r"^containeri[sz]ation", ("container",)),
+    (r"", r"^ci/cd$|^ci$|continuous integration", ("ci",)),
+    (r"", r"^cloud platform", ("cloud",)),
+    (r"development tools", r"^testing framework", ("testing",)),
+    (r"development tools", r"^code quality", ("code-quality", "tool-config")),
+    (r"development tools", r"^documentation$", ("documentation",)),
+]
+_FRONTEND_LANGS = {"ts", "js", "vue", "svelte"}
+
+
+def static_answers(
+    template: Template, index: RepoIndex, topic: str = ""
+) -> dict[str, StaticAnswer]:
+    """Fields that facts (or the draft itself) answer: stack fields, env vars, dates, status, title."""
+    out: dict[str, StaticAnswer] = {}
+    facts = index.facts
+    for sec in template.sections():
+        trail = sec.id.replace("-", " ")
+        for f in sec.fields:
+            answer = _static_for(f, trail, facts, index, topic)
+            if answer is not None:
+                out[f.id] = answer
+    return out
+
+
+def _static_for(
+    f: TemplateField, trail: str, facts: list[Fact], index: RepoIndex, topic: str
+) -> StaticAnswer | None:
+    label = f.label.lower().strip()
+    desc = f.description.lower()
+    if f.kind is FieldKind.TEXT and (
+        desc in ("date", "date (yyyy-mm-dd)") or label in ("last updated", "created")
+    ):
+        today = os.environ.get("DOCAGENT_TODAY") or dt.date.today().isoformat()
+        return StaticAnswer(today, "answered", note="the date of this draft")
+    if f.kind is FieldKind.TEXT and label == "status" and "draft" in desc:
+        return StaticAnswer("draft", "answered", note="docagent writes drafts")
+    if (
+        f.kind is FieldKind.TEXT
+        and f.context == []
+        and f.line <= 12
+        and label in ("product name", "architecture name")
+    ):
+        if topic:
+            return StaticAnswer(topic, "answered", note="the topic given with --topic")
+        name, fact = project_name(index)
+        return StaticAnswer(
+            name,
+            "answered",
+            facts=[fact] if fact else [],
+            note="" if fact else "the directory name",
+        )
+    if f.kind is FieldKind.TABLE and label == "environment variables":
+        return _env_table(f, facts, index)
+    if f.kind is not FieldKind.TEXT:
+        return None
+    for section_re, label_re, kinds in _RULES:
+        if section_re and not re.search(section_re, trail):
+            continue
+        if not re.search(label_re, label):
+            continue
+        found = [x for x in facts if x.kind in kinds]
+        if label == "language" and "frontend" in trail:
+            found = [x for x in facts if x.kind == "language" and x.name in _FRONTEND_LANGS]
+        elif label == "language":
+            found = [x for x in facts if x.kind == "language" and x.name not in _FRONTEND_LANGS][
+                :1
+            ] or [x for x in facts if x.kind == "language"][:1]
+            # The declared version of that language (requires-python, engines.node, go directive).
+            main = found[0].name.lower() if found else ""
+            found += [
+                x for x in facts if x.kind == "runtime" and x.name.lower().startswith(main[:2])
+            ][:1]
+        if not found:
+            return None
+        return StaticAnswer(_describe_facts(found), "answered", facts=_unique_facts(found)[:4])
+    return None
+
+
+def _unique_facts(found: list[Fact]) -> list[Fact]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for fact in found:
+        if (fact.name, fact.path) not in seen:
+            seen.add((fact.name, fact.path))
+            out.append(fact)
+    return out
+
+
+def _describe_facts(found: list[Fact]) -> str:
+    names: list[str] = []
+    for fact in found:
+        if fact.kind == "language":
+            text = (
+                fact.name.capitalize()
+                if fact.name not in ("js", "ts")
+                else {"js": "JavaScript", "ts": "TypeScript"}[fact.name]
+            )
+            text = f"{text} ({fact.value})"
+        elif fact.kind == "runtime":
+            text = f"{fact.name} {fact.value}".strip()
+        elif fact.kind == "tool-config":
+            text = f"{fact.name} (configured)"
+        elif fact.kind in ("dependency",):
+            text = f"{fact.name} {fact.value}".strip()
+        else:
+            version = f" ({fact.value})" if fact.value and fact.value != fact.name.lower() else ""
+            text = f"{fact.name}{version}"
+        if text.split(" ")[0].lower() not in {n.split(" ")[0].lower() for n in names}:
+            names.append(text)
+    return ", ".join(names)
+
+
+def project_name(index: RepoIndex) -> tuple[str, Fact | None]:
+    """The project's name and where it is written: README title, else manifest, else directory."""
+    for path in sorted(index.records):
+        if path.lower().startswith("readme") and "/" not in path:
+            for n, line in enumerate(index.file_lines(path) or [], start=1):
+                if line.startswith("# "):
+                    return line[2:].strip(), Fact(
+                        kind="project-name", name=line[2:].strip(), path=path, line=n
+                    )
+    for path in ("pyproject.toml", "package.json", "Cargo.toml"):
+        lines = index.file_lines(path) if path in index.records else None
+        for n, line in enumerate(lines or [], start=1):
+            m = re.match(r'^\s*"?name"?\s*[=:]\s*"([^"]+)"', line)
+            if m:
+                return m.group(1), Fact(kind="project-name", name=m.group(1), path=path, line=n)
+    return index.root.name, None
+
+
+def _env_table(f: TemplateField, facts: list[Fact], index: RepoIndex) -> StaticAnswer | None:
+    env = [x for x in facts if x.kind == "env-var"]
+    if not env:
+        return None
+    by_name: dict[str, list[Fact]] = {}
+    for fact in env:
+        by_name.setdefault(fact.name, []).append(fact)
+    rows = []
+    cited: list[Fact] = []
+    for name, found in sorted(by_name.items()):
+        code = [x for x in found if "example env file" not in x.detail]
+        example = next((x for x in found if "example env file" in x.detail), None)
+        required = any(re.search(r"environ\[|ENV\[|env::var\(", x.detail) for x in code)
+        default = ""
+        for x in code:
+            m = re.search(rf"{re.escape(name)}[\"']\s*,\s*([^)]+)\)", x.detail)
+            if m:
+                default = m.group(1).strip()
+                break
+        first = (code or found)[0]
+        cited.append(first)
+        example_value = ""
+        if example is not None:
+            line = (index.file_lines(example.path) or [""] * example.line)[example.line - 1]
+            example_value = line.split("=", 1)[1].strip() if "=" in line else ""
+        where = (
+            ", ".join(sorted({f"{x.path}:{x.line}" for x in code})[:3])
+            or f"{first.path}:{first.line}"
+        )
+        row = {
+            "variable": f"`{name}`",
+            "required": "✓" if required else ("✗" if code else "?"),
+            "default": f"`{default}`" if default else "—",
+            "description": f"Read at {where}",
+            "example": f"`{example_value}`" if example_value else "—",
+        }
+        rows.append(
+            {k: row.get(k, "") for k in f.column_keys}
+            if set(f.column_keys) == set(row)
+            else {k: v for k, v in zip(f.column_keys, row.values(), strict=False)}
+        )
+    return StaticAnswer("", "answered", facts=cited, rows=rows)
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    """One numbered piece of evidence shown to the model."""
+
+    id: str
+    path: str
+    start_line: int
+    end_line: int
+    kind: str
+    text: str
+    tokens: int
+
+    @property
+    def header(self) -> str:
+        """The line that introduces it in a prompt."""
+        where = (
+            self.path if self.start_line == 0 else f"{self.path}:{self.start_line}-{self.end_line}"
+        )
+        return f"[{self.id}] {where} ({self.kind})"
+
+
+def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") -> list[Evidence]:
+    """Ranked chunks for a unit, packed whole into the token budget and numbered E1..En."""
+    from agent.retrieval import pack
+
+    query = unit.query(topic)
+    hits: list[Hit] = index.search(query, 40, intent=Intent.GENERAL)
+    if unit.has_rationale:
+        # Interleave why-ranked and general hits so rationale fields see notes, ADRs and commits.
+        why = index.search(query, 25, intent=Intent.WHY)
+        unique: dict[int, Hit] = {}
+        for pair in zip_longest(why, hits):
+            for h in pair:
+                if h is not None:
+                    unique.setdefault(id(h.chunk), h)
+        hits = list(unique.values())
+    chosen = pack(hits, budget)
+    out = []
+    for n, hit in enumerate(chosen, start=1):
+        c = hit.chunk
+        kind = "ADR" if c.is_adr else c.kind
+        out.append(Evidence(f"E{n}", c.path, c.start_line, c.end_line, kind, c.text, c.tokens))
+    return out
+
+
+def facts_lines(index: RepoIndex) -> list[Fact]:
+    """Facts worth showing next to any section (what the stack is)."""
+    keep = {
+        "web-framework",
+        "frontend-framework",
+        "orm",
+        "database",
+        "cache",
+        "task-queue",
+        "messaging",
+        "runtime",
+        "ci",
+        "container",
+        "entry-point",
+        "language",
+        "api-framework",
+        "cli-framework",
+    }
+    return factlib.dedupe(x for x in index.facts if x.kind in keep)[:20]
