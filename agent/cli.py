@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.tree import Tree
 
-from agent import local_model
+from agent import local_model, why
 from agent.calllog import CallLog
 from agent.draft import DraftEvent, DraftOptions, PlannedCall, run_draft
 from agent.errors import DocAgentError, UserInputError
@@ -441,6 +442,82 @@ def _progress(client: ModelClient) -> Iterator[Callable[[DraftEvent], None]]:
                 bar.update(task, completed=event.done, stats=stats)
 
         yield report
+
+
+@app.command("why")
+@friendly
+def why_command(
+    question: Annotated[
+        str | None, typer.Argument(help="The question, e.g. 'Why does the importer retry?'")
+    ] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository directory.")] = Path("."),
+    at: Annotated[
+        str | None, typer.Option(help="FILE:LINE or FILE:START-END the question is about.")
+    ] = None,
+    evidence_only: Annotated[
+        bool, typer.Option("--evidence-only", help="Show the ranked evidence; call no model.")
+    ] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="Answer every question in this file (one per line or a Markdown list)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name (or embedded model name / .gguf path).")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not answer from the response cache.")
+    ] = False,
+) -> None:
+    """Answer "why" questions from the repository's ADRs, docs, code and commit history."""
+    asked = why.read_questions(questions) if questions else ([question] if question else [])
+    if not asked:
+        raise UserInputError(
+            "Ask a question, or pass --questions FILE.", hint='docagent why "Why does X retry?"'
+        )
+    location = why.Location.parse(at) if at else None
+    idx = build_index(repo)
+    if evidence_only:
+        found = {q: why.gather(idx, q, location) for q in asked}
+        if as_json:
+            data = [
+                {
+                    "question": q,
+                    "evidence": [
+                        {
+                            "id": e.id,
+                            "path": e.path,
+                            "start_line": e.start_line,
+                            "end_line": e.end_line,
+                            "kind": e.kind,
+                            "text": e.text,
+                        }
+                        for e in ev
+                    ],
+                }
+                for q, ev in found.items()
+            ]
+            sys.stdout.write(json.dumps(data, indent=2) + "\n")
+            return
+        for q, ev in found.items():
+            out.print(f"[bold]{escape(q)}[/]")
+            for e in ev:
+                out.print(f"  {escape(e.header)}")
+                out.print(f"    {escape(e.text.strip().split(chr(10))[0][:140])}")
+        return
+    settings = resolve_settings(base_url=base_url, model=model, no_cache=no_cache)
+    with ModelClient(settings) as client:
+        results = [why.answer(idx, q, client, location) for q in asked]
+    if as_json:
+        sys.stdout.write(json.dumps([r.to_json() for r in results], indent=2) + "\n")
+        return
+    sys.stdout.write(why.review_reply(results, _repo_link_base(idx.root)))
+
+
+def _repo_link_base(root: Path) -> str:
+    rel = os.path.relpath(root, Path.cwd())
+    return "" if rel == "." else rel.replace(os.sep, "/") + "/"
 
 
 def main() -> None:

@@ -190,7 +190,8 @@ def default_evidence_tokens(client: ModelClient | None) -> int:
         or "127.0.0.1" in (client.settings.base_url or "")
     ):
         return 1800
-    return 6000
+    # ~5k-token calls: a full overview draft of a 50k-line repository stays near 130k input tokens.
+    return 4500
 
 
 def run_draft(

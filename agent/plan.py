@@ -165,7 +165,7 @@ def _assign_keys(unit: Unit) -> None:
 _RULES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"backend|technology stack", r"^language$", ("language", "runtime")),
     (r"frontend", r"^framework$", ("frontend-framework",)),
-    (r"backend", r"^framework$", ("web-framework",)),
+    (r"backend|technology stack", r"^framework$", ("web-framework",)),
     (r"backend|technology stack", r"^orm|database layer", ("orm",)),
     (r"database|storage", r"^database$", ("database",)),
     (r"", r"^migration tool", ("migrations",)),

@@ -267,3 +267,30 @@ def pack(hits: Sequence[Hit], budget: int, *, per_file: int = 4) -> list[Hit]:
         spans.append((c.start_line, c.end_line))
         used += cost
     return chosen
+
+
+def rerank_by_title(
+    hits: Sequence[Hit], query: str, weight: float = 1.0, depth: int = 30
+) -> list[Hit]:
+    """Re-rank the top hits by how much of the question a document's title covers.
+
+    A decision record's title (its file name and first heading) names the decision; a reviewer's
+    question about that decision shares its words more reliably than the body does. Measured on
+    bench/why.py (the evidence order of `docagent why`).
+    """
+    terms = set(tokenize(query))
+    if not terms:
+        return list(hits)
+    head = list(hits[:depth])
+    rescored = []
+    for h in head:
+        title = set(
+            tokenize(f"{h.chunk.path.rsplit('/', 1)[-1]} {h.chunk.header_path.split(' > ')[0]}")
+        )
+        body = set(tokenize(h.chunk.text)) | title
+        cover = len(terms & title) / len(terms)
+        coverage_all = len(terms & body) / len(terms)
+        rescored.append((h.score * (1 + weight * cover + 0.5 * coverage_all), h))
+    rescored.sort(key=lambda pair: -pair[0])
+    out = [Hit(h.chunk, s, n) for n, (s, h) in enumerate(rescored)]
+    return out + [Hit(h.chunk, h.score, n) for n, h in enumerate(hits[depth:], start=len(out))]

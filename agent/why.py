@@ -1,0 +1,317 @@
+"""`docagent why`: answer a reviewer's "why" from the repository's own record, or say it has none."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent import history, prompts
+from agent.answers import Citation, Cite
+from agent.errors import ModelError, ModelNotConfiguredError, UserInputError
+from agent.index import RepoIndex, commit_chunk
+from agent.llm import ModelClient
+from agent.plan import Evidence
+from agent.retrieval import Intent, pack, rerank_by_title, tokenize
+from agent.verify import Verifier, support
+
+WHY_EVIDENCE_TOKENS = 1800
+_DOCUMENTED_KINDS = {"notes", "ADR", "history"}
+
+
+class WhyAnswer(BaseModel):
+    """What the model returns for one question (source first: small models ground better)."""
+
+    model_config = ConfigDict(extra="forbid")
+    evidence: str = Field(
+        description="Evidence id that states the reason, e.g. E2; none if no evidence does."
+    )
+    quote: str = Field(description="Words copied exactly from that evidence; empty if none.")
+    answer: str = Field(
+        description="Two or three sentences answering the question from the evidence."
+    )
+    recorded: Literal["documented", "inferred", "not_recorded"] = Field(
+        description="documented: a note, ADR or commit states it; inferred: read from code; not_recorded: no reason given."
+    )
+    alternatives: list[str] = Field(
+        description="Alternatives the evidence says were rejected; [] if none."
+    )
+    confidence: float = Field(description="0 to 1.")
+
+    @field_validator("confidence")
+    @classmethod
+    def _clamp(cls, value: float) -> float:
+        return min(1.0, max(0.0, float(value)))
+
+    @field_validator("alternatives")
+    @classmethod
+    def _few(cls, value: list[str]) -> list[str]:
+        return [v for v in value if v.strip()][:4]
+
+
+@dataclass
+class Location:
+    """`--at FILE:LINE[-LINE]`."""
+
+    path: str
+    start: int
+    end: int
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        """Parse FILE:LINE or FILE:START-END."""
+        m = re.fullmatch(r"(.+?):(\d+)(?:-(\d+))?", text.strip())
+        if not m:
+            raise UserInputError(
+                f"--at {text!r}: expected FILE:LINE or FILE:START-END, e.g. src/app.py:40-52"
+            )
+        start, end = int(m.group(2)), int(m.group(3) or m.group(2))
+        if end < start or start < 1:
+            raise UserInputError(f"--at {text!r}: the line range is empty")
+        return cls(m.group(1).removeprefix("./"), start, end)
+
+
+@dataclass
+class WhyResult:
+    """An answer with where it comes from."""
+
+    question: str
+    answer: str
+    basis: str  # documented | inferred | not_recorded
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    flagged: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        """JSON for --json."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "basis": self.basis,
+            "confidence": self.confidence,
+            "citations": [c.model_dump() for c in self.citations],
+            "alternatives": self.alternatives,
+            "flagged": self.flagged,
+            "reasons": self.reasons,
+            "evidence": [
+                {"id": e.id, "where": e.header.split(" ")[1], "kind": e.kind} for e in self.evidence
+            ],
+        }
+
+
+def gather(
+    index: RepoIndex,
+    question: str,
+    at: Location | None = None,
+    budget: int = WHY_EVIDENCE_TOKENS,
+    k: int = 20,
+) -> list[Evidence]:
+    """Evidence for a why-question: with --at, the commits behind those lines and the code around them
+    first; then notes, ADRs, commits and code ranked for "why"."""
+    chunks = []
+    if at is not None:
+        if at.path not in index.paths():
+            raise UserInputError(f"--at {at.path}: not a file docagent indexes in {index.root}")
+        if index.is_git:
+            shas = [c.sha for c in history.blame_commits(index.root, at.path, at.start, at.end)]
+            shas += [
+                c.sha
+                for c in history.line_log(index.root, at.path, at.start, at.end)
+                if c.sha not in shas
+            ]
+            for sha in shas[:4]:
+                commit = index.commit(sha) or next(iter(history.show(index.root, [sha])), None)
+                if commit is not None:
+                    c = commit_chunk(commit)
+                    c.tokens = len(c.text) // 4
+                    chunks.append(c)
+        chunks += [
+            c
+            for c in index.chunks
+            if c.path == at.path and c.start_line <= at.end and at.start <= c.end_line
+        ]
+    hits = rerank_by_title(
+        index.search(question + (f" {at.path}" if at else ""), max(k, 30), intent=Intent.WHY),
+        question,
+    )[:k]
+    from agent.retrieval import Hit
+
+    ranked = [Hit(c, 1e9, n) for n, c in enumerate(chunks)] + hits
+    unique: dict[str, Hit] = {}
+    for h in ranked:
+        unique.setdefault(h.chunk.citation, h)
+    chosen = pack(list(unique.values()), budget)
+    return [
+        Evidence(
+            f"E{n}",
+            h.chunk.path,
+            h.chunk.start_line,
+            h.chunk.end_line,
+            "ADR" if h.chunk.is_adr else h.chunk.kind,
+            h.chunk.text,
+            h.chunk.tokens,
+        )
+        for n, h in enumerate(chosen, start=1)
+    ]
+
+
+def absent_names(index: RepoIndex, question: str) -> list[str]:
+    """Names in the question (capitalised, CamelCase or `code`) that the repository never mentions."""
+    names = re.findall(r"`([^`]+)`", question)
+    names += [
+        w
+        for w in re.findall(r"\b[A-Z][A-Za-z0-9]+\b", question)
+        if w.lower() not in {"why", "what", "how", "is", "does", "the", "we", "i"}
+    ]
+    vocab = index.retriever.vocab
+    missing = []
+    for name in names:
+        terms = tokenize(name)
+        if terms and all(t not in vocab for t in terms):
+            missing.append(name)
+    return missing
+
+
+def answer(
+    index: RepoIndex, question: str, client: ModelClient, at: Location | None = None
+) -> WhyResult:
+    """Answer one question; never a reason the repository does not record."""
+    evidence = gather(index, question, at)
+    missing = absent_names(index, question)
+    if missing and not at:
+        return WhyResult(
+            question,
+            "The repository does not mention "
+            + ", ".join(f"`{m}`" for m in missing)
+            + ", so it records no reason about it.",
+            "not_recorded",
+            0.0,
+            evidence=evidence[:5],
+        )
+    if not evidence:
+        return WhyResult(
+            question, "Nothing in the repository matches this question.", "not_recorded", 0.0
+        )
+    where = f"The question is about {at.path} lines {at.start}-{at.end}.\n" if at else ""
+    text = prompts.render(
+        "why",
+        repo=index.root.name,
+        question=question,
+        location=where,
+        evidence="\n\n".join(f"{e.header}\n{e.text}" for e in evidence),
+    )
+    try:
+        reply = client.complete(
+            [{"role": "user", "content": text}],
+            WhyAnswer,
+            max_tokens=500,
+            purpose=f"why: {question[:60]}",
+        ).value
+    except ModelError as exc:
+        if isinstance(exc, ModelNotConfiguredError):
+            raise
+        return WhyResult(
+            question,
+            f"No answer: the model call failed ({exc.message}).",
+            "not_recorded",
+            0.0,
+            evidence=evidence,
+            flagged=True,
+            reasons=[exc.message],
+        )
+    return settle(index, question, reply, evidence)
+
+
+def settle(
+    index: RepoIndex, question: str, reply: WhyAnswer, evidence: list[Evidence]
+) -> WhyResult:
+    """Verify the model's citation and decide documented / inferred / not recorded (no model here)."""
+    verifier = Verifier(index)
+    by_id = {e.id: e for e in evidence}
+    citation, why, ev = (None, "", None)
+    if reply.quote.strip():
+        citation, why, ev = verifier.resolve(
+            Cite(evidence=reply.evidence or "none", quote=reply.quote), by_id
+        )
+    reasons = [why] if why else []
+    text = reply.answer.strip()
+    closest = evidence[:3]
+    if citation is None or ev is None or reply.recorded == "not_recorded" or not text:
+        return WhyResult(
+            question,
+            "The repository does not record a reason for this. The closest evidence is listed below.",
+            "not_recorded",
+            0.0,
+            evidence=closest,
+            reasons=reasons,
+        )
+    basis = "documented" if ev.kind in _DOCUMENTED_KINDS else "inferred"
+    confidence = reply.confidence
+    supported = support(text, [ev.text])
+    if supported < 0.5:
+        confidence -= 0.3
+        reasons.append(f"only {supported:.0%} of the answer's words appear in the cited evidence")
+    if basis == "inferred":
+        confidence = min(confidence, 0.55)
+        reasons.append("inferred from code: no note, ADR or commit states the reason")
+    confidence = round(max(0.0, min(1.0, confidence)), 2)
+    alternatives = [a for a in reply.alternatives if support(a, [e.text for e in evidence]) >= 0.5]
+    return WhyResult(
+        question,
+        text,
+        basis,
+        confidence,
+        [citation],
+        alternatives,
+        evidence,
+        reasons,
+        flagged=confidence < 0.6,
+    )
+
+
+def read_questions(path: Path) -> list[str]:
+    """Questions from a file: one per line, or a Markdown list."""
+    if not path.is_file():
+        raise UserInputError(f"{path}: no such questions file")
+    out = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip()
+        if line and not line.startswith("#"):
+            out.append(line)
+    if not out:
+        raise UserInputError(f"{path}: no questions in it", hint="Write one question per line.")
+    return out
+
+
+def review_reply(results: list[WhyResult], link_base: str = "") -> str:
+    """A Markdown reply for a pull-request thread."""
+    from agent.report import sources
+
+    lines = []
+    for r in results:
+        label = {
+            "documented": "Documented",
+            "inferred": "Inferred from code",
+            "not_recorded": "Not recorded",
+        }[r.basis]
+        lines.append(f"**Q: {r.question}**")
+        lines.append("")
+        lines.append(f"{label}: {r.answer}{sources(r.citations, link_base)}")
+        if r.alternatives:
+            lines.append(f"Rejected alternatives on record: {'; '.join(r.alternatives)}.")
+        if r.basis == "not_recorded" and r.evidence:
+            lines.append(
+                "Closest evidence: "
+                + ", ".join(e.header.split(" ")[1] for e in r.evidence[:3])
+                + "."
+            )
+        if r.flagged:
+            lines.append(f"_Low confidence ({r.confidence:.2f}): {'; '.join(r.reasons)}._")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,367 @@
+"""`docagent draft` end to end on the fixture repository, replaying cassettes recorded from the
+embedded 0.5B model, plus the model-free logic (verification, flags, markers) on its own."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.answers import Citation, TextAnswer
+from agent.calllog import CallLog
+from agent.cli import app
+from agent.draft import DraftOptions, _field_result, flag_duplicates, run_draft
+from agent.errors import OutputError
+from agent.index import build_index
+from agent.llm import ModelClient, ModelSettings, StructuredMode
+from agent.plan import Evidence
+from agent.report import MARKER_RE, body_hash
+from agent.templates import FieldKind, load_template
+from agent.verify import Verifier
+from tests import fixture_repo
+
+runner = CliRunner()
+LINK = re.compile(r"\[([^\]\[]+?):(\d+)-(\d+)\]\(([^)]+)\)")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return fixture_repo.build(tmp_path / "inventory")
+
+
+def recorded_client(base_url: str) -> ModelClient:
+    settings = ModelSettings(
+        base_url=base_url,
+        embedded=False,
+        model="qwen2.5-coder-0.5b",
+        mode=StructuredMode.JSON_OBJECT,
+        max_retries=0,
+        max_concurrency=1,
+    )
+    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)
+
+
+def headings(text: str) -> list[str]:
+    out = []
+    fence = False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and re.match(r"^#{1,6} ", line):
+            out.append(re.sub(r"<!--.*?-->", "", line).strip())
+    return out
+
+
+def check_links(output: Path, repo: Path, text: str) -> int:
+    """Every `path:a-b` link in the draft points at existing lines of the repository."""
+    count = 0
+    for path, a, b, target in LINK.findall(text):
+        lines = (repo / path).read_text(encoding="utf-8").split("\n")
+        assert 1 <= int(a) <= int(b) <= len(lines), f"{path}:{a}-{b} is outside the file"
+        assert (output.parent / target.split("#")[0]).resolve() == (repo / path).resolve()
+        count += 1
+    return count
+
+
+@pytest.mark.cassette
+def test_overview_draft_end_to_end(
+    cassette: Path, model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCAGENT_TODAY", "2026-11-23")
+    output = tmp_path / "docs" / "ARCHITECTURE.md"
+    options = DraftOptions(template="architecture-overview", output=output)
+    with recorded_client(model_base_url) as client:
+        outcome = run_draft(repo, options, client)
+        assert client.usage.calls >= len(outcome.plan) >= 20
+    text = output.read_text(encoding="utf-8")
+    template = load_template("architecture-overview")
+
+    # The draft keeps the template's structure: same headings in the same order (group headings
+    # repeat per item), the title filled from the README.
+    expected = [h for h in headings("\n".join(template.lines)) if not re.search(r"Service \d", h)]
+    got = [h for h in headings(text) if not re.search(r"Service \d", h)]
+    assert got[0] == "# Inventory Service"
+    assert got[1:] == expected[1:]
+
+    # Every shown citation verifies against the repository, and there are many of them.
+    assert check_links(output, repo, text) >= 20
+    draft = json.loads((tmp_path / "docs" / "ARCHITECTURE.draft.json").read_text())
+    verifier = Verifier(build_index(repo))
+    for field in draft["fields"]:
+        for c in field["citations"]:
+            assert verifier.check_citation(Citation(**c)) == "", (field["id"], c)
+
+    # Facts fill the stack without a model, with their lines.
+    assert (
+        "- **Framework**: <!-- da:technology-stack-frameworks.backend-technology-stack.framework draft"
+        in text
+    )
+    assert "FastAPI" in text and "[pyproject.toml:6-6](../inventory/pyproject.toml#L6)" in text
+    assert "- **CI/CD**: " in text and "GitHub Actions" in text
+
+    # Weak answers are flagged with reasons, and the review report lists each one.
+    summary = outcome.summary
+    assert summary["flagged"] > 0 and summary["answered"] > 15
+    review = (tmp_path / "docs" / "ARCHITECTURE.review.md").read_text()
+    assert (
+        review.count("- [ ] **") == summary["flagged"]
+        or review.count("- [ ] **") >= summary["flagged"]
+    )
+    assert "⚠️ *Review:" in text
+    # Nothing is left as a bare template placeholder without a marker.
+    for result in draft["fields"]:
+        assert result["status"] in ("answered", "not_found", "not_applicable")
+
+    # A re-run of an unchanged repository makes no model call.
+    with recorded_client(model_base_url) as again:
+        second = run_draft(repo, options, again)
+        assert again.usage.calls == 0 and again.usage.cache_hits >= len(second.plan)
+    assert output.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.cassette
+def test_component_draft_end_to_end(
+    cassette: Path, model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCAGENT_TODAY", "2026-11-23")
+    output = tmp_path / "COMPONENT.md"
+    options = DraftOptions(
+        template="architecture-component", output=output, topic="supplier feed importer"
+    )
+    with recorded_client(model_base_url) as client:
+        outcome = run_draft(repo, options, client)
+    text = output.read_text(encoding="utf-8")
+    assert text.startswith("> **Type:** Architecture\n> **Focus:** ")
+    assert (
+        "# <!-- da:architecture-name draft " in text
+        and "supplier feed importer" in text.split("\n")[5]
+    )
+    # The environment-variable table comes from the code, each row citing where it is read.
+    assert '| `IMPORT_MAX_RETRIES` | ✗ | `"5"` | Read at src/inventory/importer.py:' in text
+    assert "| `INVENTORY_DB_PATH` | ✓ |" in text  # os.environ[...] means required
+    assert check_links(output, repo, text) >= 3
+    assert outcome.summary["answered"] > 5
+    for secret in fixture_repo.PLANTED_SECRETS:
+        assert secret not in text
+
+
+def test_empty_evidence_yields_not_found_without_a_call(repo: Path, tmp_path: Path) -> None:
+    template = tmp_path / "quantum.md"
+    template.write_text(
+        "# Quantum\n\n## Hardware\n\n- **Qubit Topology**: [qubit lattice cryostat]\n"
+    )
+    client = ModelClient(
+        ModelSettings(base_url="http://unused.test/v1", embedded=False, model="m"), log=CallLog()
+    )
+    outcome = run_draft(
+        repo, DraftOptions(template=str(template), output=tmp_path / "q.md"), client
+    )
+    result = outcome.results["hardware.qubit-topology"]
+    assert result.status == "not_found" and client.usage.calls == 0
+    assert "_Not found in the repository or its notes._" in (tmp_path / "q.md").read_text()
+
+
+def answer(**kw: Any) -> Any:
+    base = {
+        "evidence": "E1",
+        "quote": "",
+        "value": "",
+        "status": "answered",
+        "basis": "inferred",
+        "confidence": 0.9,
+    }
+    return TextAnswer.model_validate({**base, **kw})
+
+
+def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
+    index = build_index(repo)
+    verifier = Verifier(index)
+    text = "\n".join((repo / "docs/architecture.md").read_text().split("\n")[2:4])
+    ev = {"E1": Evidence("E1", "docs/architecture.md", 3, 4, "notes", text, 50)}
+    field = next(
+        f
+        for s in load_template("architecture-overview").sections()
+        for f in s.fields
+        if f.key == "architecture_style"
+    )
+    good = _field_result(
+        field,
+        answer(quote="The system is a modular monolith", value="A modular monolith."),
+        ev,
+        verifier,
+        "S",
+    )
+    assert good.status == "answered" and not good.flagged
+    assert [c.label for c in good.citations] == ["docs/architecture.md:3-3"]
+    planted = _field_result(
+        field,
+        answer(
+            quote="The system uses Kubernetes microservices", value="Kubernetes services on GKE."
+        ),
+        ev,
+        verifier,
+        "S",
+    )
+    assert planted.citations == [] and planted.flagged
+    assert any("could not be verified" in r for r in planted.reasons)
+    assert any("no verified citation" in r for r in planted.reasons)
+    # A quote found elsewhere in the same file gets its span corrected, not dropped.
+    moved = _field_result(
+        field,
+        answer(
+            quote="one deployable keeps releases", value="One deployable keeps releases simple."
+        ),
+        ev,
+        verifier,
+        "S",
+    )
+    assert moved.citations[0].label == "docs/architecture.md:13-13"
+    # A value that names a file the repository does not have is flagged.
+    ghost = _field_result(
+        field,
+        answer(
+            quote="The system is a modular monolith",
+            value="A modular monolith, see `src/inventory/billing.py`.",
+        ),
+        ev,
+        verifier,
+        "S",
+    )
+    assert ghost.flagged and any("billing.py" in r for r in ghost.reasons)
+    # A "why" answered only from code is inferred, capped and flagged.
+    why = next(
+        f
+        for s in load_template("architecture-overview").sections()
+        for f in s.fields
+        if f.key == "why_this_style"
+    )
+    code_ev = {
+        "E1": Evidence(
+            "E1",
+            "src/inventory/storage.py",
+            15,
+            15,
+            "code",
+            (repo / "src/inventory/storage.py").read_text().split("\n")[14],
+            20,
+        )
+    }
+    inferred = _field_result(
+        why,
+        answer(
+            quote="Only the importer writes", value="Only the importer writes.", basis="documented"
+        ),
+        code_ev,
+        verifier,
+        "S",
+    )
+    assert inferred.basis == "inferred" and inferred.flagged and inferred.confidence <= 0.55
+    assert verifier.check_citation(
+        Citation(path="src/nowhere.py", start_line=1, end_line=2, quote="x")
+    )
+
+
+def test_placeholder_echo_and_duplicates_are_not_answers(repo: Path) -> None:
+    verifier = Verifier(build_index(repo))
+    fields = {f.key: f for s in load_template("architecture-overview").sections() for f in s.fields}
+    echo = _field_result(
+        fields["communication_patterns"],
+        answer(
+            evidence="none", value="Synchronous (REST), Asynchronous (Events/Message Bus), Hybrid"
+        ),
+        {},
+        verifier,
+        "S",
+    )
+    assert echo.status == "not_found"
+    ev = {
+        "E1": Evidence(
+            "E1", "README.md", 1, 4, "notes", (repo / "README.md").read_text().split("\n\n")[1], 40
+        )
+    }
+    a = _field_result(
+        fields["deployment_model"],
+        answer(quote="Supplier feeds are imported every hour", value="Hourly imports."),
+        ev,
+        verifier,
+        "S",
+    )
+    b = _field_result(
+        fields["communication_patterns"],
+        answer(quote="Supplier feeds are imported every hour", value="Hourly imports."),
+        ev,
+        verifier,
+        "S",
+    )
+    flag_duplicates([a, b])
+    assert a.flagged and b.flagged and any("the same value was given" in r for r in a.reasons)
+
+
+def test_human_edits_survive_a_redraft(repo: Path, tmp_path: Path) -> None:
+    template = tmp_path / "t.md"
+    template.write_text(
+        "# [Product Name]\n\n## Technology Stack\n\n- **Framework**: [web framework]\n- **CI/CD**: [CI]\n"
+        "- **Containerization**: [Docker]\n"
+    )
+    output = tmp_path / "out.md"
+    opts = DraftOptions(template=str(template), output=output, sections=None)
+    run_draft(repo, opts, _no_model())
+    first = output.read_text()
+    markers = {m.group("id"): m for m in MARKER_RE.finditer(first)}
+    assert set(markers) >= {
+        "product-name",
+        "technology-stack.framework",
+        "technology-stack.ci-cd",
+        "technology-stack.containerization",
+    }
+    assert all(m.group("hash") == body_hash(m.group("body")) for m in markers.values())
+    # A human marks one value reviewed and rewrites another.
+    edited = first.replace(
+        markers["technology-stack.framework"].group(0),
+        markers["technology-stack.framework"].group(0).replace(" draft ", " reviewed "),
+    )
+    edited = edited.replace(
+        markers["technology-stack.ci-cd"].group("body"),
+        "GitHub Actions, plus a nightly Jenkins job",
+    )
+    output.write_text(edited)
+    run_draft(repo, opts, _no_model())
+    again = output.read_text()
+    assert "GitHub Actions, plus a nightly Jenkins job" in again
+    assert markers["technology-stack.framework"].group(0).replace(" draft ", " reviewed ") in again
+    review = (tmp_path / "out.review.md").read_text()
+    assert "`technology-stack.ci-cd` (edited by a human)" in review
+    assert "`technology-stack.framework` (marked reviewed)" in review
+    # A file docagent did not write is never replaced without --force.
+    foreign = tmp_path / "foreign.md"
+    foreign.write_text("# My own notes\n")
+    with pytest.raises(OutputError, match="not written by docagent"):
+        run_draft(repo, DraftOptions(template=str(template), output=foreign), _no_model())
+    run_draft(repo, DraftOptions(template=str(template), output=foreign, force=True), _no_model())
+    assert "<!-- da:" in foreign.read_text()
+
+
+def _no_model() -> ModelClient:
+    """A client for drafts that facts alone fill: any model call would fail the test."""
+    return ModelClient(
+        ModelSettings(base_url="http://no-model.test/v1", embedded=False, model="m", max_retries=0),
+        log=CallLog(),
+    )
+
+
+def test_dry_run_plans_calls_without_a_model(repo: Path) -> None:
+    result = runner.invoke(app, ["draft", str(repo), "--dry-run", "-o", str(repo.parent / "x.md")])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ calls, ~[\d,]+ prompt tokens", result.output)
+    assert not (repo.parent / "x.md").exists()
+    only = runner.invoke(app, ["draft", str(repo), "--dry-run", "-s", "system-architecture"])
+    assert "Service Communication Patterns" in only.output and "Technology Stack" not in only.output
+
+
+def test_template_field_kinds_are_all_drafted(repo: Path) -> None:
+    kinds = {f.kind for s in load_template("architecture-component").sections() for f in s.fields}
+    assert kinds == {FieldKind.TEXT, FieldKind.TABLE, FieldKind.CODE, FieldKind.LIST}

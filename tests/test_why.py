@@ -1,0 +1,185 @@
+"""`docagent why` on the fixture repository, replaying cassettes recorded from the embedded model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent import why
+from agent.calllog import CallLog
+from agent.cli import app
+from agent.errors import UserInputError
+from agent.index import build_index
+from agent.llm import ModelClient, ModelSettings, StructuredMode
+from tests import fixture_repo
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return fixture_repo.build(tmp_path / "inventory")
+
+
+def recorded_client(base_url: str) -> ModelClient:
+    settings = ModelSettings(
+        base_url=base_url,
+        embedded=False,
+        model="qwen2.5-coder-0.5b",
+        mode=StructuredMode.JSON_OBJECT,
+        max_retries=0,
+        max_concurrency=1,
+    )
+    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)
+
+
+def retry_lines(repo: Path) -> str:
+    lines = (repo / "src/inventory/importer.py").read_text().split("\n")
+    start = next(n for n, line in enumerate(lines, start=1) if "time.sleep(delay" in line)
+    return f"src/inventory/importer.py:{start}-{start + 1}"
+
+
+@pytest.mark.cassette
+def test_documented_reason_from_an_adr(cassette: Path, model_base_url: str, repo: Path) -> None:
+    with recorded_client(model_base_url) as client:
+        result = why.answer(
+            build_index(repo), "Why does the importer retry failed supplier feeds?", client
+        )
+    assert result.basis == "documented", result
+    cited = result.citations[0]
+    assert cited.path in (
+        "docs/adr/0002-retry-supplier-imports.md",
+        "docs/architecture.md",
+    ) or cited.path.startswith("commit:")
+    lines = (
+        (repo / cited.path).read_text().split("\n") if not cited.path.startswith("commit:") else []
+    )
+    if lines:
+        assert (
+            cited.quote.split()[0].lower()
+            in " ".join(lines[cited.start_line - 1 : cited.end_line]).lower()
+        )
+
+
+@pytest.mark.cassette
+def test_at_lines_pulls_in_the_commit_behind_them(
+    cassette: Path, model_base_url: str, repo: Path
+) -> None:
+    index = build_index(repo)
+    at = why.Location.parse(retry_lines(repo))
+    evidence = why.gather(index, "Why do we sleep between attempts here?", at)
+    assert evidence[0].kind == "history"
+    assert "Retry supplier feeds with exponential backoff" in evidence[0].text
+    with recorded_client(model_base_url) as client:
+        result = why.answer(index, "Why do we sleep between attempts here?", client, at)
+    assert result.basis in ("documented", "inferred", "not_recorded")
+    if result.basis == "documented":
+        assert result.citations and result.citations[0].path in {e.path for e in evidence}
+
+
+@pytest.mark.cassette
+def test_undocumented_reason_is_not_presented_as_documented(
+    cassette: Path, model_base_url: str, repo: Path
+) -> None:
+    with recorded_client(model_base_url) as client:
+        result = why.answer(
+            build_index(repo), "Why does the alert worker poll every five minutes?", client
+        )
+    assert result.basis in ("inferred", "not_recorded")
+    if result.basis == "not_recorded":
+        assert "does not record a reason" in result.answer and result.evidence
+
+
+def test_question_about_something_absent_is_not_answered_with_invention(repo: Path) -> None:
+    client = ModelClient(
+        ModelSettings(base_url="http://no-model.test/v1", embedded=False, model="m"), log=CallLog()
+    )
+    result = why.answer(build_index(repo), "Why does the importer publish events to Kafka?", client)
+    assert result.basis == "not_recorded" and "`Kafka`" in result.answer
+    assert client.usage.calls == 0
+
+
+def test_settle_never_keeps_an_unverifiable_reason(repo: Path) -> None:
+    index = build_index(repo)
+    evidence = why.gather(index, "Why SQLite?")
+    invented = why.WhyAnswer(
+        evidence="E1",
+        quote="SQLite was chosen because it is web scale",
+        answer="Because it is web scale.",
+        recorded="documented",
+        alternatives=[],
+        confidence=0.9,
+    )
+    result = why.settle(index, "Why SQLite?", invented, evidence)
+    assert result.basis == "not_recorded" and result.citations == []
+    real = why.WhyAnswer(
+        evidence="none",
+        quote="We rejected PostgreSQL because nobody on the team wanted to run it",
+        answer="PostgreSQL was rejected: nobody on the team wanted to run it for 100k rows.",
+        recorded="documented",
+        alternatives=["PostgreSQL", "MongoDB"],
+        confidence=0.9,
+    )
+    result = why.settle(index, "Why SQLite?", real, evidence)
+    assert (
+        result.basis == "documented" and result.citations[0].path == "docs/adr/0001-use-sqlite.md"
+    )
+    assert result.alternatives == ["PostgreSQL"]  # MongoDB is not on record
+
+
+def test_evidence_only_and_question_files(repo: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "why",
+            "--repo",
+            str(repo),
+            "--evidence-only",
+            "--json",
+            "Why does the importer retry failed supplier feeds?",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data[0]["evidence"][0]["path"] == "docs/adr/0002-retry-supplier-imports.md"
+    qfile = tmp_path / "q.md"
+    qfile.write_text("# Questions\n- Why SQLite?\n- Why retry imports?\n\n")
+    assert why.read_questions(qfile) == ["Why SQLite?", "Why retry imports?"]
+    listed = runner.invoke(
+        app, ["why", "--repo", str(repo), "--evidence-only", "--questions", str(qfile)]
+    )
+    assert "Why SQLite?" in listed.output and "docs/adr/0001-use-sqlite.md" in listed.output
+    bad = runner.invoke(app, ["why", "--repo", str(repo), "--at", "src/x.py:9-2", "Why?"])
+    assert bad.exit_code == 2 and "line range is empty" in bad.output
+    with pytest.raises(UserInputError):
+        why.Location.parse("no-line-number")
+
+
+def test_review_reply_is_ready_to_paste() -> None:
+    from agent.answers import Citation
+
+    reply = why.review_reply(
+        [
+            why.WhyResult(
+                "Why retry?",
+                "Supplier endpoints fail transiently.",
+                "documented",
+                0.9,
+                [Citation(path="docs/adr/0002.md", start_line=9, end_line=10, quote="fail")],
+                ["a queue"],
+            ),
+            why.WhyResult(
+                "Why Go?", "The repository does not record a reason for this.", "not_recorded", 0.0
+            ),
+        ]
+    )
+    assert "**Q: Why retry?**" in reply
+    assert (
+        "Documented: Supplier endpoints fail transiently. ([docs/adr/0002.md:9-10](docs/adr/0002.md#L9-L10))"
+        in reply
+    )
+    assert "Rejected alternatives on record: a queue." in reply
+    assert "Not recorded: The repository does not record a reason for this." in reply
