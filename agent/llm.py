@@ -229,9 +229,7 @@ class ModelClient:
         if s.embedded:
             self._server = self._server or EmbeddedServer(s.model)
             url = self._server.start()
-            self._client = openai.OpenAI(
-                base_url=url, api_key="embedded", max_retries=0, timeout=s.timeout
-            )
+            self._client = self._embedded_client(url)
         elif s.azure_endpoint:
             self._client = openai.AzureOpenAI(
                 azure_endpoint=s.azure_endpoint,
@@ -248,6 +246,12 @@ class ModelClient:
                 timeout=s.timeout,
             )
         return self._client
+
+    def _embedded_client(self, url: str) -> openai.OpenAI:
+        """The client for the embedded server at url (a seam for tests of restarts)."""
+        return openai.OpenAI(
+            base_url=url, api_key="embedded", max_retries=0, timeout=self.settings.timeout
+        )
 
     def model_name(self) -> str:
         """The model name sent to the endpoint."""

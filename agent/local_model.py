@@ -225,6 +225,7 @@ class EmbeddedServer:
             )
             log.close()
             atexit.register(self.stop)
+            _stop_on_sigterm(self)
             self._wait(timeout)
             return self.base_url
 
@@ -281,6 +282,21 @@ class EmbeddedServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+def _stop_on_sigterm(server: EmbeddedServer) -> None:
+    """atexit does not run when docagent is terminated: stop the server on SIGTERM as well."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: object) -> None:
+        server.stop()
+        if callable(previous):
+            previous(signum, frame)  # type: ignore[arg-type]
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def status() -> dict[str, object]:

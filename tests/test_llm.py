@@ -353,3 +353,51 @@ def test_auto_mode_detects_llama_cpp_python_and_falls_back(
     result = client.complete(snippet_messages(), Snippet, max_tokens=200)
     assert client.mode is StructuredMode.JSON_OBJECT
     assert result.value.language.lower() == "python"
+
+
+def test_dead_embedded_server_is_restarted_once() -> None:
+    class FakeServer:
+        def __init__(self) -> None:
+            self.restarts = 0
+            self.up = False
+
+        def start(self) -> str:
+            self.up = True
+            return "http://fake.test/v1"
+
+        def alive(self) -> bool:
+            return self.up
+
+        def restart(self) -> str:
+            self.restarts += 1
+            return self.start()
+
+        def stop(self) -> None:
+            self.up = False
+
+        alias = "m"
+
+    handler, seen = sequence(
+        httpx.ConnectError("server died"), httpx.Response(200, json=completion(GOOD))
+    )
+
+    class Client(ModelClient):
+        def _embedded_client(self, url: str) -> openai.OpenAI:
+            return openai.OpenAI(
+                base_url=url,
+                api_key="k",
+                max_retries=0,
+                http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+            )
+
+    server = FakeServer()
+    client = Client(
+        ModelSettings(embedded=True, model="m", mode=StructuredMode.JSON_OBJECT, max_retries=2),
+        sleep=lambda s: None,
+    )
+    client._server = server  # type: ignore[assignment]
+    client.client()
+    server.up = False  # the process died after starting
+    result = client.complete(snippet_messages(), Snippet)
+    assert result.value.language == "python"
+    assert server.restarts == 1 and len(seen) == 2
