@@ -365,3 +365,21 @@ def test_dry_run_plans_calls_without_a_model(repo: Path) -> None:
 def test_template_field_kinds_are_all_drafted(repo: Path) -> None:
     kinds = {f.kind for s in load_template("architecture-component").sections() for f in s.fields}
     assert kinds == {FieldKind.TEXT, FieldKind.TABLE, FieldKind.CODE, FieldKind.LIST}
+
+
+@pytest.mark.parametrize("name", ["architecture-overview", "architecture-component"])
+def test_answer_schemas_are_portable(name: str) -> None:
+    from agent.draft import unit_model
+    from agent.plan import plan_units
+    from agent.schemas import schema_violations, strict_json_schema
+
+    units = plan_units(load_template(name), set())
+    assert units
+    for unit in units:
+        schema = strict_json_schema(unit_model(unit))
+        assert schema_violations(schema) == [], unit.title
+        for prop in schema["properties"].values():
+            inner = prop["properties"]
+            if list(inner) == ["items"]:  # a group: the source comes first in every item
+                inner = inner["items"]["items"]["properties"]
+            assert list(inner)[:2] == ["evidence", "quote"], unit.title
