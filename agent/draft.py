@@ -416,7 +416,10 @@ def _members(unit: Unit) -> dict[str, TemplateField | Group]:
     return members
 
 
-def _not_found(unit: Unit, sections_of: dict[str, str]) -> dict[str, FieldResult]:
+def _unanswered(
+    unit: Unit, sections_of: dict[str, str], reason: str, *, failed: bool
+) -> dict[str, FieldResult]:
+    """Every field of a unit as not found (no evidence) or not drafted (a failed call)."""
     return {
         mid: FieldResult(
             id=mid,
@@ -424,27 +427,22 @@ def _not_found(unit: Unit, sections_of: dict[str, str]) -> dict[str, FieldResult
             section=sections_of.get(mid, unit.title),
             kind="group" if isinstance(m, Group) else m.kind.value,
             status="not_found",
-            source="none",
-            reasons=["no evidence in the repository matched this section"],
-        )
-        for mid, m in _members(unit).items()
-    }
-
-
-def _failed(unit: Unit, sections_of: dict[str, str], reason: str) -> dict[str, FieldResult]:
-    return {
-        mid: FieldResult(
-            id=mid,
-            label=m.label,
-            section=sections_of.get(mid, unit.title),
-            kind="group" if isinstance(m, Group) else m.kind.value,
-            status="not_found",
-            source="error",
-            flagged=True,
+            source="error" if failed else "none",
+            flagged=failed,
             reasons=[reason],
         )
         for mid, m in _members(unit).items()
     }
+
+
+def _not_found(unit: Unit, sections_of: dict[str, str]) -> dict[str, FieldResult]:
+    return _unanswered(
+        unit, sections_of, "no evidence in the repository matched this section", failed=False
+    )
+
+
+def _failed(unit: Unit, sections_of: dict[str, str], reason: str) -> dict[str, FieldResult]:
+    return _unanswered(unit, sections_of, reason, failed=True)
 
 
 def _ask(

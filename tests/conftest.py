@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.calllog import CallLog
+from agent.llm import ModelClient, ModelSettings, StructuredMode
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("architecture-overview", "architecture-component")
 
@@ -34,3 +37,24 @@ from tests.cassettes import cassette, model_base_url  # noqa: E402, F401  (fixtu
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cassette: replays (or records) model HTTP traffic")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The fixture repository (tests/fixture_repo.py), built fresh for one test."""
+    from tests import fixture_repo
+
+    return fixture_repo.build(tmp_path / "inventory")
+
+
+def recorded_client(base_url: str) -> ModelClient:
+    """A client for cassette tests: the embedded model's name and json_object mode, one call at a time."""
+    settings = ModelSettings(
+        base_url=base_url,
+        embedded=False,
+        model="qwen2.5-coder-0.5b",
+        mode=StructuredMode.JSON_OBJECT,
+        max_retries=0,
+        max_concurrency=1,
+    )
+    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)

@@ -17,32 +17,16 @@ from agent.cli import app
 from agent.draft import DraftOptions, _field_result, flag_duplicates, run_draft
 from agent.errors import OutputError
 from agent.index import build_index
-from agent.llm import ModelClient, ModelSettings, StructuredMode
+from agent.llm import ModelClient, ModelSettings
 from agent.plan import Evidence
 from agent.report import MARKER_RE, body_hash
 from agent.templates import FieldKind, load_template
 from agent.verify import Verifier
 from tests import fixture_repo
+from tests.conftest import recorded_client
 
 runner = CliRunner()
 LINK = re.compile(r"\[([^\]\[]+?):(\d+)-(\d+)\]\(([^)]+)\)")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return fixture_repo.build(tmp_path / "inventory")
-
-
-def recorded_client(base_url: str) -> ModelClient:
-    settings = ModelSettings(
-        base_url=base_url,
-        embedded=False,
-        model="qwen2.5-coder-0.5b",
-        mode=StructuredMode.JSON_OBJECT,
-        max_retries=0,
-        max_concurrency=1,
-    )
-    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)
 
 
 def headings(text: str) -> list[str]:

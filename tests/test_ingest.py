@@ -24,11 +24,6 @@ from tests import fixture_repo
 runner = CliRunner()
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return fixture_repo.build(tmp_path / "inventory")
-
-
 def test_walk_honours_ignores_and_skips_awkward_files(repo: Path) -> None:
     (repo / ".git" / "info" / "exclude").write_text("docs/private.md\n")
     (repo / "docs" / "private.md").write_text("# private\n")

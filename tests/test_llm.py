@@ -16,7 +16,6 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent import prompts
-from agent.calllog import CallLog
 from agent.errors import (
     BudgetExceededError,
     ModelContentFilterError,
@@ -27,6 +26,7 @@ from agent.errors import (
     ModelValidationError,
 )
 from agent.llm import ModelClient, ModelSettings, StructuredMode, parse_json, resolve_settings
+from tests.conftest import recorded_client
 
 try:
     import httpx2 as httpx  # openai 3.x
@@ -302,20 +302,6 @@ def test_missing_prompt_variable_is_an_error() -> None:
 
 
 # --- against the real server (cassettes recorded from the embedded llama.cpp model) ---
-
-
-def recorded_client(
-    base_url: str, mode: StructuredMode = StructuredMode.JSON_OBJECT
-) -> ModelClient:
-    settings = ModelSettings(
-        base_url=base_url,
-        embedded=False,
-        model="qwen2.5-coder-0.5b",
-        mode=mode,
-        max_retries=0,
-        max_concurrency=1,
-    )
-    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)
 
 
 @pytest.mark.cassette

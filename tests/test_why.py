@@ -13,27 +13,10 @@ from agent.calllog import CallLog
 from agent.cli import app
 from agent.errors import UserInputError
 from agent.index import build_index
-from agent.llm import ModelClient, ModelSettings, StructuredMode
-from tests import fixture_repo
+from agent.llm import ModelClient, ModelSettings
+from tests.conftest import recorded_client
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return fixture_repo.build(tmp_path / "inventory")
-
-
-def recorded_client(base_url: str) -> ModelClient:
-    settings = ModelSettings(
-        base_url=base_url,
-        embedded=False,
-        model="qwen2.5-coder-0.5b",
-        mode=StructuredMode.JSON_OBJECT,
-        max_retries=0,
-        max_concurrency=1,
-    )
-    return ModelClient(settings, log=CallLog(), sleep=lambda s: None)
 
 
 def retry_lines(repo: Path) -> str:
