@@ -47,13 +47,15 @@ def repo(tmp_path: Path) -> Path:
     return fixture_repo.build(tmp_path / "inventory")
 
 
-def recorded_client(base_url: str) -> ModelClient:
+def recorded_client(
+    base_url: str, mode: StructuredMode = StructuredMode.JSON_OBJECT
+) -> ModelClient:
     """A client for cassette tests: the embedded model's name and json_object mode, one call at a time."""
     settings = ModelSettings(
         base_url=base_url,
         embedded=False,
         model="qwen2.5-coder-0.5b",
-        mode=StructuredMode.JSON_OBJECT,
+        mode=mode,
         max_retries=0,
         max_concurrency=1,
     )
