@@ -273,7 +273,9 @@ def run_draft(
                 progress(DraftEvent("done", item[0].title, done, len(prepared)))
     lost = {fid: k.body for fid, k in kept.items() if fid not in _all_ids(template)}
     link_base = _link_base(output, index.root)
-    outcome.markdown = render_draft(template, results, kept, link_base)
+    # With --sections, the values of sections not drafted this time stay as the last output had them.
+    carried = {fid: k for fid, k in drafts.items() if fid not in results and fid not in kept}
+    outcome.markdown = render_draft(template, results, {**carried, **kept}, link_base)
     outcome.summary = summarize(results, kept, client, time.perf_counter() - started, len(prepared))
     outcome.review = review_markdown(template, results, kept, lost, outcome.summary, output.name)
     side = companion_paths(output)
@@ -303,7 +305,6 @@ def run_draft(
         }
     )
     outcome.written = [output, *side.values()]
-    del drafts
     outcome.seconds = time.perf_counter() - started
     return outcome
 

@@ -52,22 +52,24 @@ class Kept:
         return "marked reviewed" if self.state == "reviewed" else "edited by a human"
 
 
-def read_existing(path: Path) -> tuple[dict[str, Kept], dict[str, str]]:
-    """Human-kept values and all drafted bodies of an earlier output; raises if it is not ours."""
+def read_existing(path: Path) -> tuple[dict[str, Kept], dict[str, Kept]]:
+    """Values of an earlier output that humans reviewed or edited, and every marked value in it;
+    raises if the file was not written by docagent."""
     if not path.exists():
         return {}, {}
     text = path.read_text(encoding="utf-8")
     kept: dict[str, Kept] = {}
-    drafts: dict[str, str] = {}
+    drafts: dict[str, Kept] = {}
     found = False
     for m in MARKER_RE.finditer(text):
         found = True
         body = m.group("body")
         line_start = text.rfind("\n", 0, m.start()) + 1
         indent = text[line_start : m.start()] if not text[line_start : m.start()].strip() else ""
-        drafts[m.group("id")] = body
+        found_value = Kept(m.group("id"), m.group("state"), m.group(0), body, indent)
+        drafts[m.group("id")] = found_value
         if m.group("state") == "reviewed" or body_hash(body) != m.group("hash"):
-            kept[m.group("id")] = Kept(m.group("id"), m.group("state"), m.group(0), body, indent)
+            kept[m.group("id")] = found_value
     if not found and text.strip():
         raise OutputError(
             f"{path} exists and was not written by docagent (it has no docagent markers).",

@@ -367,3 +367,21 @@ def test_answer_schemas_are_portable(name: str) -> None:
             if list(inner) == ["items"]:  # a group: the source comes first in every item
                 inner = inner["items"]["items"]["properties"]
             assert list(inner)[:2] == ["evidence", "quote"], unit.title
+
+
+def test_drafting_some_sections_keeps_the_others(repo: Path, tmp_path: Path) -> None:
+    template = tmp_path / "t.md"
+    template.write_text(
+        "# [Product Name]\n\n## Technology Stack\n\n- **Framework**: [web framework]\n\n"
+        "## Infrastructure\n\n- **CI/CD**: [CI]\n"
+    )
+    output = tmp_path / "out.md"
+    run_draft(repo, DraftOptions(template=str(template), output=output), _no_model())
+    first = output.read_text()
+    assert "GitHub Actions" in first and "FastAPI" in first
+    run_draft(
+        repo,
+        DraftOptions(template=str(template), output=output, sections=["technology-stack"]),
+        _no_model(),
+    )
+    assert output.read_text() == first  # the CI/CD value (not selected) is carried over unchanged
