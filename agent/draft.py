@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agent import prompts, tokens
-from agent.answers import Citation, Cite, FieldResult, answer_type, cites_of, group_answer, item_key
+from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
 from agent.errors import (
     BudgetExceededError,
     ModelError,
@@ -36,7 +35,7 @@ from agent.report import (
 )
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
-from agent.verify import REVIEW_THRESHOLD, Verifier, judge, normalise, support
+from agent.verify import Verifier, field_result, flag_duplicates, group_result
 
 
 @dataclass
@@ -493,9 +492,9 @@ def _ask(
         member = members[mid]
         section = sections_of.get(mid, unit.title)
         if isinstance(member, Group):
-            results[mid] = _group_result(member, answer, by_id, verifier, section)
+            results[mid] = group_result(member, answer, by_id, verifier, section)
         else:
-            results[mid] = _field_result(member, answer, by_id, verifier, section)
+            results[mid] = field_result(member, answer, by_id, verifier, section)
     flag_duplicates(list(results.values()))
     return results
 
@@ -519,193 +518,3 @@ def split_unit(unit: Unit) -> list[Unit] | None:
             )
         )
     return halves
-
-
-def flag_duplicates(results: list[FieldResult]) -> None:
-    """The same value for several different fields is a sign the model did not tell them apart."""
-    by_value: dict[str, list[FieldResult]] = {}
-    for r in results:
-        if r.status == "answered" and isinstance(r.value, str) and r.source == "model":
-            by_value.setdefault(normalise(r.value), []).append(r)
-    for same in by_value.values():
-        if len(same) < 2:
-            continue
-        labels = ", ".join(r.label for r in same)
-        for r in same:
-            r.confidence = round(max(0.0, r.confidence - 0.3), 2)
-            r.reasons.append(f"the same value was given for {labels}")
-            if r.confidence < REVIEW_THRESHOLD:
-                r.reasons.append(f"confidence {r.confidence:.2f} is below {REVIEW_THRESHOLD}")
-            r.flagged = True
-
-
-def _verify_cites(
-    cites: list[Cite], by_id: dict[str, Evidence], verifier: Verifier
-) -> tuple[list[Citation], list[str], set[str], list[str]]:
-    kept: list[Citation] = []
-    dropped: list[str] = []
-    kinds: set[str] = set()
-    texts: list[str] = []
-    for cite in cites:
-        citation, why, ev = verifier.resolve(cite, by_id)
-        if citation is None:
-            dropped.append(why)
-            continue
-        if all(c.label != citation.label for c in kept):
-            kept.append(citation)
-        if ev is not None:
-            kinds.add(ev.kind)
-            texts.append(ev.text)
-    return kept, dropped, kinds, texts
-
-
-def repeats_placeholder(value: str, placeholder: str) -> bool:
-    """Whether a value only echoes the template's placeholder text (small models do this)."""
-    v, p = normalise(value), normalise(placeholder)
-    if not v:
-        return True
-    if v in p or v.rstrip(".") in p:
-        return True
-    words = set(re.findall(r"\w+", v))
-    return bool(words) and len(words & set(re.findall(r"\w+", p))) / len(words) > 0.8
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, list):
-        return "\n".join(json.dumps(v) if isinstance(v, dict) else str(v) for v in value)
-    return str(value or "")
-
-
-_NON_ANSWERS = {
-    "",
-    "none",
-    "not_found",
-    "not found",
-    "n/a",
-    "na",
-    "not_applicable",
-    "not applicable",
-    "unknown",
-    "-",
-}
-
-
-def _usable(value: Any, placeholder: str) -> bool:
-    text = _value_text(value).strip()
-    return (
-        bool(text)
-        and text.lower().strip("._") not in _NON_ANSWERS
-        and not repeats_placeholder(text, placeholder)
-    )
-
-
-def _field_result(
-    f: TemplateField, answer: Any, by_id: dict[str, Evidence], verifier: Verifier, section: str
-) -> FieldResult:
-    value: Any = answer.rows if f.kind is FieldKind.TABLE else answer.value
-    if f.kind is FieldKind.TABLE:
-        value = [
-            row.model_dump()
-            for row in value
-            if _usable(list(row.model_dump().values()), f.description)
-        ]
-    elif f.kind is FieldKind.LIST:
-        value = [v for v in value if _usable(v, f.description)]
-    citations, dropped, kinds, texts = _verify_cites(cites_of(answer), by_id, verifier)
-    extra: list[str] = []
-    confidence = answer.confidence
-    if not _usable(value, f.description):
-        value = None
-        if citations and citations[0].quote and f.kind in (FieldKind.TEXT, FieldKind.LIST):
-            # The model found the right evidence but gave no usable value of its own (small models
-            # often do): the verified quote itself is the draft, for a human to confirm.
-            quote = citations[0].quote
-            value = quote if f.kind is FieldKind.TEXT else [quote]
-            confidence = min(confidence, 0.5)
-            extra.append("the value is the quoted evidence; check that it answers the field")
-    status = (
-        "answered"
-        if value
-        else ("not_applicable" if answer.status == "not_applicable" else "not_found")
-    )
-    unknown = verifier.unknown_mentions(_value_text(value)) if status == "answered" else []
-    j = judge(
-        status=status,
-        model_confidence=confidence,
-        basis=answer.basis,
-        is_rationale=f.is_rationale,
-        kept=citations,
-        dropped=dropped,
-        unknown=unknown,
-        cited_kinds=kinds,
-        supported=support(_value_text(value), texts) if status == "answered" else 1.0,
-    )
-    reasons = extra + j.reasons if status == "answered" else []
-    return FieldResult(
-        id=f.id,
-        label=f.label,
-        section=section,
-        kind=f.kind.value,
-        status=status,
-        value=value if status == "answered" else None,
-        confidence=j.confidence,
-        model_confidence=answer.confidence,
-        basis=j.basis if f.is_rationale else None,
-        is_rationale=f.is_rationale,
-        citations=citations if status == "answered" else [],
-        flagged=bool(reasons) or j.flagged,
-        reasons=reasons,
-    )
-
-
-def _group_result(
-    g: Group, answer: Any, by_id: dict[str, Evidence], verifier: Verifier, section: str
-) -> FieldResult:
-    fields, _ = group_members(g)
-    rationale = any(f.is_rationale for f in fields)
-    items: list[dict[str, Any]] = []
-    for item in answer.items:
-        values = {
-            f.id: getattr(item, item_key(f), None) for f in fields if hasattr(item, item_key(f))
-        }
-        values = {k: v for k, v in values.items() if _usable(v, "")}
-        text = _value_text(list(values.values()))
-        if not text.strip():
-            continue
-        citations, dropped, kinds, texts = _verify_cites(cites_of(item), by_id, verifier)
-        unknown = verifier.unknown_mentions(text)
-        j = judge(
-            status="answered",
-            model_confidence=item.confidence,
-            basis=item.basis,
-            is_rationale=rationale,
-            kept=citations,
-            dropped=dropped,
-            unknown=unknown,
-            cited_kinds=kinds,
-            supported=support(text, texts),
-        )
-        items.append(
-            {
-                **values,
-                "citations": [c.model_dump() for c in citations],
-                "confidence": j.confidence,
-                "flagged": j.flagged,
-                "reasons": j.reasons,
-                "basis": j.basis,
-            }
-        )
-    status = "answered" if items else "not_found"
-    confidence = min((i["confidence"] for i in items), default=0.0)
-    return FieldResult(
-        id=g.id,
-        label=g.label,
-        section=section,
-        kind="group",
-        status=status,
-        confidence=confidence,
-        items=items,
-        is_rationale=rationale,
-        flagged=False,
-        reasons=[],
-    )

@@ -14,14 +14,14 @@ from typer.testing import CliRunner
 from agent.answers import Citation, TextAnswer
 from agent.calllog import CallLog
 from agent.cli import app
-from agent.draft import DraftOptions, _field_result, flag_duplicates, run_draft
+from agent.draft import DraftOptions, run_draft
 from agent.errors import OutputError
 from agent.index import build_index
 from agent.llm import ModelClient, ModelSettings
 from agent.plan import Evidence
 from agent.report import MARKER_RE, body_hash
 from agent.templates import FieldKind, load_template
-from agent.verify import Verifier
+from agent.verify import Verifier, field_result, flag_duplicates
 from tests import fixture_repo
 from tests.conftest import recorded_client
 
@@ -172,7 +172,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
         for f in s.fields
         if f.key == "architecture_style"
     )
-    good = _field_result(
+    good = field_result(
         field,
         answer(quote="The system is a modular monolith", value="A modular monolith."),
         ev,
@@ -181,7 +181,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
     )
     assert good.status == "answered" and not good.flagged
     assert [c.label for c in good.citations] == ["docs/architecture.md:3-3"]
-    planted = _field_result(
+    planted = field_result(
         field,
         answer(
             quote="The system uses Kubernetes microservices", value="Kubernetes services on GKE."
@@ -194,7 +194,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
     assert any("could not be verified" in r for r in planted.reasons)
     assert any("no verified citation" in r for r in planted.reasons)
     # A quote found elsewhere in the same file gets its span corrected, not dropped.
-    moved = _field_result(
+    moved = field_result(
         field,
         answer(
             quote="one deployable keeps releases", value="One deployable keeps releases simple."
@@ -205,7 +205,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
     )
     assert moved.citations[0].label == "docs/architecture.md:13-13"
     # A value that names a file the repository does not have is flagged.
-    ghost = _field_result(
+    ghost = field_result(
         field,
         answer(
             quote="The system is a modular monolith",
@@ -234,7 +234,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
             20,
         )
     }
-    inferred = _field_result(
+    inferred = field_result(
         why,
         answer(
             quote="Only the importer writes", value="Only the importer writes.", basis="documented"
@@ -252,7 +252,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
 def test_placeholder_echo_and_duplicates_are_not_answers(repo: Path) -> None:
     verifier = Verifier(build_index(repo))
     fields = {f.key: f for s in load_template("architecture-overview").sections() for f in s.fields}
-    echo = _field_result(
+    echo = field_result(
         fields["communication_patterns"],
         answer(
             evidence="none", value="Synchronous (REST), Asynchronous (Events/Message Bus), Hybrid"
@@ -267,14 +267,14 @@ def test_placeholder_echo_and_duplicates_are_not_answers(repo: Path) -> None:
             "E1", "README.md", 1, 4, "notes", (repo / "README.md").read_text().split("\n\n")[1], 40
         )
     }
-    a = _field_result(
+    a = field_result(
         fields["deployment_model"],
         answer(quote="Supplier feeds are imported every hour", value="Hourly imports."),
         ev,
         verifier,
         "S",
     )
-    b = _field_result(
+    b = field_result(
         fields["communication_patterns"],
         answer(quote="Supplier feeds are imported every hour", value="Hourly imports."),
         ev,
