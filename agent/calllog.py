@@ -78,7 +78,10 @@ class CallLog:
         with self._lock:
             row = self._db.execute(
                 "SELECT response, finish_reason, prompt_tokens, completion_tokens FROM calls "
-                "WHERE request_hash = ? AND error IS NULL AND response IS NOT NULL AND cache_hit = 0 "
+                # A truncated or filtered answer is what this request gets too: cached like the rest,
+                # so a re-run does not pay for it again (the caller raises the same typed error).
+                "WHERE request_hash = ? AND response IS NOT NULL AND cache_hit = 0 "
+                "AND (error IS NULL OR error LIKE 'finish_reason=%') "
                 "ORDER BY id DESC LIMIT 1",
                 (key,),
             ).fetchone()

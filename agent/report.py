@@ -127,7 +127,10 @@ def render_draft(
         if result is None:
             return None
         if f.kind is FieldKind.TEXT:
-            return RawInline(_wrap_inline(f.id, _text_value(_text_of(result, link_base), f)))
+            # A heading holds the value alone: links and flags there would garble titles and anchors
+            # (its evidence is still in the review report and the JSON).
+            text = _text_of(result, link_base) if not f.single_line else _plain_value(result)
+            return RawInline(_wrap_inline(f.id, _text_value(text, f)))
         lines = _block_lines(f, result, template, link_base)
         indent = f.continuation if f.kind is FieldKind.LIST else ""
         return RawMarkdown("\n".join(_wrap_block(f.id, lines, indent)))
@@ -152,6 +155,14 @@ def _text_of(result: FieldResult, link_base: str) -> str:
     if result.status == "not_applicable":
         return NOT_APPLICABLE
     return f"{str(result.value).strip()}{sources(result.citations, link_base)}{flag_text(result)}"
+
+
+def _plain_value(result: FieldResult) -> str:
+    return (
+        str(result.value).strip()
+        if result.status == "answered" and result.value
+        else _text_of(result, "")
+    )
 
 
 def _block_lines(
@@ -213,7 +224,8 @@ def _group_answer(
             )
         )
     fields, _ = group_members(g)
-    head = fields[0] if fields else None
+    # Sources and flags go on the first field that is not a heading.
+    head = next((f for f in fields if not f.single_line), fields[0] if fields else None)
     items = []
     for item in result.items:
         values: dict[str, Any] = {}
