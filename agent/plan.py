@@ -245,9 +245,12 @@ def _static_for(
             ] or [x for x in facts if x.kind == "language"][:1]
             # The declared version of that language (requires-python, engines.node, go directive).
             main = found[0].name.lower() if found else ""
-            found += [
+            runtimes = [
                 x for x in facts if x.kind == "runtime" and x.name.lower().startswith(main[:2])
-            ][:1]
+            ]
+            # The manifest's declared version (requires-python, engines) before a base image tag.
+            runtimes.sort(key=lambda x: x.path.lower().startswith("dockerfile"))
+            found += runtimes[:1]
         if not found:
             return None
         return StaticAnswer(_describe_facts(found), "answered", facts=_unique_facts(found)[:4])
@@ -266,14 +269,12 @@ def _unique_facts(found: list[Fact]) -> list[Fact]:
 
 def _describe_facts(found: list[Fact]) -> str:
     names: list[str] = []
+    versions = {f.name.lower()[:2]: f.value for f in found if f.kind == "runtime" and f.value}
     for fact in found:
         if fact.kind == "language":
-            text = (
-                fact.name.capitalize()
-                if fact.name not in ("js", "ts")
-                else {"js": "JavaScript", "ts": "TypeScript"}[fact.name]
-            )
-            text = f"{text} ({fact.value})"
+            text = {"js": "JavaScript", "ts": "TypeScript"}.get(fact.name, fact.name.capitalize())
+            version = versions.get(fact.name.lower()[:2])
+            text = f"{text} {version} ({fact.value})" if version else f"{text} ({fact.value})"
         elif fact.kind == "runtime":
             text = f"{fact.name} {fact.value}".strip()
         elif fact.kind == "tool-config":

@@ -375,6 +375,9 @@ def field_result(
         cited_kinds=kinds,
         supported=support(_value_text(value), texts) if status == "answered" else 1.0,
     )
+    if status == "answered" and f.is_rationale and len(_value_text(value).split()) < 4:
+        extra.append("it names something but states no reason")
+        j.confidence = min(j.confidence, 0.4)
     reasons = extra + j.reasons if status == "answered" else []
     return FieldResult(
         id=f.id,

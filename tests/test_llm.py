@@ -163,6 +163,17 @@ def test_timeout_and_connection_refused_become_typed_errors() -> None:
         client.complete(snippet_messages(), Snippet)
 
 
+def test_truncated_answer_is_cached_so_a_rerun_does_not_pay_again() -> None:
+    handler, seen = sequence(
+        httpx.Response(200, json=completion('{"language": "pyth', finish="length"))
+    )
+    client, _ = fake(handler)
+    for _ in range(2):
+        with pytest.raises(ModelTruncatedError):
+            client.complete(snippet_messages(), Snippet, max_tokens=5)
+    assert len(seen) == 1 and client.usage.cache_hits == 1
+
+
 def test_truncated_output() -> None:
     handler, _ = sequence(
         httpx.Response(200, json=completion('{"language": "pyth', finish="length"))
@@ -203,8 +214,9 @@ def test_refusal_and_content_filter() -> None:
     client, _ = fake(handler)
     with pytest.raises(ModelRefusalError, match="can't help"):
         client.complete(snippet_messages(), Snippet)
+    # Same request as above: without use_cache=False the cached refusal would answer it.
     handler, _ = sequence(httpx.Response(200, json=completion("", finish="content_filter")))
-    client, _ = fake(handler)
+    client, _ = fake(handler, use_cache=False)
     with pytest.raises(ModelContentFilterError):
         client.complete(snippet_messages(), Snippet)
 
