@@ -232,7 +232,12 @@ def _group_answer(
         for f in fields:
             value = item.get(f.id)
             if value in (None, "", []):
-                values[f.id] = "_Not found._" if f.kind is FieldKind.TEXT else ["_Not found._"]
+                # Tables and code blocks inside repeated items are not asked for: their template
+                # text stays, visibly unfilled, for a human.
+                values[f.id] = {
+                    FieldKind.TEXT: "_Not found._",
+                    FieldKind.LIST: ["_Not found._"],
+                }.get(f.kind)
             else:
                 values[f.id] = value
         if head is not None and head.kind is FieldKind.TEXT:
