@@ -87,30 +87,39 @@ def test_question_about_something_absent_is_not_answered_with_invention(repo: Pa
 
 def test_settle_never_keeps_an_unverifiable_reason(repo: Path) -> None:
     index = build_index(repo)
-    evidence = why.gather(index, "Why SQLite?")
-    invented = why.WhyAnswer(
-        evidence="E1",
-        quote="SQLite was chosen because it is web scale",
-        answer="Because it is web scale.",
-        recorded="documented",
-        alternatives=[],
-        confidence=0.9,
+    evidence = why.gather(index, "Why SQLite rather than PostgreSQL?")
+    adr = next(
+        e
+        for e in evidence
+        if e.path == "docs/adr/0001-use-sqlite.md" and e.start_line <= 20 <= e.end_line
     )
-    result = why.settle(index, "Why SQLite?", invented, evidence)
-    assert result.basis == "not_recorded" and result.citations == []
-    real = why.WhyAnswer(
-        evidence="none",
-        quote="We rejected PostgreSQL because nobody on the team wanted to run it",
-        answer="PostgreSQL was rejected: nobody on the team wanted to run it for 100k rows.",
-        recorded="documented",
-        alternatives=["PostgreSQL", "MongoDB"],
-        confidence=0.9,
-    )
-    result = why.settle(index, "Why SQLite?", real, evidence)
+    assert "20| We rejected PostgreSQL" in why.numbered(adr)
+
+    def reply(**kw: object) -> why.WhyAnswer:
+        base = {
+            "evidence": adr.id,
+            "lines": "20",
+            "answer": "PostgreSQL was rejected: nobody on the team wanted to run it for 100k rows.",
+            "recorded": "documented",
+            "alternatives": [],
+            "confidence": 0.9,
+        }
+        return why.WhyAnswer.model_validate({**base, **kw})
+
+    outside = why.settle(index, "Why SQLite?", reply(lines="90-91"), evidence)
+    assert outside.basis == "not_recorded" and outside.citations == []
+    assert why.settle(index, "Why SQLite?", reply(evidence="E99"), evidence).basis == "not_recorded"
+    real = why.settle(index, "Why SQLite?", reply(alternatives=["PostgreSQL", "MongoDB"]), evidence)
     assert (
-        result.basis == "documented" and result.citations[0].path == "docs/adr/0001-use-sqlite.md"
+        real.basis == "documented"
+        and real.citations[0].label == "docs/adr/0001-use-sqlite.md:20-20"
     )
-    assert result.alternatives == ["PostgreSQL"]  # MongoDB is not on record
+    assert real.citations[0].quote.startswith("We rejected PostgreSQL")
+    assert real.alternatives == ["PostgreSQL"]  # MongoDB is not on record
+    weak = why.settle(
+        index, "Why SQLite?", reply(answer="Kubernetes operators scale horizontally."), evidence
+    )
+    assert weak.flagged and any("appear in the cited evidence" in r for r in weak.reasons)
 
 
 def test_evidence_only_and_question_files(repo: Path, tmp_path: Path) -> None:
