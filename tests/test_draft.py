@@ -385,3 +385,26 @@ def test_drafting_some_sections_keeps_the_others(repo: Path, tmp_path: Path) -> 
         _no_model(),
     )
     assert output.read_text() == first  # the CI/CD value (not selected) is carried over unchanged
+
+
+def test_cli_draft_writes_the_document_and_summary(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://no-model.test/v1")  # facts answer everything here
+    template = tmp_path / "t.md"
+    template.write_text(
+        "# [Product Name]\n\n## Technology Stack\n\n- **Framework**: [web framework]\n"
+    )
+    out = tmp_path / "docs" / "STACK.md"
+    result = runner.invoke(app, ["draft", str(repo), "-t", str(template), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 fields answered (2 from facts)" in result.output and "0 model calls" in result.output
+    assert out.exists() and (tmp_path / "docs" / "STACK.review.md").exists()
+    assert (
+        json.loads((tmp_path / "docs" / "STACK.draft.json").read_text())["summary"]["answered"] == 2
+    )
+    foreign = tmp_path / "mine.md"
+    foreign.write_text("hand-written\n")
+    refused = runner.invoke(app, ["draft", str(repo), "-t", str(template), "-o", str(foreign)])
+    assert refused.exit_code == 1 and "not written by docagent" in refused.output
+    assert foreign.read_text() == "hand-written\n"

@@ -399,3 +399,26 @@ def test_dead_embedded_server_is_restarted_once() -> None:
     result = client.complete(snippet_messages(), Snippet)
     assert result.value.language == "python"
     assert server.restarts == 1 and len(seen) == 2
+
+
+def test_cli_models_and_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    runner = CliRunner()
+    data = json.loads(runner.invoke(app, ["models", "--json"]).output)
+    assert data["embedded"] is True and data["model"] == "qwen2.5-coder-0.5b"
+    assert "install" in data["embedded_models"]["qwen2.5-coder-1.5b"]
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://other.test/v1")
+    assert (
+        json.loads(runner.invoke(app, ["models", "--json"]).output)["endpoint"]
+        == "http://other.test/v1"
+    )
+    handler, _ = sequence(httpx.Response(200, json=completion(GOOD)))
+    client, _ = fake(handler)
+    client.complete(snippet_messages(), Snippet, purpose="listed")
+    listing = runner.invoke(app, ["log", "-n", "5"])
+    assert "listed" in listing.output and " 100 " in listing.output
+    shown = json.loads(runner.invoke(app, ["log", "--show", "1"]).output)
+    assert shown["request"]["model"] == "m" and "authorization" not in json.dumps(shown).lower()
