@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, TemplateField
 
-MAX_CITATIONS = 3
 MAX_ITEMS = 8
 MAX_ROWS = 15
 MAX_LIST = 10

@@ -50,11 +50,6 @@ def _git(root: Path, *args: str, timeout: int = 120) -> str | None:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def is_git(root: Path) -> bool:
-    """Whether root is inside a git work tree with at least one commit."""
-    return _git(root, "rev-parse", "--verify", "-q", "HEAD") is not None
-
-
 def head(root: Path) -> str | None:
     """The HEAD commit sha, or None."""
     out = _git(root, "rev-parse", "--verify", "-q", "HEAD")

@@ -86,6 +86,7 @@ class RepoIndex:
         self.is_git = is_git
         self.chunks = retriever.chunks
         self.facts = _all_facts(records, stats)
+        self._lines: dict[str, list[str] | None] = {}
 
     def search(
         self, query: str, k: int = 8, *, intent: Intent | None = None, kinds: set[str] | None = None
@@ -99,13 +100,15 @@ class RepoIndex:
 
     def file_lines(self, path: str) -> list[str] | None:
         """The file's current lines, secrets redacted (as the model saw them); None if unknown."""
-        rec = self.records.get(path)
-        if rec is None or rec.skip is not None:
-            return None
-        text, _ = read_text(
-            self.root, RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns)
-        )
-        return redact(text)[0].split("\n") if text is not None else None
+        # Verification asks for the same few files once per citation: read and redact each once.
+        if path not in self._lines:
+            rec = self.records.get(path)
+            text = None
+            if rec is not None and rec.skip is None:
+                file = RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns)
+                text, _ = read_text(self.root, file)
+            self._lines[path] = redact(text)[0].split("\n") if text is not None else None
+        return self._lines[path]
 
     def commit(self, ref: str) -> Commit | None:
         """A commit of the indexed history by (abbreviated) sha."""

@@ -27,7 +27,6 @@ from agent.config import setting
 from agent.errors import (
     BudgetExceededError,
     ModelContentFilterError,
-    ModelError,
     ModelNotConfiguredError,
     ModelRefusalError,
     ModelTruncatedError,
@@ -597,10 +596,3 @@ def _error_text(exc: Exception) -> str:
 def _short(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) < 400 else text[:400] + "..."
-
-
-def is_model_error(exc: BaseException) -> bool:
-    """Whether a failure is a model-call failure a caller may flag and continue past."""
-    return isinstance(exc, ModelError) and not isinstance(
-        exc, (ModelNotConfiguredError, BudgetExceededError)
-    )

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from agent import facts as factlib
 from agent.facts import Fact
 from agent.index import RepoIndex
 from agent.render import group_members
@@ -75,11 +74,6 @@ class Unit:
 def _trim(text: str) -> str:
     # Placeholder examples ("PostgreSQL, MySQL, MongoDB, etc.") are options, not evidence terms.
     return re.split(r" - |\(|, etc", text)[0]
-
-
-def heading_path(sections_by_id: dict[str, list[str]], section: Section) -> str:
-    """`1. System Architecture > High-Level Architecture` for a section."""
-    return " > ".join(sections_by_id.get(section.id, [section.title]))
 
 
 def plan_units(
@@ -397,24 +391,3 @@ def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") 
         kind = "ADR" if c.is_adr else c.kind
         out.append(Evidence(f"E{n}", c.path, c.start_line, c.end_line, kind, c.text, c.tokens))
     return out
-
-
-def facts_lines(index: RepoIndex) -> list[Fact]:
-    """Facts worth showing next to any section (what the stack is)."""
-    keep = {
-        "web-framework",
-        "frontend-framework",
-        "orm",
-        "database",
-        "cache",
-        "task-queue",
-        "messaging",
-        "runtime",
-        "ci",
-        "container",
-        "entry-point",
-        "language",
-        "api-framework",
-        "cli-framework",
-    }
-    return factlib.dedupe(x for x in index.facts if x.kind in keep)[:20]

@@ -150,11 +150,6 @@ def redact(text: str) -> tuple[str, int]:
     return "\n".join(lines), count
 
 
-def redact_line(line: str) -> tuple[str, int]:
-    """One line with its secrets replaced."""
-    return redact(line)
-
-
 def _sub(pattern: re.Pattern[str], name: str, group: int, text: str) -> tuple[str, int]:
     replaced = 0
 

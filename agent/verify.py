@@ -47,11 +47,6 @@ class Verifier:
             words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", chunk.text))
         self.words = words
 
-    def citation(self, cite: Cite, evidence: dict[str, Evidence]) -> tuple[Citation | None, str]:
-        """A verified citation (span corrected if needed), or None and why it was dropped."""
-        found, why, _ = self.resolve(cite, evidence)
-        return found, why
-
     def resolve(
         self, cite: Cite, evidence: dict[str, Evidence]
     ) -> tuple[Citation | None, str, Evidence | None]:
