@@ -1,15 +1,18 @@
 """What a model returns for a section, and what a verified field looks like after checking.
 
-The model cites evidence by id (E1, E2, ...) with a short verbatim quote; `verify.py` turns that into
-`path:start-end` by finding the quote, so line numbers never come from the model's memory.
-Bounds (confidence range, list lengths) live in validators, not in the JSON schema, so the schema stays
-portable between OpenAI strict mode and llama.cpp grammars.
+The model cites evidence by id (E1, E2, ...) and the line numbers printed in that evidence; the quote
+comes from the file, never from the model (measured on the 0.5B model: it copies the same long
+sentence as "quote" for every field, which doubled the output tokens; it picks line numbers reliably).
+`verify.py` checks the lines lie in the cited evidence and support the value.
+Bounds for validation (confidence range, list lengths) live in validators. String lengths and list
+sizes are also declared for grammar backends (`GRAMMAR` extras, stripped for OpenAI strict mode), so a
+small model cannot loop inside a string until its token limit.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
@@ -17,6 +20,8 @@ from agent.schemas import describe
 from agent.templates import FieldKind, Group, TemplateField
 
 MAX_ITEMS = 8
+# Fewer items in the grammar: a small model fills every slot it is given, repeating itself.
+GRAMMAR_ITEMS = 6
 MAX_ROWS = 15
 MAX_LIST = 10
 
@@ -29,14 +34,29 @@ class Status(StrEnum):
     NOT_APPLICABLE = "not_applicable"
 
 
+# Grammar bounds in characters: ~2 sentences for a value, a short phrase for list items and cells.
+VALUE_CHARS = 200
+ITEM_CHARS = 120
+LINES_PATTERN = r"^(none|[0-9]{1,5}(-[0-9]{1,5})?)$"
+EVIDENCE_PATTERN = r"^(none|E[0-9]{1,3})$"
+
+
+def bounded(chars: int) -> dict[str, Any]:
+    """Schema extras: a string of at most `chars` characters (grammar backends only)."""
+    return {"maxLength": chars}
+
+
+def at_most(items: int) -> dict[str, Any]:
+    """Schema extras: a list of at most `items` elements (grammar backends only)."""
+    return {"maxItems": items}
+
+
 class Cite(BaseModel):
-    """A citation as the model gives it."""
+    """A citation as the model gives it: an evidence id and line numbers within it."""
 
     model_config = ConfigDict(extra="forbid")
     evidence: str = Field(description="Evidence id, e.g. E3.")
-    quote: str = Field(
-        description="A short phrase copied exactly from that evidence (under 20 words)."
-    )
+    lines: str = Field(description="Line numbers in that evidence, e.g. 12-14.")
 
 
 def _bounded(items: list[Any], limit: int) -> list[Any]:
@@ -54,24 +74,23 @@ _STATUS: tuple[Any, Any] = (
         "not_applicable if the field does not apply to this repository."
     ),
 )
-_BASIS: tuple[Any, Any] = (
-    Literal["documented", "inferred"],
-    Field(
-        description="documented if a note, ADR or commit states it; inferred if read from code only."
-    ),
-)
 _CONFIDENCE = (
     float,
     Field(description="0 to 1: how directly the cited evidence supports the value."),
 )
 _EVIDENCE = (
     str,
-    Field(description="The evidence id that answers the field, e.g. E3; none if no evidence does."),
+    Field(
+        description="The evidence id that answers the field, e.g. E3; none if no evidence does.",
+        json_schema_extra={"pattern": EVIDENCE_PATTERN},
+    ),
 )
-_QUOTE = (
+_LINES = (
     str,
     Field(
-        description="Words copied exactly from that evidence that answer the field; empty if none."
+        description="The numbers of the lines in that evidence that answer the field, e.g. 12-14; "
+        "none if no evidence does.",
+        json_schema_extra={"pattern": LINES_PATTERN},
     ),
 )
 
@@ -83,8 +102,9 @@ def _clamp(cls: type[BaseModel], value: float) -> float:
 def _envelope_model(
     name: str, first: dict[str, Any], extra_validators: dict[str, Any] | None = None
 ) -> type[BaseModel]:
-    """Evidence id and quote first (a required source, not an optional list: given an empty list
-    small models always took it), then the model's own properties, then status, basis, confidence."""
+    """Evidence id and lines first (a required source, not an optional list: given an empty list
+    small models always took it), then the model's own properties, then status and confidence. Whether a reason is documented
+    or inferred is not asked: verification derives it from what the verified citations are."""
     validators = {
         "clamp": field_validator("confidence")(classmethod(_clamp)),
         **(extra_validators or {}),
@@ -94,26 +114,29 @@ def _envelope_model(
         __config__=ConfigDict(extra="forbid"),
         __validators__=validators,
         evidence=_EVIDENCE,
-        quote=_QUOTE,
+        lines=_LINES,
         **first,
         status=_STATUS,
-        basis=_BASIS,
         confidence=_CONFIDENCE,
     )
     return model
 
 
 def cites_of(answer: Any) -> list[Cite]:
-    """The citation an answer object carries (none when it names no evidence)."""
+    """The citation an answer object carries (none when it names neither evidence nor lines)."""
     evidence = str(getattr(answer, "evidence", "") or "").strip()
-    quote = str(getattr(answer, "quote", "") or "").strip()
-    if not quote and (not evidence or evidence.lower() in ("none", "null", "n/a", "-")):
+    lines = str(getattr(answer, "lines", "") or "").strip()
+    if _is_none(lines) and _is_none(evidence):
         return []
-    # An id of "none" with a quote still counts: verification finds the evidence holding the quote.
-    return [Cite(evidence=evidence or "none", quote=quote)]
+    # An id of "none" with line numbers still counts: verification finds the evidence holding them.
+    return [Cite(evidence=evidence or "none", lines=lines)]
 
 
-ENVELOPE_KEYS = frozenset({"evidence", "quote", "status", "basis", "confidence"})
+def _is_none(text: str) -> bool:
+    return text.lower() in ("", "none", "null", "n/a", "-")
+
+
+ENVELOPE_KEYS = frozenset({"evidence", "lines", "status", "confidence"})
 
 
 def item_key(f: TemplateField) -> str:
@@ -130,19 +153,36 @@ TextAnswer = _envelope_model(
     {
         "value": (
             str,
-            Field(description="The answer in Markdown (one or two sentences); empty if not found."),
+            Field(
+                description="The answer in Markdown (one or two sentences); empty if not found.",
+                json_schema_extra=bounded(VALUE_CHARS),
+            ),
         )
     },
 )
 ListAnswer = _envelope_model(
     "ListAnswer",
-    {"value": (list[str], Field(description="Up to 10 short items; empty if not found."))},
+    {
+        "value": (
+            list[Annotated[str, Field(json_schema_extra=bounded(ITEM_CHARS))]],
+            Field(
+                description="Up to 10 short items; empty if not found.",
+                json_schema_extra=at_most(MAX_LIST),
+            ),
+        )
+    },
     {"few_items": field_validator("value")(classmethod(_few_list))},
 )
 
 
-def answer_type(field: TemplateField) -> type[BaseModel]:
-    """The answer model for one top-level field."""
+# Extractive answers: the model only points at the lines that answer; the value is those lines.
+CitedAnswer = _envelope_model("CitedAnswer", {})
+
+
+def answer_type(field: TemplateField, extract: bool = False) -> type[BaseModel]:
+    """The answer model for one top-level field (text and list fields only cite when extracting)."""
+    if extract and field.kind in (FieldKind.TEXT, FieldKind.LIST):
+        return CitedAnswer
     if field.kind is FieldKind.LIST:
         return ListAnswer
     if field.kind is FieldKind.TABLE:
@@ -153,7 +193,7 @@ def answer_type(field: TemplateField) -> type[BaseModel]:
 def table_answer(field: TemplateField) -> type[BaseModel]:
     """Rows of plain strings plus one envelope for the table."""
     columns: dict[str, Any] = {
-        key: (str, Field(description=col))
+        key: (str, Field(description=col, json_schema_extra=bounded(ITEM_CHARS)))
         for key, col in zip(field.column_keys, field.columns, strict=True)
     }
     row = create_model(f"{_camel(field.key)}Row", __config__=ConfigDict(extra="forbid"), **columns)  # type: ignore[call-overload]
@@ -166,7 +206,10 @@ def table_answer(field: TemplateField) -> type[BaseModel]:
         {
             "rows": (
                 list[row],
-                Field(description="One row per item the evidence supports (up to 15)."),
+                Field(
+                    description="One row per item the evidence supports (up to 15).",
+                    json_schema_extra=at_most(MAX_ROWS),
+                ),
             )
         },  # type: ignore[valid-type]
         {"few_rows": field_validator("rows")(classmethod(few_rows))},
@@ -178,13 +221,19 @@ def group_item_type(group: Group, fields: list[TemplateField]) -> type[BaseModel
     props: dict[str, Any] = {}
     for f in fields:
         if f.kind is FieldKind.LIST:
-            props[item_key(f)] = (list[str], Field(description=describe(f)))
+            props[item_key(f)] = (
+                list[Annotated[str, Field(json_schema_extra=bounded(ITEM_CHARS))]],
+                Field(description=describe(f), json_schema_extra=at_most(MAX_LIST)),
+            )
         elif f.kind is FieldKind.TABLE:
             continue  # nested tables inside group items are left for humans
         else:
             props[item_key(f)] = (
                 str,
-                Field(description=describe(f) + " Empty if the evidence does not say."),
+                Field(
+                    description=describe(f) + " Empty if the evidence does not say.",
+                    json_schema_extra=bounded(ITEM_CHARS),
+                ),
             )
     return _envelope_model(f"{_camel(group.key)}Item", props)
 
@@ -199,7 +248,8 @@ def group_answer(group: Group, fields: list[TemplateField]) -> type[BaseModel]:
     items_type: Any = list[item]  # type: ignore[valid-type]
     validators: dict[str, Any] = {"few_items": field_validator("items")(classmethod(few))}
     described = Field(
-        description=f"One item per {group.label.lower()} the evidence supports; [] if none."
+        description=f"One item per {group.label.lower()} the evidence supports; [] if none.",
+        json_schema_extra=at_most(GRAMMAR_ITEMS),
     )
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         f"{_camel(group.key)}Group",

@@ -28,7 +28,7 @@ from rich.tree import Tree
 
 from agent import local_model, why
 from agent.calllog import CallLog
-from agent.draft import DraftEvent, DraftOptions, PlannedCall, run_draft
+from agent.draft import DraftEvent, DraftOptions, PlannedCall, resolve_style, run_draft
 from agent.errors import DocAgentError, UserInputError
 from agent.index import build_index
 from agent.llm import PRICES, ModelClient, resolve_settings
@@ -359,6 +359,13 @@ def draft_command(
         int | None, typer.Option(help="Stop cleanly after this many tokens.")
     ] = None,
     evidence_tokens: Annotated[int | None, typer.Option(help="Evidence tokens per call.")] = None,
+    style: Annotated[
+        str | None,
+        typer.Option(
+            help="write: the model writes each value; extract: it points at the lines that answer "
+            "and the value is those lines (default for the embedded 0.5B model)."
+        ),
+    ] = None,
 ) -> None:
     """Draft an architecture document for a repository: cited, with confidence and review flags."""
     options = DraftOptions(
@@ -369,10 +376,12 @@ def draft_command(
         dry_run=dry_run,
         force=force,
         evidence_tokens=evidence_tokens,
+        style=style,
     )
     if dry_run:
-        outcome = run_draft(repo, options, None)
         settings = resolve_settings(base_url=base_url, model=model)
+        options.style = resolve_style(style, settings.model)
+        outcome = run_draft(repo, options, None)
         _print_plan(outcome.plan, settings.model if not settings.embedded else None)
         out.print(f"{len(outcome.results)} fields come from facts and need no model.")
         return

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent import prompts, tokens
 from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
@@ -20,9 +20,11 @@ from agent.errors import (
     ModelError,
     ModelNotConfiguredError,
     ModelTruncatedError,
+    UserInputError,
 )
 from agent.index import RepoIndex, build_index
-from agent.llm import ModelClient
+from agent.llm import ModelClient, parse_partial_json
+from agent.local_model import EMBEDDED_MODELS
 from agent.plan import Evidence, StaticAnswer, Unit, gather_evidence, plan_units, static_answers
 from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
@@ -50,6 +52,23 @@ class DraftOptions:
     force: bool = False
     evidence_tokens: int | None = None  # per call; default depends on the endpoint
     max_file_size: int | None = None
+    style: str | None = None  # "write" or "extract"; default depends on the model
+
+
+STYLES = ("write", "extract")
+
+
+def resolve_style(style: str | None, model: str | None) -> str:
+    """`write` (the model writes each value) or `extract` (it points at the lines that answer and
+    the value is those lines): extract for models too small to write (see local_model)."""
+    if style:
+        if style not in STYLES:
+            raise UserInputError(
+                f"Unknown draft style {style!r}.", hint="Use --style write or --style extract."
+            )
+        return style
+    spec = EMBEDDED_MODELS.get(model or "")
+    return "extract" if spec is not None and spec.extractive else "write"
 
 
 @dataclass
@@ -93,7 +112,7 @@ class _UnitResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def unit_model(unit: Unit) -> type[BaseModel]:
+def unit_model(unit: Unit, extract: bool = False) -> type[BaseModel]:
     """The structured answer for one call: one property per field/group key of the unit."""
     members = _members(unit)
     props: dict[str, Any] = {}
@@ -103,12 +122,12 @@ def unit_model(unit: Unit) -> type[BaseModel]:
             fields, _ = group_members(member)
             props[key] = (group_answer(member, fields), Field(description=f"{member.label} items"))
         else:
-            props[key] = (answer_type(member), Field(description=describe(member)))
+            props[key] = (answer_type(member, extract), Field(description=describe(member)))
     name = "".join(w.capitalize() for w in unit.sections[0].key.split("_")) or "Section"
     return create_model(f"{name}Answers", __base__=_UnitResult, **props)  # type: ignore[call-overload, no-any-return]
 
 
-def field_lines(unit: Unit) -> str:
+def field_lines(unit: Unit, extract: bool = False) -> str:
     """How the prompt describes each field it asks for."""
     members = _members(unit)
     out = []
@@ -121,19 +140,25 @@ def field_lines(unit: Unit) -> str:
             )
             out.append(
                 f"- {key}: one item per {m.label.lower()} the evidence shows (an empty list if none). "
-                f"Each item has {parts}."
+                f"Each item has {parts}.{' (write)' if extract else ''}"
             )
             continue
         where = f" [under {' > '.join(m.context)}]" if m.context else ""
         why = ' (a "why" field)' if m.is_rationale else ""
         if m.kind is FieldKind.TABLE:
             cols = ", ".join(f"{k} ({c})" for k, c in zip(m.column_keys, m.columns, strict=True))
-            out.append(f"- {key}: {m.label}{where}: table rows with {cols}")
+            write = " (write)" if extract else ""
+            out.append(f"- {key}: {m.label}{where}: table rows with {cols}{write}")
         elif m.kind is FieldKind.LIST:
-            out.append(f"- {key}: {m.label}{where}: a list of short items: {_short(m.description)}")
+            out.append(
+                f"- {key}: {m.label}{where}: "
+                + ("" if extract else "a list of short items: ")
+                + _short(m.description)
+            )
         elif m.kind is FieldKind.CODE:
             out.append(
-                f"- {key}: {m.label}{where}: the content of a {m.language or 'text'} block for this repository"
+                f"- {key}: {m.label}{where}: the content of a {m.language or 'text'} block for this "
+                f"repository{' (write)' if extract else ''}"
             )
         else:
             out.append(
@@ -148,11 +173,14 @@ def _short(text: str, limit: int = 160) -> str:
 
 def evidence_text(evidence: list[Evidence]) -> str:
     """The numbered evidence block of a prompt."""
-    return "\n\n".join(f"{e.header}\n{e.text}" for e in evidence)
+    return "\n\n".join(f"{e.header}\n{e.numbered()}" for e in evidence)
 
 
-def build_messages(unit: Unit, evidence: list[Evidence], repo_name: str) -> list[dict[str, str]]:
-    """The chat messages for one unit."""
+def build_messages(
+    unit: Unit, evidence: list[Evidence], repo_name: str, extract: bool = False
+) -> list[dict[str, str]]:
+    """The chat messages for one unit (the constant instructions first: llama.cpp reuses the
+    cached prefix of the previous prompt)."""
     guidance = [g for g in unit.guidance if len(g) < 600][:3]
     guide = (
         ("\nTemplate guidance:\n" + "\n".join(f"- {g}" for g in guidance) + "\n")
@@ -160,25 +188,29 @@ def build_messages(unit: Unit, evidence: list[Evidence], repo_name: str) -> list
         else ""
     )
     text = prompts.render(
-        "draft_section",
+        "extract_section" if extract else "draft_section",
         repo=repo_name,
         section=unit.title,
         guidance=guide,
-        fields=field_lines(unit),
+        fields=field_lines(unit, extract),
         evidence=evidence_text(evidence),
     )
     return [{"role": "user", "content": text}]
 
 
-def max_output_tokens(unit: Unit) -> int:
-    """Room for the answer: grows with the fields asked, bounded."""
+def max_output_tokens(unit: Unit, extract: bool = False) -> int:
+    """Room for the answer. Unused room costs nothing; the grammar bounds every string and list, so
+    this only has to cover a full answer (a cut one is salvaged field by field)."""
     total = 0
-    # Measured on the 0.5B model: a text field with its quote takes ~110 tokens, often more.
+    # Measured on the 0.5B model with line citations: a text field takes 50-110 tokens.
     for f in unit.fields:
-        total += 320 if f.kind in (FieldKind.TABLE, FieldKind.CODE) else 170
+        if extract and f.kind in (FieldKind.TEXT, FieldKind.LIST):
+            total += 50
+        else:
+            total += 400 if f.kind in (FieldKind.TABLE, FieldKind.CODE, FieldKind.LIST) else 140
     for g in unit.groups:
-        total += 150 + 90 * len(group_members(g)[0])
-    return max(400, min(total, 3000))
+        total += 100 + 110 * len(group_members(g)[0])
+    return max(400, min(total, 3500))
 
 
 def default_evidence_tokens(client: ModelClient | None) -> int:
@@ -188,7 +220,9 @@ def default_evidence_tokens(client: ModelClient | None) -> int:
         or client.settings.embedded
         or "127.0.0.1" in (client.settings.base_url or "")
     ):
-        return 1800
+        # Measured on the 0.5B model: with more evidence it answers from the first item only, and
+        # every 100 prompt tokens cost ~1 s on 2 cores.
+        return 1200
     # ~5k-token calls: a full overview draft of a 50k-line repository stays near 130k input tokens.
     return 4500
 
@@ -210,6 +244,7 @@ def run_draft(
     static = static_answers(template, index, options.topic)
     units = plan_units(template, set(static), options.sections)
     budget = options.evidence_tokens or default_evidence_tokens(client)
+    extract = resolve_style(options.style, client.settings.model if client else None) == "extract"
     verifier = Verifier(index)
     results: dict[str, FieldResult] = {}
     sections_of = _section_titles(template)
@@ -223,7 +258,7 @@ def run_draft(
     prepared: list[tuple[Unit, list[Evidence], list[dict[str, str]]]] = []
     for unit in units:
         evidence = gather_evidence(unit, index, budget, options.topic)
-        messages = build_messages(unit, evidence, repo_name)
+        messages = build_messages(unit, evidence, repo_name, extract)
         plan.append(
             PlannedCall(
                 unit.title,
@@ -231,7 +266,7 @@ def run_draft(
                 len(unit.groups),
                 len(evidence),
                 tokens.count(messages[0]["content"]),
-                max_output_tokens(unit),
+                max_output_tokens(unit, extract),
             )
         )
         prepared.append((unit, evidence, messages))
@@ -247,6 +282,7 @@ def run_draft(
         )
     done = 0
     stopped: str | None = None
+    ctx = _Drafting(client, verifier, sections_of, repo_name, extract)
 
     def work(item: tuple[Unit, list[Evidence], list[dict[str, str]]]) -> dict[str, FieldResult]:
         unit, evidence, messages = item
@@ -256,7 +292,7 @@ def run_draft(
             progress(DraftEvent("start", unit.title, done, len(prepared)))
         if not evidence:
             return _not_found(unit, sections_of)
-        return _ask(unit, evidence, messages, client, verifier, index, sections_of, repo_name)
+        return _ask(ctx, unit, evidence, messages)
 
     workers = max(1, client.settings.max_concurrency)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -276,6 +312,7 @@ def run_draft(
     carried = {fid: k for fid, k in drafts.items() if fid not in results and fid not in kept}
     outcome.markdown = render_draft(template, results, {**carried, **kept}, link_base)
     outcome.summary = summarize(results, kept, client, time.perf_counter() - started, len(prepared))
+    outcome.summary["style"] = "extract" if extract else "write"
     outcome.review = review_markdown(template, results, kept, lost, outcome.summary, output.name)
     side = companion_paths(output)
     draft_json = {
@@ -445,76 +482,127 @@ def _failed(unit: Unit, sections_of: dict[str, str], reason: str) -> dict[str, F
     return _unanswered(unit, sections_of, reason, failed=True)
 
 
+@dataclass
+class _Drafting:
+    """What every call of one draft shares."""
+
+    client: ModelClient
+    verifier: Verifier
+    sections_of: dict[str, str]
+    repo_name: str
+    extract: bool
+
+
 def _ask(
+    ctx: _Drafting,
     unit: Unit,
     evidence: list[Evidence],
-    messages: list[dict[str, str]],
-    client: ModelClient,
-    verifier: Verifier,
-    index: RepoIndex,
-    sections_of: dict[str, str],
-    repo_name: str = "",
+    messages: list[dict[str, str]] | None = None,
 ) -> dict[str, FieldResult]:
-    model = unit_model(unit)
+    model = unit_model(unit, ctx.extract)
+    messages = messages or build_messages(unit, evidence, ctx.repo_name, ctx.extract)
+    cut: set[str] = set()
     try:
-        completion = client.complete(
-            messages, model, max_tokens=max_output_tokens(unit), purpose=f"draft: {unit.title}"
+        completion = ctx.client.complete(
+            messages,
+            model,
+            max_tokens=max_output_tokens(unit, ctx.extract),
+            purpose=f"draft: {unit.title}",
         )
+        answers = {key: getattr(completion.value, key) for key in unit.keys}
     except ModelTruncatedError as exc:
-        halves = split_unit(unit)
-        if halves is None:
-            return _failed(unit, sections_of, f"model call failed: {exc.message}")
-        # Too much asked at once: ask for each half separately, with the same evidence.
-        out: dict[str, FieldResult] = {}
-        for half in halves:
-            out.update(
-                _ask(
-                    half,
-                    evidence,
-                    build_messages(half, evidence, repo_name),
-                    client,
-                    verifier,
-                    index,
-                    sections_of,
-                    repo_name,
-                )
-            )
-        return out
+        # Keep every field the answer completed before the cut; ask again only for the rest.
+        answers, cut = salvage(model, exc.partial)
+        rest = [key for key in unit.keys if key not in answers]
+        if rest and answers:
+            out = _ask(ctx, sub_unit(unit, rest), evidence)
+        else:
+            failed = _failed(unit, ctx.sections_of, f"model call failed: {exc.message}")
+            out = {mid: r for mid, r in failed.items() if mid in {unit.keys[k] for k in rest}}
+        return {**_verified(ctx, unit, answers, cut, evidence), **out}
     except ModelError as exc:
         if isinstance(exc, (ModelNotConfiguredError, BudgetExceededError)):
             raise
-        return _failed(unit, sections_of, f"model call failed: {exc.message}")
+        return _failed(unit, ctx.sections_of, f"model call failed: {exc.message}")
+    return _verified(ctx, unit, answers, cut, evidence)
+
+
+def _verified(
+    ctx: _Drafting,
+    unit: Unit,
+    answers: dict[str, Any],
+    cut: set[str],
+    evidence: list[Evidence],
+) -> dict[str, FieldResult]:
+    """Check each answer of a unit against the repository."""
     by_id = {e.id: e for e in evidence}
     members = _members(unit)
     results: dict[str, FieldResult] = {}
     for key, mid in unit.keys.items():
-        answer = getattr(completion.value, key)
+        if key not in answers:
+            continue
+        answer = answers[key]
         member = members[mid]
-        section = sections_of.get(mid, unit.title)
+        section = ctx.sections_of.get(mid, unit.title)
         if isinstance(member, Group):
-            results[mid] = group_result(member, answer, by_id, verifier, section)
+            results[mid] = group_result(member, answer, by_id, ctx.verifier, section)
         else:
-            results[mid] = field_result(member, answer, by_id, verifier, section)
+            results[mid] = field_result(member, answer, by_id, ctx.verifier, section)
+        if key in cut and results[mid].status == "answered":
+            results[mid].flagged = True
+            results[mid].reasons.append(
+                "the answer was cut off at the token limit; only its complete part was kept"
+            )
     flag_duplicates(list(results.values()))
     return results
 
 
-def split_unit(unit: Unit) -> list[Unit] | None:
-    """Two units with half the fields each (None if there is only one thing to ask)."""
-    keys = list(unit.keys.items())
-    if len(keys) < 2:
-        return None
-    halves = []
-    for part in (keys[: len(keys) // 2], keys[len(keys) // 2 :]):
-        ids = {mid for _, mid in part}
-        halves.append(
-            Unit(
-                title=unit.title,
-                sections=unit.sections,
-                fields=[f for f in unit.fields if f.id in ids],
-                groups=[g for g in unit.groups if g.id in ids],
-                keys=dict(part),
-                guidance=unit.guidance,
-            )
-        )
-    return halves
+# What a cut-off envelope is given for the parts after the cut: low confidence, so it is flagged.
+_CUT_DEFAULTS = {"status": "answered", "confidence": 0.3}
+
+
+def salvage(model: type[BaseModel], partial: str) -> tuple[dict[str, Any], set[str]]:
+    """The answers a cut-off reply completed: {key: answer}, and the keys that had to be repaired
+    (the cut came inside them: a list lost its last element, or status/confidence were missing)."""
+    data = parse_partial_json(partial)
+    answers: dict[str, Any] = {}
+    cut: set[str] = set()
+    for key, info in model.model_fields.items():
+        raw = data.get(key)
+        kind = info.annotation
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(kind, type)
+            or not issubclass(kind, BaseModel)
+        ):
+            continue
+        try:
+            answers[key] = kind.model_validate(raw)
+            continue
+        except ValidationError:
+            pass
+        repaired = {**_CUT_DEFAULTS, **raw} if "evidence" in raw else dict(raw)
+        for name, value in list(repaired.items()):
+            if isinstance(value, list) and value:
+                repaired[name] = value[:-1]  # the element being written at the cut
+        for attempt in ({**_CUT_DEFAULTS, **raw} if "evidence" in raw else raw, repaired):
+            try:
+                answers[key] = kind.model_validate(attempt)
+                cut.add(key)
+                break
+            except ValidationError:
+                continue
+    return answers, cut
+
+
+def sub_unit(unit: Unit, keys: list[str]) -> Unit:
+    """The same unit asking only for some of its keys."""
+    ids = {unit.keys[k] for k in keys}
+    return Unit(
+        title=unit.title,
+        sections=unit.sections,
+        fields=[f for f in unit.fields if f.id in ids],
+        groups=[g for g in unit.groups if g.id in ids],
+        keys={k: unit.keys[k] for k in keys},
+        guidance=unit.guidance,
+    )

@@ -82,7 +82,13 @@ class ModelRefusalError(ModelError):
 
 
 class ModelTruncatedError(ModelError):
-    """The answer was cut off at the token limit (finish_reason == 'length')."""
+    """The answer was cut off at the token limit (finish_reason == 'length').
+
+    `partial` is the text received before the cut, so callers can keep what was complete."""
+
+    def __init__(self, message: str, *, partial: str = "", **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.partial = partial
 
 
 class ModelContentFilterError(ModelError):

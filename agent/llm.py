@@ -34,7 +34,7 @@ from agent.errors import (
     ModelValidationError,
 )
 from agent.local_model import DEFAULT_MODEL, EmbeddedServer
-from agent.schemas import strict_json_schema
+from agent.schemas import strict_json_schema, strip_bounds
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
@@ -309,7 +309,7 @@ class ModelClient:
         purpose: str | None = None,
     ) -> Completion[T]:
         """Ask for one `response_model` object; re-ask on validation errors; raise typed errors."""
-        schema = strict_json_schema(response_model)
+        schema = strict_json_schema(response_model, bounds=True)
         convo = list(messages)
         spent_prompt = spent_completion = 0
         last_error = ""
@@ -324,6 +324,7 @@ class ModelClient:
                 raise ModelTruncatedError(
                     f"The answer was cut off at {max_tokens} tokens.",
                     hint="The section may be too large for this model; try fewer fields per call.",
+                    partial=content,
                     **spent.kwargs(),
                 )
             if finish == "content_filter":
@@ -368,7 +369,7 @@ class ModelClient:
                 "type": "json_schema",
                 "json_schema": {
                     "name": re.sub(r"\W", "_", name)[:64],
-                    "schema": schema,
+                    "schema": strip_bounds(schema),
                     "strict": True,
                 },
             }
@@ -581,6 +582,62 @@ def parse_json(text: str) -> Any:
         if start >= 0 and end > start:
             return json.loads(text[start : end + 1], strict=False)
         raise
+
+
+def parse_partial_json(text: str) -> dict[str, Any]:
+    """What a JSON object cut off mid-way holds: every complete member, and containers cut inside
+    with their complete part (a string or number cut inside is dropped with its key)."""
+    start = text.find("{")
+    if start < 0:
+        return {}
+    value, _ = _partial_value(text, start, json.JSONDecoder(strict=False))
+    return value if isinstance(value, dict) else {}
+
+
+_MISSING = object()
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n,":
+        i += 1
+    return i
+
+
+def _partial_value(text: str, i: int, decoder: json.JSONDecoder) -> tuple[Any, int]:
+    """(value, end) for the JSON value at i, or (_MISSING, len(text)) when it was cut inside."""
+    i = _skip_ws(text, i)
+    if i >= len(text):
+        return _MISSING, i
+    if text[i] not in "{[":
+        try:
+            return decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            return _MISSING, len(text)
+    container: Any = {} if text[i] == "{" else []
+    i += 1
+    while True:
+        i = _skip_ws(text, i)
+        if i >= len(text):
+            return container, i
+        if text[i] in "}]":
+            return container, i + 1
+        if isinstance(container, dict):
+            try:
+                key, i = decoder.raw_decode(text, i)
+            except json.JSONDecodeError:
+                return container, len(text)
+            i = _skip_ws(text, i)
+            if i >= len(text) or text[i] != ":":
+                return container, len(text)
+            i += 1
+        item, i = _partial_value(text, i, decoder)
+        if item is not _MISSING:
+            if isinstance(container, dict):
+                container[str(key)] = item
+            else:
+                container.append(item)
+        if i >= len(text):
+            return container, i
 
 
 def _error_text(exc: Exception) -> str:

@@ -38,6 +38,9 @@ class WeightSpec:
     size: int
     sha256: str
     n_ctx: int = 8192
+    # Too small to write good values (measured on the fixture: it copied one sentence for most
+    # fields): drafts with it only point at the lines that answer (`docagent draft --style`).
+    extractive: bool = False
 
     @property
     def extra(self) -> str:
@@ -53,6 +56,7 @@ EMBEDDED_MODELS: dict[str, WeightSpec] = {
         "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         491_400_064,
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        extractive=True,
     ),
     "qwen2.5-coder-1.5b": WeightSpec(
         "qwen2.5-coder-1.5b",

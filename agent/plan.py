@@ -368,6 +368,15 @@ class Evidence:
         )
         return f"[{self.id}] {where} ({self.kind})"
 
+    def numbered(self) -> str:
+        """The text with its file line numbers (a small model picks a number far more reliably
+        than it copies a sentence); commits have none."""
+        if self.start_line == 0:
+            return self.text
+        return "\n".join(
+            f"{self.start_line + n}| {line}" for n, line in enumerate(self.text.split("\n"))
+        )
+
 
 def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") -> list[Evidence]:
     """Ranked chunks for a unit, packed whole into the token budget and numbered E1..En."""

@@ -131,8 +131,28 @@ def section_model(
     )
 
 
-def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with `$ref`s inlined and every object closed and fully required."""
+# Bounds that only grammar-constrained backends get (llama.cpp compiles them into the grammar, so a
+# small model cannot loop inside a string or a list); OpenAI strict mode rejects some of them.
+GRAMMAR_BOUNDS = frozenset({"maxLength", "maxItems", "pattern"})
+
+
+def strip_bounds(node: Any, *, in_properties: bool = False) -> Any:
+    """A schema without the grammar-only bounds (property names are never touched)."""
+    if isinstance(node, dict):
+        return {
+            k: strip_bounds(v, in_properties=k == "properties" and not in_properties)
+            for k, v in node.items()
+            if in_properties or k not in GRAMMAR_BOUNDS
+        }
+    if isinstance(node, list):
+        return [strip_bounds(v) for v in node]
+    return node
+
+
+def strict_json_schema(model: type[BaseModel], *, bounds: bool = False) -> dict[str, Any]:
+    """The model's JSON schema with `$ref`s inlined and every object closed and fully required.
+
+    With `bounds`, string lengths, list sizes and patterns declared for grammars are kept."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
@@ -152,7 +172,7 @@ def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     resolved: dict[str, Any] = resolve(schema)
-    return resolved
+    return resolved if bounds else strip_bounds(resolved)
 
 
 def schema_violations(schema: Any, path: str = "$") -> list[str]:

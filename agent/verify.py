@@ -1,8 +1,8 @@
 """Check every citation and mention against the repository, then settle confidence and review flags.
 
-No model is involved: a citation stands only if its quote (whitespace-normalised) is found in the
-evidence it names, or nearby in the same file (then its span is corrected). Paths and identifiers a
-value mentions must exist in the repository.
+No model is involved: a citation stands only if the lines it names lie in the evidence it cites (the
+quote is then read from the file); when those lines do not support the value, the span is corrected to
+the lines of that evidence that do. Paths and identifiers a value mentions must exist in the repository.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
 from agent.answers import Citation, Cite, FieldResult, cites_of, item_key
 from agent.index import RepoIndex
 from agent.plan import Evidence
 from agent.render import group_members
+from agent.retrieval import tokenize
 from agent.templates import FieldKind, Group, TemplateField
 
 REVIEW_THRESHOLD = 0.6
@@ -39,64 +41,102 @@ class Verifier:
 
     index: RepoIndex
 
-    def __post_init__(self) -> None:
-        self.paths = self.index.paths()
-        self.dirs = {p.rsplit("/", 1)[0] for p in self.paths if "/" in p}
+    @cached_property
+    def paths(self) -> set[str]:
+        return set(self.index.paths())
+
+    @cached_property
+    def dirs(self) -> set[str]:
+        return {p.rsplit("/", 1)[0] for p in self.paths if "/" in p}
+
+    @cached_property
+    def words(self) -> set[str]:
+        """Every identifier-like word of the repository (built on first use: it reads every chunk)."""
         words: set[str] = set()
         for chunk in self.index.chunks:
             words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", chunk.text))
-        self.words = words
+        return words
 
     def resolve(
-        self, cite: Cite, evidence: dict[str, Evidence]
+        self, cite: Cite, evidence: dict[str, Evidence], value: str = ""
     ) -> tuple[Citation | None, str, Evidence | None]:
-        """Like `citation`, also returning the evidence item the quote was found in."""
-        citation, why, ev = self._resolve(cite, evidence)
-        return citation, why, ev if citation is not None else None
+        """The citation an evidence id + line numbers make, checked against the repository.
 
-    def _resolve(
-        self, cite: Cite, evidence: dict[str, Evidence]
-    ) -> tuple[Citation | None, str, Evidence | None]:
-        quote = cite.quote.strip().strip("\"'“”")
-        pieces = [p for p in re.split(r"\.\.\.|…", quote) if len(normalise(p)) >= 3]
-        needle = normalise(pieces[0]) if pieces else ""
+        Returns (citation or None, why it was dropped, the evidence item it is in). The quote is
+        read from the file. Spans are corrected, with a note, to the lines of the same evidence item
+        that support `value` when the cited ones do not (or none were given)."""
+        span = parse_lines(cite.lines)
         ev = evidence.get(cite.evidence.strip().strip("[]").upper())
-        if ev is None or (needle and needle not in normalise(ev.text)):
-            # The id is missing or wrong (small models often write "none"): the quote decides.
-            holder = next(
-                (e for e in evidence.values() if needle and needle in normalise(e.text)), None
-            )
-            ev = holder or ev
+        if span and (ev is None or (ev.start_line and not _inside(span, ev))):
+            # Small models often write "none" or a neighbour's id: lines that lie in another item
+            # and support the value decide (line numbers alone could match any file).
+            holders = [e for e in evidence.values() if e.start_line and _inside(span, e)]
+            scored = [(support(value, [self.span_text(e.path, *span)]), e) for e in holders]
+            best = max(scored, key=lambda pair: pair[0], default=None)
+            if best is not None and (best[0] >= 0.5 or (ev is None and len(holders) == 1)):
+                ev = best[1]
         if ev is None:
             return None, f"cites {cite.evidence!r}, which is not one of the evidence items", None
-        if len(needle) < 3:
-            return None, f"citation of {ev.header.split(' ')[1]} has no usable quote", ev
-        if ev.start_line == 0:  # a commit message
-            commit = self.index.commit(ev.path)
-            text = commit.message if commit else ev.text
-            if needle in normalise(text):
-                return Citation(path=ev.path, start_line=0, end_line=0, quote=quote), "", ev
-            return None, f"quote {quote[:60]!r} is not in {ev.path}", ev
+        if ev.start_line == 0:  # a commit: its subject is the quote
+            subject = ev.text.split("\n")[1] if "\n" in ev.text else ev.text
+            return Citation(path=ev.path, start_line=0, end_line=0, quote=subject[:160]), "", ev
         lines = self.index.file_lines(ev.path)
         if lines is None:
             return None, f"{ev.path} is no longer in the repository", ev
-        span = _find(lines, needle, ev.start_line, ev.end_line)
-        if span is not None:
-            return Citation(path=ev.path, start_line=span[0], end_line=span[1], quote=quote), "", ev
-        span = _find(lines, needle, 1, len(lines))
-        if span is not None:
-            return (
-                Citation(
-                    path=ev.path,
-                    start_line=span[0],
-                    end_line=span[1],
-                    quote=quote,
-                    note=f"span corrected from {ev.start_line}-{ev.end_line}",
-                ),
-                "",
-                ev,
-            )
-        return None, f"quote {quote[:60]!r} is not in {ev.path}", ev
+        where = f"{ev.id} ({ev.path}:{ev.start_line}-{ev.end_line})"
+        # A long span backs a written value poorly: narrowed to the lines that hold its words.
+        # (An extracted value is narrowed by `excerpt` instead.)
+        too_long = bool(span and value and span[1] - span[0] >= MAX_SPAN_LINES)
+        if span is None or not _inside(span, ev) or too_long:
+            given = f"lines {cite.lines.strip()!r}" if span else "no line numbers"
+            better = best_lines(lines, ev, value) if value else None
+            if better is None or better[1] < 0.5:
+                problem = "span too long" if span and _inside(span, ev) else f"not in {where}"
+                return None, f"{given} given for {where}: {problem}", ev
+            return better[0].model_copy(update={"note": f"{given} given; span chosen"}), "", ev
+        start, end = span
+        text = self.span_text(ev.path, start, end)
+        citation = Citation(path=ev.path, start_line=start, end_line=end, quote=text[:300])
+        supported = support(value, [text]) if value else 1.0
+        if supported < 0.5:
+            better = best_lines(lines, ev, value)
+            if better is not None and better[1] >= 0.5 and better[1] > supported:
+                note = f"span corrected from {start}-{end}"
+                return better[0].model_copy(update={"note": note}), "", ev
+        if not text:
+            return None, f"{ev.path}:{start}-{end} is blank", ev
+        return citation, "", ev
+
+    def excerpt(self, citation: Citation) -> tuple[Citation, str]:
+        """The first few lines of a cited span that say something (blank lines and a heading
+        followed by text skipped), as a value, with the citation narrowed to them."""
+        if not citation.start_line:
+            return citation, citation.quote
+        lines = self.index.file_lines(citation.path) or []
+        picked: list[int] = []
+        size = 0
+        for n in range(citation.start_line, min(citation.end_line, len(lines)) + 1):
+            text = lines[n - 1].strip()
+            if not text or (text.startswith("#") and n < citation.end_line and not picked):
+                continue
+            if picked and (size + len(text) > EXCERPT_CHARS or n != picked[-1] + 1):
+                break
+            picked.append(n)
+            size += len(text) + 1
+        if not picked:
+            return citation, citation.quote
+        text = " ".join(lines[n - 1].strip() for n in picked)
+        if len(text) > EXCERPT_CHARS:
+            text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + " …"
+        narrowed = citation.model_copy(
+            update={"start_line": picked[0], "end_line": picked[-1], "quote": text[:300]}
+        )
+        return narrowed, text
+
+    def span_text(self, path: str, start: int, end: int) -> str:
+        """The lines start..end of a file as one whitespace-normalised line of text."""
+        lines = self.index.file_lines(path) or []
+        return " ".join(line.strip() for line in lines[start - 1 : end]).strip()
 
     def check_citation(self, citation: Citation) -> str:
         """Re-check a citation given as path:lines + quote (e.g. one kept from an earlier draft)."""
@@ -155,6 +195,48 @@ class Verifier:
         )
 
 
+MAX_SPAN_LINES = 25
+EXCERPT_CHARS = 320
+_LINES_RE = re.compile(r"\s*L?(\d+)\s*(?:(?:-|–|:|to)\s*L?(\d+))?\s*")
+
+
+def parse_lines(text: str) -> tuple[int, int] | None:
+    """`12`, `12-14`, `L12-L14` as (start, end); None for anything else ("none", "")."""
+    m = _LINES_RE.fullmatch(text or "")
+    if not m:
+        return None
+    start, end = sorted((int(m.group(1)), int(m.group(2) or m.group(1))))
+    return (start, end) if start >= 1 else None
+
+
+def _inside(span: tuple[int, int], ev: Evidence) -> bool:
+    return ev.start_line <= span[0] and span[1] <= ev.end_line
+
+
+def best_lines(lines: list[str], ev: Evidence, value: str) -> tuple[Citation, float] | None:
+    """The window of one to five lines of an evidence item that best supports a value (the
+    shortest one among equals)."""
+    best: tuple[float, int, int, int] | None = None
+    for start in range(ev.start_line, min(ev.end_line, len(lines)) + 1):
+        for size in (1, 2, 3, 5):
+            end = min(ev.end_line, len(lines), start + size - 1)
+            quote = " ".join(line.strip() for line in lines[start - 1 : end]).strip()
+            if not quote:
+                continue
+            score = support(value, [quote])
+            if (
+                best is None
+                or score > best[0] + 1e-9
+                or (score > best[0] - 1e-9 and start - end > best[1])
+            ):
+                best = (score, start - end, start, end)
+    if best is None:
+        return None
+    score, _, start, end = best
+    quote = " ".join(line.strip() for line in lines[start - 1 : end]).strip()
+    return Citation(path=ev.path, start_line=start, end_line=end, quote=quote[:300]), score
+
+
 def _find(lines: list[str], needle: str, start: int, end: int) -> tuple[int, int] | None:
     """1-based (first, last) lines of lines[start..end] whose joined text holds the needle."""
     start = max(1, start)
@@ -189,8 +271,6 @@ class Judgement:
 
 def support(value: str, cited_texts: list[str]) -> float:
     """Share of the value's content words (stemmed) found in the evidence it cites."""
-    from agent.retrieval import tokenize
-
     words = set(tokenize(value))
     if not words:
         return 1.0
@@ -270,14 +350,15 @@ def flag_duplicates(results: list[FieldResult]) -> None:
 
 
 def _verify_cites(
-    cites: list[Cite], by_id: dict[str, Evidence], verifier: Verifier
+    cites: list[Cite], by_id: dict[str, Evidence], verifier: Verifier, value: str
 ) -> tuple[list[Citation], list[str], set[str], list[str]]:
+    """Verified citations, why others were dropped, the kinds cited, and the cited text."""
     kept: list[Citation] = []
     dropped: list[str] = []
     kinds: set[str] = set()
     texts: list[str] = []
     for cite in cites:
-        citation, why, ev = verifier.resolve(cite, by_id)
+        citation, why, ev = verifier.resolve(cite, by_id, value)
         if citation is None:
             dropped.append(why)
             continue
@@ -285,7 +366,11 @@ def _verify_cites(
             kept.append(citation)
         if ev is not None:
             kinds.add(ev.kind)
-            texts.append(ev.text)
+            texts.append(
+                verifier.span_text(citation.path, citation.start_line, citation.end_line)
+                if citation.start_line
+                else ev.text
+            )
     return kept, dropped, kinds, texts
 
 
@@ -320,6 +405,31 @@ _NON_ANSWERS = {
 }
 
 
+@cache
+def _prompt_text() -> str:
+    from agent import prompts
+
+    return " ".join(
+        normalise(prompts.load(name).template) for name in ("draft_section", "extract_section")
+    )
+
+
+def echoes_prompt(value: str) -> bool:
+    """Whether a value only repeats docagent's own instructions (small models copy them)."""
+    v = normalise(value)
+    return bool(
+        (len(v.split()) >= 2 and v in _prompt_text())
+        or v in ("write", "(write)")
+        or _SCAFFOLD_RE.search(v)
+    )
+
+
+# Phrases of the field list `draft.field_lines` writes into every prompt.
+_SCAFFOLD_RE = re.compile(
+    r"one item per .* the evidence shows|an empty list if none|each item has |\(write\)"
+)
+
+
 def _usable(value: Any, placeholder: str) -> bool:
     text = _value_text(value).strip()
     return (
@@ -329,30 +439,83 @@ def _usable(value: Any, placeholder: str) -> bool:
     )
 
 
+_GENERIC = frozenset(
+    tokenize(
+        "why this these those what which how key main other overall approach used use type name "
+        "description details example etc e.g. chosen choose reasoning reason decision"
+    )
+)
+_REASON_RE = re.compile(
+    r"\b(because|so that|since|rejected|chose|choose|decided|decision|instead of|in order to|"
+    r"reason|avoid|keeps?|simpler?|trade-?offs?|prefer(?:red)?)\b",
+    re.I,
+)
+
+
+def mentions_subject(f: TemplateField, text: str) -> bool:
+    """Whether cited text is about what a field asks: it shares a word with the field's label or
+    placeholder, or, for a "why" field, it gives a reason."""
+    terms = set(tokenize(f"{f.label} {f.description}")) - _GENERIC
+    if terms & set(tokenize(text)):
+        return True
+    return f.is_rationale and bool(_REASON_RE.search(text))
+
+
+def _off_topic(f: TemplateField, section: str, citation: Citation) -> FieldResult:
+    return FieldResult(
+        id=f.id,
+        label=f.label,
+        section=section,
+        kind=f.kind.value,
+        status="not_found",
+        is_rationale=f.is_rationale,
+        reasons=[f"the lines the model pointed at ({citation.label}) do not mention what it asks"],
+    )
+
+
 def field_result(
     f: TemplateField, answer: Any, by_id: dict[str, Evidence], verifier: Verifier, section: str
 ) -> FieldResult:
-    value: Any = answer.rows if f.kind is FieldKind.TABLE else answer.value
+    extracted = not hasattr(answer, "value") and not hasattr(answer, "rows")
+    value: Any = answer.rows if f.kind is FieldKind.TABLE else getattr(answer, "value", None)
     if f.kind is FieldKind.TABLE:
         value = [
             row.model_dump()
             for row in value
             if _usable(list(row.model_dump().values()), f.description)
         ]
-    elif f.kind is FieldKind.LIST:
+    elif f.kind is FieldKind.LIST and value is not None:
         value = [v for v in value if _usable(v, f.description)]
-    citations, dropped, kinds, texts = _verify_cites(cites_of(answer), by_id, verifier)
+    usable = _usable(value, f.description)
+    citations, dropped, kinds, texts = _verify_cites(
+        cites_of(answer), by_id, verifier, _value_text(value) if usable else ""
+    )
     extra: list[str] = []
     confidence = answer.confidence
-    if not _usable(value, f.description):
+    if not usable:
         value = None
-        if citations and citations[0].quote and f.kind in (FieldKind.TEXT, FieldKind.LIST):
-            # The model found the right evidence but gave no usable value of its own (small models
-            # often do): the verified quote itself is the draft, for a human to confirm.
-            quote = citations[0].quote
+        pointed = not extracted or answer.status == "answered"
+        if (
+            pointed
+            and citations
+            and citations[0].quote
+            and f.kind in (FieldKind.TEXT, FieldKind.LIST)
+        ):
+            # The model found the evidence but wrote no usable value (in the extract style it is
+            # not asked to): the cited lines themselves are the draft, for a human to confirm.
+            citations[0], quote = verifier.excerpt(citations[0])
+            if extracted and not mentions_subject(f, quote):
+                # Small models point at arbitrary lines; lines that share no word with what the
+                # field asks about are not an answer.
+                return _off_topic(f, section, citations[0])
             value = quote if f.kind is FieldKind.TEXT else [quote]
+            texts = [quote]
             confidence = min(confidence, 0.5)
-            extra.append("the value is the quoted evidence; check that it answers the field")
+            extra.append(
+                "the value is the cited text"
+                + (" (extract style)" if extracted else "")
+                + "; check that it answers the field"
+            )
     status = (
         "answered"
         if value
@@ -362,7 +525,7 @@ def field_result(
     j = judge(
         status=status,
         model_confidence=confidence,
-        basis=answer.basis,
+        basis=None,
         is_rationale=f.is_rationale,
         kept=citations,
         dropped=dropped,
@@ -401,16 +564,21 @@ def group_result(
         values = {
             f.id: getattr(item, item_key(f), None) for f in fields if hasattr(item, item_key(f))
         }
-        values = {k: v for k, v in values.items() if _usable(v, "")}
+        placeholders = {f.id: f"{f.label}: {f.description}" for f in fields}
+        values = {
+            k: v
+            for k, v in values.items()
+            if _usable(v, placeholders[k]) and not echoes_prompt(_value_text(v))
+        }
         text = _value_text(list(values.values()))
         if not text.strip():
             continue
-        citations, dropped, kinds, texts = _verify_cites(cites_of(item), by_id, verifier)
+        citations, dropped, kinds, texts = _verify_cites(cites_of(item), by_id, verifier, text)
         unknown = verifier.unknown_mentions(text)
         j = judge(
             status="answered",
             model_confidence=item.confidence,
-            basis=item.basis,
+            basis=None,
             is_rationale=rationale,
             kept=citations,
             dropped=dropped,

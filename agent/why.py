@@ -10,13 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent import history, prompts
-from agent.answers import Citation
+from agent.answers import Citation, Cite
 from agent.errors import ModelError, ModelNotConfiguredError, UserInputError
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence
 from agent.retrieval import Intent, pack, rerank_by_title, tokenize
-from agent.verify import support
+from agent.verify import Verifier, support
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100
@@ -207,7 +207,7 @@ def answer(
         repo=index.root.name,
         question=question,
         location=where,
-        evidence="\n\n".join(f"{e.header}\n{numbered(e)}" for e in evidence),
+        evidence="\n\n".join(f"{e.header}\n{e.numbered()}" for e in evidence),
     )
     try:
         reply = client.complete(
@@ -231,67 +231,15 @@ def answer(
     return settle(index, question, reply, evidence)
 
 
-def numbered(e: Evidence) -> str:
-    """Evidence text with its file line numbers (a small model picks a number far more reliably
-    than it copies a sentence)."""
-    if e.start_line == 0:
-        return e.text
-    return "\n".join(f"{e.start_line + n}| {line}" for n, line in enumerate(e.text.split("\n")))
-
-
-def cited_lines(
-    index: RepoIndex, reply: WhyAnswer, by_id: dict[str, Evidence]
-) -> tuple[Citation | None, str, Evidence | None]:
-    """The citation a reply's evidence id and line range make, checked against the repository."""
-    ev = by_id.get(reply.evidence.strip().strip("[]").upper())
-    if ev is None:
-        return None, f"cites {reply.evidence!r}, which is not one of the evidence items", None
-    if ev.start_line == 0:  # a commit: its subject is the quote
-        return (
-            Citation(path=ev.path, start_line=0, end_line=0, quote=ev.text.split("\n")[1][:160]),
-            "",
-            ev,
-        )
-    m = re.fullmatch(r"\s*L?(\d+)\s*(?:[-–:]\s*L?(\d+))?\s*", reply.lines or "")
-    if not m:
-        return None, f"no line numbers given for {ev.path}", ev
-    start, end = sorted((int(m.group(1)), int(m.group(2) or m.group(1))))
-    if start < ev.start_line or end > ev.end_line:
-        return None, f"lines {start}-{end} are not in {ev.header.split(' ')[1]}", ev
-    lines = index.file_lines(ev.path) or []
-    quote = " ".join(line.strip() for line in lines[start - 1 : end]).strip()
-    if not quote:
-        return None, f"{ev.path}:{start}-{end} is blank", ev
-    return Citation(path=ev.path, start_line=start, end_line=end, quote=quote[:300]), "", ev
-
-
-def best_lines(index: RepoIndex, ev: Evidence, answer: str) -> tuple[Citation, float] | None:
-    """The window of one to three lines of an evidence item that best supports an answer."""
-    lines = index.file_lines(ev.path) or []
-    best: tuple[Citation, float] | None = None
-    for start in range(ev.start_line, ev.end_line + 1):
-        for size in (1, 2, 3):
-            end = min(ev.end_line, start + size - 1)
-            quote = " ".join(line.strip() for line in lines[start - 1 : end]).strip()
-            if not quote:
-                continue
-            score = support(answer, [quote])
-            if best is None or score > best[1] + 1e-9:
-                best = (
-                    Citation(path=ev.path, start_line=start, end_line=end, quote=quote[:300]),
-                    score,
-                )
-    return best
-
-
 def settle(
     index: RepoIndex, question: str, reply: WhyAnswer, evidence: list[Evidence]
 ) -> WhyResult:
     """Verify the model's citation and decide documented / inferred / not recorded (no model here)."""
     by_id = {e.id: e for e in evidence}
-    citation, why, ev = cited_lines(index, reply, by_id)
-    reasons = [why] if why else []
     text = reply.answer.strip()
+    cite = Cite(evidence=reply.evidence, lines=reply.lines)
+    citation, why, ev = Verifier(index).resolve(cite, by_id, text)
+    reasons = [why] if why else []
     closest = evidence[:3]
     if citation is None or ev is None or reply.recorded == "not_recorded" or not text:
         return WhyResult(
@@ -305,12 +253,8 @@ def settle(
     basis = "documented" if ev.kind in _DOCUMENTED_KINDS else "inferred"
     confidence = reply.confidence
     supported = support(text, [citation.quote if citation.start_line else ev.text])
-    if citation.start_line and supported < 0.5:
-        better = best_lines(index, ev, text)
-        if better is not None and better[1] >= 0.5:
-            note = f"span corrected from {citation.start_line}-{citation.end_line}"
-            citation, supported = better[0].model_copy(update={"note": note}), better[1]
-            reasons.append(f"the cited lines did not hold the reason; {note}")
+    if citation.note:
+        reasons.append(f"the cited lines did not hold the reason; {citation.note}")
     if supported < 0.5:
         confidence -= 0.3
         reasons.append(f"only {supported:.0%} of the answer's words appear in the cited evidence")

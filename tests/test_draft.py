@@ -152,10 +152,9 @@ def test_empty_evidence_yields_not_found_without_a_call(repo: Path, tmp_path: Pa
 def answer(**kw: Any) -> Any:
     base = {
         "evidence": "E1",
-        "quote": "",
+        "lines": "none",
         "value": "",
         "status": "answered",
-        "basis": "inferred",
         "confidence": 0.9,
     }
     return TextAnswer.model_validate({**base, **kw})
@@ -164,57 +163,44 @@ def answer(**kw: Any) -> Any:
 def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
     index = build_index(repo)
     verifier = Verifier(index)
-    text = "\n".join((repo / "docs/architecture.md").read_text().split("\n")[2:4])
-    ev = {"E1": Evidence("E1", "docs/architecture.md", 3, 4, "notes", text, 50)}
+    lines = (repo / "docs/architecture.md").read_text().split("\n")
+    ev = {
+        "E1": Evidence("E1", "docs/architecture.md", 3, 4, "notes", "\n".join(lines[2:4]), 50),
+        "E2": Evidence("E2", "docs/architecture.md", 13, 14, "notes", "\n".join(lines[12:14]), 30),
+    }
     field = next(
         f
         for s in load_template("architecture-overview").sections()
         for f in s.fields
         if f.key == "architecture_style"
     )
-    good = field_result(
-        field,
-        answer(quote="The system is a modular monolith", value="A modular monolith."),
-        ev,
-        verifier,
-        "S",
-    )
+
+    def check(**kw: Any) -> Any:
+        return field_result(field, answer(**kw), ev, verifier, "S")
+
+    good = check(lines="3", value="A modular monolith.")
     assert good.status == "answered" and not good.flagged
     assert [c.label for c in good.citations] == ["docs/architecture.md:3-3"]
-    planted = field_result(
-        field,
-        answer(
-            quote="The system uses Kubernetes microservices", value="Kubernetes services on GKE."
-        ),
-        ev,
-        verifier,
-        "S",
-    )
+    assert good.citations[0].quote.startswith("The system is a modular monolith")
+    # Lines that are in no evidence item and a claim the evidence does not make: caught.
+    planted = check(lines="40-41", value="Kubernetes services on GKE.")
     assert planted.citations == [] and planted.flagged
     assert any("could not be verified" in r for r in planted.reasons)
     assert any("no verified citation" in r for r in planted.reasons)
-    # A quote found elsewhere in the same file gets its span corrected, not dropped.
-    moved = field_result(
-        field,
-        answer(
-            quote="one deployable keeps releases", value="One deployable keeps releases simple."
-        ),
-        ev,
-        verifier,
-        "S",
+    # Real lines that do not say what the value claims: kept, but flagged as unsupported.
+    unsupported = check(lines="3-4", value="Kubernetes services on GKE.")
+    assert unsupported.flagged and any(
+        "appear in the cited evidence" in r for r in unsupported.reasons
     )
-    assert moved.citations[0].label == "docs/architecture.md:13-13"
+    # Lines of the same evidence that do not hold the claim: the span is corrected to those that do.
+    moved = check(lines="4", value="The system is a modular monolith.")
+    assert moved.citations[0].label == "docs/architecture.md:3-3"
+    assert "span corrected" in moved.citations[0].note and not moved.flagged
+    # The wrong evidence id (or none) with lines of another item that support the value: that item.
+    neighbour = check(evidence="none", lines="13-14", value="One deployable keeps releases simple.")
+    assert neighbour.citations[0].label == "docs/architecture.md:13-14"
     # A value that names a file the repository does not have is flagged.
-    ghost = field_result(
-        field,
-        answer(
-            quote="The system is a modular monolith",
-            value="A modular monolith, see `src/inventory/billing.py`.",
-        ),
-        ev,
-        verifier,
-        "S",
-    )
+    ghost = check(lines="3", value="A modular monolith, see `src/inventory/billing.py`.")
     assert ghost.flagged and any("billing.py" in r for r in ghost.reasons)
     # A "why" answered only from code is inferred, capped and flagged.
     why = next(
@@ -236,9 +222,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
     }
     inferred = field_result(
         why,
-        answer(
-            quote="Only the importer writes", value="Only the importer writes.", basis="documented"
-        ),
+        answer(lines="15", value="Only the importer writes."),
         code_ev,
         verifier,
         "S",
@@ -269,14 +253,14 @@ def test_placeholder_echo_and_duplicates_are_not_answers(repo: Path) -> None:
     }
     a = field_result(
         fields["deployment_model"],
-        answer(quote="Supplier feeds are imported every hour", value="Hourly imports."),
+        answer(lines="1-4", value="Hourly imports."),
         ev,
         verifier,
         "S",
     )
     b = field_result(
         fields["communication_patterns"],
-        answer(quote="Supplier feeds are imported every hour", value="Hourly imports."),
+        answer(lines="1-4", value="Hourly imports."),
         ev,
         verifier,
         "S",
@@ -359,14 +343,14 @@ def test_answer_schemas_are_portable(name: str) -> None:
 
     units = plan_units(load_template(name), set())
     assert units
-    for unit in units:
-        schema = strict_json_schema(unit_model(unit))
+    for unit, extract in [(u, e) for u in units for e in (False, True)]:
+        schema = strict_json_schema(unit_model(unit, extract))
         assert schema_violations(schema) == [], unit.title
         for prop in schema["properties"].values():
             inner = prop["properties"]
             if list(inner) == ["items"]:  # a group: the source comes first in every item
                 inner = inner["items"]["items"]["properties"]
-            assert list(inner)[:2] == ["evidence", "quote"], unit.title
+            assert list(inner)[:2] == ["evidence", "lines"], unit.title
 
 
 def test_drafting_some_sections_keeps_the_others(repo: Path, tmp_path: Path) -> None:
@@ -408,3 +392,182 @@ def test_cli_draft_writes_the_document_and_summary(
     refused = runner.invoke(app, ["draft", str(repo), "-t", str(template), "-o", str(foreign)])
     assert refused.exit_code == 1 and "not written by docagent" in refused.output
     assert foreign.read_text() == "hand-written\n"
+
+
+CUT_TEMPLATE = """# Notes
+
+## Storage
+
+- **Database**: [Which database stores the data]
+- **Why This Database**: [The reason for it]
+- **Importer Schedule**: [How often supplier feeds are imported]
+"""
+
+
+def _envelope(value: str, lines: str = "1") -> dict[str, Any]:
+    return {
+        "evidence": "E1",
+        "lines": lines,
+        "value": value,
+        "status": "answered",
+        "confidence": 0.8,
+    }
+
+
+def test_a_cut_off_answer_keeps_its_complete_fields_and_asks_only_for_the_rest(
+    repo: Path, tmp_path: Path
+) -> None:
+    from tests.test_llm import completion, fake, httpx, sequence
+
+    def httpx_response(body: dict[str, Any]) -> Any:
+        return httpx.Response(200, json=body)
+
+    template = tmp_path / "notes.md"
+    template.write_text(CUT_TEMPLATE)
+    first = json.dumps({"database": _envelope("SQLite, one file.")})
+    cut = (
+        first[:-1] + ', "why_this_database": {"evidence": "E1", "lines": "2", "value": "Nobody wan'
+    )
+    rest = json.dumps(
+        {
+            "why_this_database": _envelope("Nobody wanted to run PostgreSQL."),
+            "importer_schedule": _envelope("Every hour."),
+        }
+    )
+    handler, seen = sequence(
+        httpx_response(completion(cut, "length")), httpx_response(completion(rest))
+    )
+    client, _ = fake(handler)
+    outcome = run_draft(
+        repo, DraftOptions(template=str(template), output=tmp_path / "n.md"), client
+    )
+    assert len(seen) == 2
+    asked_again = json.loads(seen[1].content)["response_format"]["json_schema"]["schema"]
+    assert sorted(asked_again["properties"]) == ["importer_schedule", "why_this_database"]
+    values = {r.label: r.value for r in outcome.results.values()}
+    assert values["Database"] == "SQLite, one file."
+    assert values["Why This Database"] == "Nobody wanted to run PostgreSQL."
+    assert values["Importer Schedule"] == "Every hour."
+
+    # Cut inside the first field: nothing was complete, so no endless re-asking: flagged instead.
+    handler, seen = sequence(
+        httpx_response(completion('{"database": {"evidence": "E1", "li', "length"))
+    )
+    client, _ = fake(handler, use_cache=False)  # the same request is in the cache from above
+    outcome = run_draft(
+        repo,
+        DraftOptions(template=str(template), output=tmp_path / "m.md", force=True),
+        client,
+    )
+    assert len(seen) == 1
+    assert all(r.flagged and r.source == "error" for r in outcome.results.values())
+
+
+def test_salvage_repairs_a_cut_inside_the_envelope_and_a_group() -> None:
+    from agent.draft import salvage, unit_model
+    from agent.plan import plan_units
+
+    template = load_template("architecture-overview")
+    unit = next(u for u in plan_units(template, set()) if u.groups)
+    model = unit_model(unit)
+    group_key = next(k for k, mid in unit.keys.items() if mid in {g.id for g in unit.groups})
+    text_key = next(k for k in unit.keys if k != group_key)
+    item_type = (
+        model.model_fields[group_key].annotation.model_fields["items"].annotation.__args__[0]
+    )
+    item = {
+        name: ([] if "list" in str(info.annotation) else "importer")
+        for name, info in item_type.model_fields.items()
+    }
+    item.update({"evidence": "E1", "lines": "3", "status": "answered", "confidence": 1})
+    partial = (
+        "{"
+        + json.dumps(text_key)
+        + ': {"evidence": "E1", "lines": "3", "value": "A monolith.", "stat'
+    )
+    answers, cut = salvage(model, partial)
+    assert answers[text_key].value == "A monolith." and cut == {text_key}
+    partial = (
+        "{" + json.dumps(group_key) + ': {"items": [' + json.dumps(item) + ', {"evidence": "E2"'
+    )
+    answers, cut = salvage(model, partial)
+    assert len(answers[group_key].items) == 1 and group_key in cut
+
+
+def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
+    from agent.answers import CitedAnswer
+    from agent.draft import resolve_style
+
+    assert resolve_style(None, "qwen2.5-coder-0.5b") == "extract"
+    assert resolve_style(None, "gpt-4o-mini") == "write"
+    assert resolve_style("write", "qwen2.5-coder-0.5b") == "write"
+    verifier = Verifier(build_index(repo))
+    lines = (repo / "docs/architecture.md").read_text().split("\n")
+    ev = {"E1": Evidence("E1", "docs/architecture.md", 1, 14, "notes", "\n".join(lines[:14]), 90)}
+    fields = {f.key: f for s in load_template("architecture-overview").sections() for f in s.fields}
+
+    def point(key: str, **kw: Any) -> Any:
+        base = {"evidence": "E1", "lines": "1-4", "status": "answered", "confidence": 0.9}
+        return field_result(
+            fields[key], CitedAnswer.model_validate({**base, **kw}), ev, verifier, "S"
+        )
+
+    style = point("architecture_style")
+    # The heading is skipped, the citation narrowed to the lines that make the value.
+    assert style.value.startswith("The system is a modular monolith")
+    assert [c.label for c in style.citations] == ["docs/architecture.md:3-4"]
+    assert style.flagged and any("extract style" in r for r in style.reasons)
+    why = point("why_this_style", lines="13-14")
+    assert why.status == "answered" and "one deployable keeps releases" in why.value
+    # Lines that say nothing about the field are not an answer.
+    off = point("caching", lines="8-9")
+    assert off.status == "not_found" and "do not mention" in off.reasons[0]
+    assert point("architecture_style", status="not_found").status == "not_found"
+    # A list field gets the cited text as its one item.
+    listing = point("key_considerations_when_designing_new_features", lines="3-4")
+    assert listing.value == [style.value]
+
+
+def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path) -> None:
+    from agent.answers import group_answer
+    from agent.render import group_members
+    from agent.verify import group_result
+
+    group = next(
+        g
+        for s in load_template("architecture-overview").sections()
+        for g in s.groups
+        if g.label.startswith("Event")
+    )
+    fields, _ = group_members(group)
+    model = group_answer(group, fields)
+
+    def item(**values: Any) -> dict[str, Any]:
+        base = {
+            k: ([] if "list" in str(i.annotation) else "")
+            for k, i in model.model_fields["items"].annotation.__args__[0].model_fields.items()
+        }
+        return {
+            **base,
+            "evidence": "none",
+            "lines": "none",
+            "status": "answered",
+            "confidence": 0.5,
+            **values,
+        }
+
+    labels = {f.key: f.label for f in fields}
+    blank = item()
+    echo = item(
+        **{
+            k: [label] if isinstance(blank[k], list) else label
+            for k, label in labels.items()
+            if k in blank
+        }
+    )
+    scaffold = item(
+        **{next(iter(labels)): "one item per event the evidence shows (an empty list if none)."}
+    )
+    answer = model.model_validate({"items": [echo, scaffold]})
+    result = group_result(group, answer, {}, Verifier(build_index(repo)), "S")
+    assert result.items == [] and result.status == "not_found"

@@ -25,7 +25,14 @@ from agent.errors import (
     ModelUnavailableError,
     ModelValidationError,
 )
-from agent.llm import ModelClient, ModelSettings, StructuredMode, parse_json, resolve_settings
+from agent.llm import (
+    ModelClient,
+    ModelSettings,
+    StructuredMode,
+    parse_json,
+    parse_partial_json,
+    resolve_settings,
+)
 from tests.conftest import recorded_client
 
 try:
@@ -422,3 +429,47 @@ def test_cli_models_and_log(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "listed" in listing.output and " 100 " in listing.output
     shown = json.loads(runner.invoke(app, ["log", "--show", "1"]).output)
     assert shown["request"]["model"] == "m" and "authorization" not in json.dumps(shown).lower()
+
+
+def test_partial_json_keeps_only_what_was_complete() -> None:
+    cut = '{"a": {"x": 1, "y": "done"}, "b": {"items": [{"q": 1}, {"q": 2, "r": "hal'
+    assert parse_partial_json(cut) == {
+        "a": {"x": 1, "y": "done"},
+        "b": {"items": [{"q": 1}, {"q": 2}]},
+    }
+    assert parse_partial_json('{"a": "done", "b": "cu') == {"a": "done"}
+    assert parse_partial_json('{"a": [1, 2], "b": {"c": ') == {"a": [1, 2], "b": {}}
+    assert parse_partial_json("no json at all") == {}
+
+
+def test_truncated_error_carries_the_partial_answer() -> None:
+    handler, _ = sequence(
+        httpx.Response(200, json=completion('{"language": "python", "purpose": "Fet', "length"))
+    )
+    client, _ = fake(handler)
+    with pytest.raises(ModelTruncatedError) as info:
+        client.complete(snippet_messages(), Snippet, max_tokens=5)
+    assert parse_partial_json(info.value.partial) == {"language": "python"}
+
+
+def test_grammar_bounds_reach_llama_cpp_but_not_strict_mode() -> None:
+    from agent.answers import TextAnswer
+
+    schemas = []
+    for mode in (StructuredMode.JSON_OBJECT, StructuredMode.JSON_SCHEMA):
+        handler, seen = sequence(
+            httpx.Response(
+                200,
+                json=completion(
+                    '{"evidence": "E1", "lines": "2", "value": "v", "status": "answered", '
+                    '"confidence": 0.5}'
+                ),
+            )
+        )
+        client, _ = fake(handler, mode=mode)
+        client.complete(snippet_messages(), TextAnswer)
+        body = json.loads(seen[0].content)["response_format"]
+        schemas.append(body.get("schema") or body["json_schema"]["schema"])
+    grammar, strict = (json.dumps(s) for s in schemas)
+    assert '"maxLength"' in grammar and '"pattern"' in grammar
+    assert '"maxLength"' not in strict and '"pattern"' not in strict

@@ -93,7 +93,7 @@ def test_settle_never_keeps_an_unverifiable_reason(repo: Path) -> None:
         for e in evidence
         if e.path == "docs/adr/0001-use-sqlite.md" and e.start_line <= 20 <= e.end_line
     )
-    assert "20| We rejected PostgreSQL" in why.numbered(adr)
+    assert "20| We rejected PostgreSQL" in adr.numbered()
 
     def reply(**kw: object) -> why.WhyAnswer:
         base = {
@@ -106,9 +106,17 @@ def test_settle_never_keeps_an_unverifiable_reason(repo: Path) -> None:
         }
         return why.WhyAnswer.model_validate({**base, **kw})
 
-    outside = why.settle(index, "Why SQLite?", reply(lines="90-91"), evidence)
+    unrelated = "Kubernetes operators scale horizontally."
+    outside = why.settle(index, "Why SQLite?", reply(lines="90-91", answer=unrelated), evidence)
     assert outside.basis == "not_recorded" and outside.citations == []
-    assert why.settle(index, "Why SQLite?", reply(evidence="E99"), evidence).basis == "not_recorded"
+    assert (
+        why.settle(index, "Why SQLite?", reply(evidence="E99", lines="900"), evidence).basis
+        == "not_recorded"
+    )
+    # Lines outside the cited item, but the item states the reason: corrected to those lines.
+    moved = why.settle(index, "Why SQLite?", reply(lines="90-91"), evidence)
+    assert moved.citations[0].start_line == 20 and moved.flagged
+    assert any("span corrected" in r or "span chosen" in r for r in moved.reasons)
     real = why.settle(index, "Why SQLite?", reply(alternatives=["PostgreSQL", "MongoDB"]), evidence)
     assert (
         real.basis == "documented"
