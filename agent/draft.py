@@ -213,6 +213,10 @@ def max_output_tokens(unit: Unit, extract: bool = False) -> int:
     return max(400, min(total, 3500))
 
 
+EMBEDDED_EVIDENCE_TOKENS = 1200
+REMOTE_EVIDENCE_TOKENS = 4100
+
+
 def default_evidence_tokens(client: ModelClient | None) -> int:
     """Evidence per call: small for the embedded model's 8k context and slow prompt speed."""
     if (
@@ -222,9 +226,10 @@ def default_evidence_tokens(client: ModelClient | None) -> int:
     ):
         # Measured on the 0.5B model: with more evidence it answers from the first item only, and
         # every 100 prompt tokens cost ~1 s on 2 cores.
-        return 1200
-    # ~5k-token calls: a full overview draft of a 50k-line repository stays near 130k input tokens.
-    return 4500
+        return EMBEDDED_EVIDENCE_TOKENS
+    # ~5.5k-token calls (line numbers add ~12% to the evidence): a full overview draft stays under
+    # 150k input tokens (measured on datasette, 114k lines: 4,500 gave 152k).
+    return REMOTE_EVIDENCE_TOKENS
 
 
 def run_draft(

@@ -24,15 +24,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def plan_only(repo: Path, template: str) -> None:
-    from agent.draft import DraftOptions, run_draft
+    from agent.draft import (
+        EMBEDDED_EVIDENCE_TOKENS,
+        REMOTE_EVIDENCE_TOKENS,
+        DraftOptions,
+        run_draft,
+    )
     from agent.index import build_index
 
     index = build_index(repo)
     lines = sum(index.stats.lines_by_language.values())
     print(f"{repo}: {lines:,} lines, {index.stats.chunks:,} chunks")
     for label, budget in (
-        ("embedded (1,200 evidence tokens/call)", 1200),
-        ("remote (4,500 evidence tokens/call)", 4500),
+        (f"embedded ({EMBEDDED_EVIDENCE_TOKENS:,} evidence tokens/call)", EMBEDDED_EVIDENCE_TOKENS),
+        (f"remote ({REMOTE_EVIDENCE_TOKENS:,} evidence tokens/call)", REMOTE_EVIDENCE_TOKENS),
     ):
         outcome = run_draft(
             repo,

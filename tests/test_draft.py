@@ -108,6 +108,33 @@ def test_overview_draft_end_to_end(
 
 
 @pytest.mark.cassette
+def test_write_style_section_end_to_end(
+    cassette: Path, model_base_url: str, repo: Path, tmp_path: Path
+) -> None:
+    """The write style on the embedded model: the model writes each value; citations still verify."""
+    output = tmp_path / "ARCHITECTURE.md"
+    options = DraftOptions(
+        template="architecture-overview",
+        output=output,
+        style="write",
+        sections=["Database & Storage", "Error Handling"],
+    )
+    with recorded_client(model_base_url) as client:
+        outcome = run_draft(repo, options, client)
+    assert outcome.summary["style"] == "write" and len(outcome.plan) == 2
+    answered = [
+        r for r in outcome.results.values() if r.status == "answered" and r.source == "model"
+    ]
+    assert answered
+    verifier = Verifier(build_index(repo))
+    for r in answered:
+        for c in r.citations:
+            assert verifier.check_citation(c) == "", (r.id, c)
+    # Written, not extracted: no value is flagged as being the cited text.
+    assert not any("extract style" in reason for r in answered for reason in r.reasons)
+
+
+@pytest.mark.cassette
 def test_component_draft_end_to_end(
     cassette: Path, model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -571,3 +598,22 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
     answer = model.model_validate({"items": [echo, scaffold]})
     result = group_result(group, answer, {}, Verifier(build_index(repo)), "S")
     assert result.items == [] and result.status == "not_found"
+
+
+def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:
+    from agent.plan import gather_evidence, looks_like_template, plan_units
+
+    shipped = load_template("architecture-overview")
+    (repo / "docs" / "templates").mkdir()
+    (repo / "docs" / "templates" / "overview.md").write_text("\n".join(shipped.lines))
+    index = build_index(repo)
+    # Without the filter the template would win: it names every topic the sections ask about.
+    hits = index.search(plan_units(shipped, set())[0].query(), 10)
+    assert any(h.chunk.path.startswith("docs/templates/") for h in hits)
+    for unit in plan_units(shipped, set())[:6]:
+        evidence = gather_evidence(unit, index, 1200)
+        assert evidence and not any(e.path.startswith("docs/templates/") for e in evidence)
+    assert looks_like_template("t.md", "\n".join(f"- **F{n}**: [value {n}]" for n in range(6)))
+    assert not looks_like_template("retro.md", "\n".join(f"* [Matt] point {n}" for n in range(6)))
+    assert not looks_like_template("x.py", 'A = ["one", "two"]\nB = ["three"]\nC = ["four"]')
+    assert not looks_like_template("R.md", "See [the docs](d.md), [this](a) and [that](b).\n")
