@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent import prompts, tokens
 from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
+from agent.citations import Verifier
 from agent.errors import (
     BudgetExceededError,
     ModelError,
@@ -37,7 +38,7 @@ from agent.report import (
 )
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
-from agent.verify import Verifier, field_result, flag_duplicates, group_result
+from agent.verify import field_result, flag_duplicates, group_result
 
 
 @dataclass

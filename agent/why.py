@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent import history, prompts
 from agent.answers import Citation, Cite
+from agent.citations import Verifier, support
 from agent.errors import ModelError, ModelNotConfiguredError, UserInputError
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence
 from agent.retrieval import Intent, pack, rerank_by_title, tokenize
-from agent.verify import Verifier, support
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from agent.answers import Citation, TextAnswer
 from agent.calllog import CallLog
+from agent.citations import Verifier
 from agent.cli import app
 from agent.draft import DraftOptions, run_draft
 from agent.errors import OutputError
@@ -21,7 +22,7 @@ from agent.llm import ModelClient, ModelSettings
 from agent.plan import Evidence
 from agent.report import MARKER_RE, body_hash
 from agent.templates import FieldKind, load_template
-from agent.verify import Verifier, field_result, flag_duplicates
+from agent.verify import field_result, flag_duplicates
 from tests import fixture_repo
 from tests.conftest import recorded_client
 
