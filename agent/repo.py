@@ -61,6 +61,10 @@ IGNORED_DIRS = frozenset(
         ".eggs",
     }
 )
+# Recorded test data: HTTP cassettes, snapshots and approval files repeat what the code sends and
+# prints (measured on this repository: its cassettes hold every prompt, so they outranked the code).
+RECORDED_DIRS = frozenset({"cassettes", "vcr_cassettes", "__snapshots__"})
+_RECORDED_NAME = re.compile(r"\.(approved|received)\.\w+$")
 LOCK_FILES = frozenset(
     {
         "package-lock.json",
@@ -337,6 +341,9 @@ def _consider(base: Path, rel: str, result: RepoScan, max_file_size: int) -> Non
         result.skip(rel, "ignored directory")
         return
     name = parts[-1]
+    if any(part in RECORDED_DIRS for part in parts[:-1]) or _RECORDED_NAME.search(name):
+        result.skip(rel, "recorded test data (cassettes, snapshots)")
+        return
     if name in LOCK_FILES:
         result.skip(rel, "lock file")
         return

@@ -27,6 +27,9 @@ runner = CliRunner()
 def test_walk_honours_ignores_and_skips_awkward_files(repo: Path) -> None:
     (repo / ".git" / "info" / "exclude").write_text("docs/private.md\n")
     (repo / "docs" / "private.md").write_text("# private\n")
+    (repo / "tests" / "cassettes").mkdir(parents=True)
+    (repo / "tests" / "cassettes" / "call.yaml").write_text("interactions: []\n")
+    (repo / "tests" / "test_cli.approved.txt").write_text("usage: inventory\n")
     s = scan(repo)
     paths = {f.path for f in s.files}
     assert s.is_git
@@ -43,8 +46,11 @@ def test_walk_honours_ignores_and_skips_awkward_files(repo: Path) -> None:
         "data/huge.sql",
         "docs/private.md",
         "storage-link.py",
+        "tests/cassettes/call.yaml",
+        "tests/test_cli.approved.txt",
     ):
         assert absent not in paths, absent
+    assert s.skipped["recorded test data (cassettes, snapshots)"] == 2
     assert s.skipped["symlink escapes repository"] == 1
     assert s.skipped["symlink loop or dangling symlink"] == 2
     assert s.skipped["secret file (never read)"] == 2
