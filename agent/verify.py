@@ -37,7 +37,6 @@ def judge(
     *,
     status: str,
     model_confidence: float,
-    basis: str | None,
     is_rationale: bool,
     kept: list[Citation],
     dropped: list[str],
@@ -48,6 +47,7 @@ def judge(
     """Combine the model's confidence with what verification found."""
     if status != "answered":
         return Judgement(0.0, False, [], None)
+    basis = None
     conf = model_confidence
     reasons: list[str] = []
     if kept and supported < 0.5:
@@ -278,7 +278,6 @@ def field_result(
     j = judge(
         status=status,
         model_confidence=confidence,
-        basis=None,
         is_rationale=f.is_rationale,
         kept=citations,
         dropped=dropped,
@@ -331,7 +330,6 @@ def group_result(
         j = judge(
             status="answered",
             model_confidence=item.confidence,
-            basis=None,
             is_rationale=rationale,
             kept=citations,
             dropped=dropped,

@@ -16,7 +16,7 @@ from agent.calllog import CallLog
 from agent.citations import Verifier
 from agent.cli import app
 from agent.draft import DraftOptions, run_draft
-from agent.errors import OutputError
+from agent.errors import OutputError, UserInputError
 from agent.index import build_index
 from agent.llm import ModelClient, ModelSettings
 from agent.plan import Evidence
@@ -529,6 +529,8 @@ def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
     assert resolve_style(None, "qwen2.5-coder-0.5b") == "extract"
     assert resolve_style(None, "gpt-4o-mini") == "write"
     assert resolve_style("write", "qwen2.5-coder-0.5b") == "write"
+    with pytest.raises(UserInputError, match="--style"):
+        resolve_style("poem", None)
     verifier = Verifier(build_index(repo))
     lines = (repo / "docs/architecture.md").read_text().split("\n")
     ev = {"E1": Evidence("E1", "docs/architecture.md", 1, 14, "notes", "\n".join(lines[:14]), 90)}
