@@ -3,10 +3,10 @@
 The model cites evidence by id (E1, E2, ...) and the line numbers printed in that evidence; the quote
 comes from the file, never from the model (measured on the 0.5B model: it copies the same long
 sentence as "quote" for every field, which doubled the output tokens; it picks line numbers reliably).
-`verify.py` checks the lines lie in the cited evidence and support the value.
+`citations.py` checks the lines lie in the cited evidence and support the value.
 Bounds for validation (confidence range, list lengths) live in validators. String lengths and list
-sizes are also declared for grammar backends (`GRAMMAR` extras, stripped for OpenAI strict mode), so a
-small model cannot loop inside a string until its token limit.
+sizes are also declared for grammar backends (`bounded`, `at_most`; `schemas.strip_bounds` removes
+them for OpenAI strict mode), so a small model cannot loop inside a string until its token limit.
 """
 
 from __future__ import annotations
@@ -103,8 +103,9 @@ def _envelope_model(
     name: str, first: dict[str, Any], extra_validators: dict[str, Any] | None = None
 ) -> type[BaseModel]:
     """Evidence id and lines first (a required source, not an optional list: given an empty list
-    small models always took it), then the model's own properties, then status and confidence. Whether a reason is documented
-    or inferred is not asked: verification derives it from what the verified citations are."""
+    small models always took it), then the model's own properties, then status and confidence.
+    Whether a reason is documented or inferred is not asked: verification derives it from what the
+    verified citations are."""
     validators = {
         "clamp": field_validator("confidence")(classmethod(_clamp)),
         **(extra_validators or {}),

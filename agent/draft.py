@@ -26,7 +26,15 @@ from agent.errors import (
 from agent.index import RepoIndex, build_index
 from agent.llm import ModelClient, parse_partial_json
 from agent.local_model import EMBEDDED_MODELS
-from agent.plan import Evidence, StaticAnswer, Unit, gather_evidence, plan_units, static_answers
+from agent.plan import (
+    Evidence,
+    StaticAnswer,
+    Unit,
+    evidence_text,
+    gather_evidence,
+    plan_units,
+    static_answers,
+)
 from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.report import (
@@ -172,11 +180,6 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def evidence_text(evidence: list[Evidence]) -> str:
-    """The numbered evidence block of a prompt."""
-    return "\n\n".join(f"{e.header}\n{e.numbered()}" for e in evidence)
-
-
 def build_messages(
     unit: Unit, evidence: list[Evidence], repo_name: str, extract: bool = False
 ) -> list[dict[str, str]]:
@@ -228,8 +231,8 @@ def default_evidence_tokens(client: ModelClient | None) -> int:
         # Measured on the 0.5B model: with more evidence it answers from the first item only, and
         # every 100 prompt tokens cost ~1 s on 2 cores.
         return EMBEDDED_EVIDENCE_TOKENS
-    # ~5.5k-token calls (line numbers add ~12% to the evidence): a full overview draft stays under
-    # 150k input tokens (measured on datasette, 114k lines: 4,500 gave 152k).
+    # A full overview draft stays under 150k input tokens: measured on datasette (114k lines),
+    # 4,100 gives 139k; 4,500 gave 152k once evidence lines carried their numbers.
     return REMOTE_EVIDENCE_TOKENS
 
 
@@ -582,22 +585,17 @@ def salvage(model: type[BaseModel], partial: str) -> tuple[dict[str, Any], set[s
             or not issubclass(kind, BaseModel)
         ):
             continue
-        try:
-            answers[key] = kind.model_validate(raw)
-            continue
-        except ValidationError:
-            pass
-        repaired = {**_CUT_DEFAULTS, **raw} if "evidence" in raw else dict(raw)
-        for name, value in list(repaired.items()):
-            if isinstance(value, list) and value:
-                repaired[name] = value[:-1]  # the element being written at the cut
-        for attempt in ({**_CUT_DEFAULTS, **raw} if "evidence" in raw else raw, repaired):
+        filled = {**_CUT_DEFAULTS, **raw} if "evidence" in raw else raw
+        # Without the element being written at the cut, if a list lost it.
+        trimmed = {k: v[:-1] if isinstance(v, list) and v else v for k, v in filled.items()}
+        for attempt in (raw, filled, trimmed):
             try:
                 answers[key] = kind.model_validate(attempt)
-                cut.add(key)
-                break
             except ValidationError:
                 continue
+            if attempt is not raw:
+                cut.add(key)
+            break
     return answers, cut
 
 

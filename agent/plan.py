@@ -378,6 +378,11 @@ class Evidence:
         )
 
 
+def evidence_text(evidence: list[Evidence]) -> str:
+    """The evidence block of a prompt: each item's header, then its line-numbered text."""
+    return "\n\n".join(f"{e.header}\n{e.numbered()}" for e in evidence)
+
+
 # "[Product Name]", "[Service]": bracketed text that is not a link, a reference link or a reference
 # definition ("[x](url)", "[x][y]", "[x]: url") nor a checkbox ("[ ]", "[x]").
 _PLACEHOLDER_RE = re.compile(r"\[([^\]\n]{2,})\](?![(\[:])")

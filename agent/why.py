@@ -15,7 +15,7 @@ from agent.citations import Verifier, support
 from agent.errors import ModelError, ModelNotConfiguredError, UserInputError
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
-from agent.plan import Evidence
+from agent.plan import Evidence, evidence_text
 from agent.retrieval import Intent, pack, rerank_by_title, tokenize
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
@@ -207,7 +207,7 @@ def answer(
         repo=index.root.name,
         question=question,
         location=where,
-        evidence="\n\n".join(f"{e.header}\n{e.numbered()}" for e in evidence),
+        evidence=evidence_text(evidence),
     )
     try:
         reply = client.complete(

@@ -35,13 +35,21 @@ def plan_only(repo: Path, template: str) -> None:
     index = build_index(repo)
     lines = sum(index.stats.lines_by_language.values())
     print(f"{repo}: {lines:,} lines, {index.stats.chunks:,} chunks")
-    for label, budget in (
-        (f"embedded ({EMBEDDED_EVIDENCE_TOKENS:,} evidence tokens/call)", EMBEDDED_EVIDENCE_TOKENS),
-        (f"remote ({REMOTE_EVIDENCE_TOKENS:,} evidence tokens/call)", REMOTE_EVIDENCE_TOKENS),
+    for label, budget, style in (
+        (
+            f"embedded 0.5B ({EMBEDDED_EVIDENCE_TOKENS:,} evidence tokens/call, extract style)",
+            EMBEDDED_EVIDENCE_TOKENS,
+            "extract",
+        ),
+        (
+            f"remote ({REMOTE_EVIDENCE_TOKENS:,} evidence tokens/call, write style)",
+            REMOTE_EVIDENCE_TOKENS,
+            "write",
+        ),
     ):
         outcome = run_draft(
             repo,
-            DraftOptions(template=template, dry_run=True, evidence_tokens=budget),
+            DraftOptions(template=template, dry_run=True, evidence_tokens=budget, style=style),
             None,
             index=index,
         )
