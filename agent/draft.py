@@ -90,6 +90,10 @@ class PlannedCall:
     evidence: int
     prompt_tokens: int
     max_output_tokens: int
+    # What the call fills and what it is shown, recorded in .draft.json so a benchmark can tell
+    # "the evidence never reached the model" from "the model missed it" without a model.
+    field_ids: list[str] = field(default_factory=list)
+    evidence_spans: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -276,6 +280,11 @@ def run_draft(
                 len(evidence),
                 tokens.count(messages[0]["content"]),
                 max_output_tokens(unit, extract),
+                [f.id for f in unit.fields] + [g.id for g in unit.groups],
+                [
+                    e.path if e.start_line == 0 else f"{e.path}:{e.start_line}-{e.end_line}"
+                    for e in evidence
+                ],
             )
         )
         prepared.append((unit, evidence, messages))
