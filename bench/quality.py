@@ -119,7 +119,8 @@ def work_copy(truth: RepoTruth, repos_dir: Path, out: Path, variant: str) -> Pat
 
 
 def placeholders(template_name: str) -> tuple[dict[str, str], str]:
-    """Each field's template words (label, placeholder, example rows), and the template text."""
+    """Each field's placeholder text (what the template asks, e.g. "Docker, Kubernetes, etc."),
+    and the template's text."""
     from agent.render import group_members
     from agent.templates import load_template
 
@@ -129,10 +130,9 @@ def placeholders(template_name: str) -> tuple[dict[str, str], str]:
         members = list(sec.fields)
         for g in sec.groups:
             members += group_members(g)[0]
-            words[g.id] = g.label
         for f in members:
             rows = " ".join(" ".join(r) for r in f.example_rows)
-            words[f.id] = f"{f.label} {f.description} {' '.join(f.columns)} {rows}"
+            words[f.id] = f.description or rows
     return words, Path(template.path).read_text(encoding="utf-8")
 
 

@@ -25,6 +25,7 @@ import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,11 @@ _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_
 _PATHISH_RE = re.compile(r"^[\w.@-]+(?:/[\w.@*-]*)+/?$|^[\w@-]+\.[A-Za-z0-9]{1,6}$")
 
 
+def _normalized(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return " ".join(w for w in words if w not in ("etc", "e", "g", "eg"))
+
+
 def content_words(text: str) -> set[str]:
     """Lower-cased words of a text without stop words, cut to 6 letters (a crude stemmer that
     makes "caching" meet "cache" and "databases" meet "database")."""
@@ -202,10 +208,25 @@ class Draft:
         return None
 
     def copies_placeholder(self, fid: str, text: str) -> bool:
-        """Whether the text only repeats the template's own words for this field."""
-        own = content_words(" ".join(v for k, v in self.placeholders.items() if fid.startswith(k)))
-        words = content_words(text)
-        return bool(words) and bool(own) and len(words - own) <= len(words) * 0.2
+        """Whether the text repeats the template's placeholder for this field ("Docker,
+        Kubernetes, etc.") rather than answering it; naming one of the template's example options
+        ("Docker") is an answer."""
+        own = _normalized(self.placeholders.get(fid, ""))
+        value = _normalized(text)
+        if not own or not value:
+            return False
+        if len(own.split()) >= 3 and own in value:
+            return True
+        return SequenceMatcher(None, value, own).ratio() >= 0.85
+
+    def item_copies_placeholder(self, item: dict[str, Any]) -> bool:
+        """Whether every value of a group item repeats its field's placeholder."""
+        values = [
+            (k, flatten(v).strip())
+            for k, v in item.items()
+            if k not in _META_KEYS and flatten(v).strip()
+        ]
+        return bool(values) and all(self.copies_placeholder(k, v) for k, v in values)
 
     def claim(self, result: dict[str, Any] | None) -> tuple[str, bool]:
         """The value a reader sees as an answer ("" when the field says not found, not
@@ -230,9 +251,8 @@ class Draft:
                 continue
             if result.get("items"):
                 for item in result["items"]:
-                    text = flatten(item)
-                    if not self.copies_placeholder(fid, text):
-                        out.append((fid, text))
+                    if not self.item_copies_placeholder(item):
+                        out.append((fid, flatten(item)))
             else:
                 text = self.stated(result)
                 if text:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -154,14 +153,12 @@ def test_empty_draft_scores_zero(toy: tuple[Path, str]) -> None:
 
 def test_copying_the_placeholder_text_scores_zero(toy: tuple[Path, str]) -> None:
     truth = truth_for(toy[1])
-    template = json.loads(Path("tests/golden/answers-architecture-overview.json").read_text())
-    assert template  # the golden answers exist; the placeholders come from the template itself
     words, _ = placeholders(OVERVIEW)
     fields = []
     for key, suffix in STACK_FIELDS.items():
         fid = full_id(suffix)
         # The value is the template's own example list, e.g. "PostgreSQL, MySQL, MongoDB, etc."
-        fields.append(stack_field(key, words[fid].split(" ", 1)[1]))
+        fields.append(stack_field(key, words[fid]))
     group_id = full_id(DECOMPOSITION)
     item = {k: v for k, v in words.items() if k.startswith(group_id + ".")}
     fields.append(field(group_id, None, items=[item, item]))
@@ -182,6 +179,9 @@ def test_wrong_stack_value_is_a_false_claim(toy: tuple[Path, str]) -> None:
             stack_field("database", "Not found in the repository or its notes."),
             stack_field("caching", "Redis"),
             stack_field("cloud", "None"),
+            # One of the template's example options is an answer, not a copy of the placeholder.
+            stack_field("ci_cd", "GitHub Actions"),
+            stack_field("containers", "Docker, Kubernetes, etc."),
         ]
     )
     stack = score_stack(truth, draft)
@@ -190,7 +190,10 @@ def test_wrong_stack_value_is_a_false_claim(toy: tuple[Path, str]) -> None:
     assert stack["fields"]["database"] == "missed"
     assert stack["fields"]["caching"] == "false"  # null truth, a value stated
     assert stack["fields"]["cloud"] == "correct"
-    assert stack["false_claims"] == 2
+    assert stack["fields"]["ci_cd"] == "false"  # null truth in the toy repository
+    assert draft.claim(draft.find(STACK_FIELDS["ci_cd"])) == ("GitHub Actions", False)
+    assert draft.claim(draft.find(STACK_FIELDS["containers"]))[1] is True
+    assert stack["false_claims"] == 4
 
 
 def test_modules_and_rationale_recall(toy: tuple[Path, str]) -> None:
