@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.repo import is_requirements_file
+
 # Well-known packages and what they tell about the architecture.
 KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     # python web / api
@@ -26,7 +28,23 @@ KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     "tornado": ("web-framework", "Tornado"),
     "sanic": ("web-framework", "Sanic"),
     "litestar": ("web-framework", "Litestar"),
+    "pyramid": ("web-framework", "Pyramid"),
+    "bottle": ("web-framework", "Bottle"),
+    "falcon": ("web-framework", "Falcon"),
+    "quart": ("web-framework", "Quart"),
+    "werkzeug": ("web-framework", "Werkzeug (WSGI)"),
     "djangorestframework": ("api-framework", "Django REST framework"),
+    "pyramid-rpc": ("api-framework", "XML-RPC (pyramid_rpc)"),
+    "jinja2": ("frontend-framework", "Jinja2 (server-side templates)"),
+    "sqlite-utils": ("database", "SQLite (sqlite-utils)"),
+    "aiosqlite": ("database", "SQLite"),
+    "pre-commit": ("code-quality", "pre-commit"),
+    "pyright": ("code-quality", "Pyright"),
+    "isort": ("code-quality", "isort"),
+    "codespell": ("code-quality", "codespell"),
+    "djlint": ("code-quality", "djLint"),
+    "pytest-django": ("testing", "pytest"),
+    "b2sdk": ("storage", "Backblaze B2"),
     "graphene": ("api-framework", "Graphene (GraphQL)"),
     "strawberry-graphql": ("api-framework", "Strawberry (GraphQL)"),
     "grpcio": ("api-framework", "gRPC"),
@@ -210,7 +228,7 @@ def manifest_facts(path: str, text: str) -> list[Fact]:
             return _pyproject(path, text)
         if name == "package.json":
             return _package_json(path, text)
-        if name.startswith("requirements") and name.endswith((".txt", ".in")):
+        if is_requirements_file(path):
             return _requirements(path, text)
         if name == "setup.cfg":
             return _setup_cfg(path, text)
@@ -286,11 +304,16 @@ def _pyproject(path: str, text: str) -> list[Fact]:
             )
         )
     tools = data.get("tool", {})
-    for tool in ("ruff", "mypy", "black", "pytest", "isort", "pylint", "coverage"):
+    for tool in ("ruff", "mypy", "black", "isort", "pylint", "pyright"):
         if tool in tools:
             facts.append(
                 Fact(kind="tool-config", name=tool, path=path, line=_line_of(text, f"[tool.{tool}"))
             )
+    # A pytest configuration says how the project tests, not how it lints.
+    if "pytest" in tools:
+        facts.append(
+            Fact(kind="testing", name="pytest", path=path, line=_line_of(text, "[tool.pytest"))
+        )
     return facts
 
 
@@ -455,9 +478,10 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
                     r"(python|node|golang|rust|openjdk|eclipse-temurin|ruby|php):?([\w.\-]*)",
                     m.group(1).split("/")[-1],
                 )
-                if rt:
+                version = re.match(r"\d+\.\d+(?:\.\d+)?", rt.group(2)) if rt else None
+                if rt and version:
                     facts.append(
-                        Fact(kind="runtime", name=rt.group(1), value=rt.group(2), path=path, line=n)
+                        Fact(kind="runtime", name=rt.group(1), value=version[0], path=path, line=n)
                     )
     if name in {"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"}:
         facts.append(Fact(kind="container", name="Docker Compose", path=path, line=1))

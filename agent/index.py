@@ -26,7 +26,21 @@ from agent.redact import redact
 from agent.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
 from agent.retrieval import Hit, Intent, Retriever, tokenize
 
-_FORMAT = 3  # bump when what is stored changes shape
+_SHAPE = 3  # bump when what is stored changes shape
+
+
+def _extraction_digest() -> str:
+    # What a file record holds is decided by these modules: a docagent whose fact rules, chunking
+    # or redaction changed must not reuse records an older version made (found when new fact rules
+    # left a benchmark's cached stack answers unchanged).
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha1()
+    for name in ("facts.py", "chunking.py", "redact.py", "repo.py", "index.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+_FORMAT = f"{_SHAPE}-{_extraction_digest()}"
 HISTORY_LIMIT = 2000
 
 

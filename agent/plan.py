@@ -243,12 +243,29 @@ def _static_for(
                 x for x in facts if x.kind == "runtime" and x.name.lower().startswith(main[:2])
             ]
             # The manifest's declared version (requires-python, engines) before a base image tag.
-            runtimes.sort(key=lambda x: x.path.lower().startswith("dockerfile"))
+            runtimes.sort(key=lambda x: "dockerfile" in x.path.lower().rsplit("/", 1)[-1])
             found += runtimes[:1]
+        found = _primary(found)
         if not found:
             return None
         return StaticAnswer(_describe_facts(found), "answered", facts=_unique_facts(found)[:4])
     return None
+
+
+# Files that describe how the project is tested, demonstrated or documented rather than what it
+# is built with. Measured on the quality benchmark: a demo Dockerfile set the language version
+# (datasette), an end-to-end test package.json the test framework (mealie).
+_AUXILIARY_RE = re.compile(
+    r"(^|/)(tests?|testing|e2e|demos?|examples?|samples?|fixtures|docs?|\.devcontainer|vendor|"
+    r"third_party|benchmarks?)/",
+    re.IGNORECASE,
+)
+
+
+def _primary(found: list[Fact]) -> list[Fact]:
+    """The facts from the project's own files, when there are any; otherwise all of them."""
+    own = [f for f in found if f.kind == "language" or not _AUXILIARY_RE.search(f.path)]
+    return own or found
 
 
 def _unique_facts(found: list[Fact]) -> list[Fact]:

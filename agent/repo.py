@@ -284,6 +284,19 @@ class RepoScan:
             examples.append(path)
 
 
+def is_requirements_file(path: str) -> bool:
+    """A pip requirements file: requirements*.txt/.in, *-requirements.txt, or any .txt/.in in a
+    requirements/ directory (warehouse keeps requirements/main.in)."""
+    lowered = path.lower()
+    name = lowered.rsplit("/", 1)[-1]
+    return name.endswith((".txt", ".in")) and (
+        name.startswith("requirements")
+        or name.endswith(("-requirements.txt", "_requirements.txt"))
+        or lowered.startswith("requirements/")
+        or "/requirements/" in lowered
+    )
+
+
 def classify(path: str) -> tuple[FileKind, str, bool]:
     """Kind, language and whether it is an ADR, from the path alone."""
     p = PurePosixPath(path)
@@ -292,7 +305,7 @@ def classify(path: str) -> tuple[FileKind, str, bool]:
     language = LANGUAGES.get(suffix, "")
     if name == "dockerfile" or name.startswith("dockerfile.") or name.endswith(".dockerfile"):
         return FileKind.CONFIG, "dockerfile", False
-    if name in _MANIFESTS or (name.startswith("requirements") and suffix in {".txt", ".in"}):
+    if name in _MANIFESTS or is_requirements_file(path):
         return FileKind.CONFIG, language or name, False
     lowered = path.lower()
     if lowered.startswith((".github/workflows/", ".circleci/", ".buildkite/")):
