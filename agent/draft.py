@@ -440,6 +440,8 @@ def _static_result(
     sections_of: dict[str, str],
     index: RepoIndex,
 ) -> FieldResult:
+    if answer.items is not None:
+        return _static_group(fid, answer, template, sections_of, index)
     f = _member(template, fid)
     label = f.label if f else fid
     citations = []
@@ -462,6 +464,48 @@ def _static_result(
         citations=citations,
         source="facts",
         is_rationale=bool(f and f.is_rationale),
+    )
+
+
+def _citation(index: RepoIndex, path: str, start: int, end: int) -> Citation:
+    lines = index.file_lines(path) or []
+    quote = " ".join(x.strip() for x in lines[start - 1 : end]) if lines else ""
+    return Citation(path=path, start_line=start, end_line=end, quote=quote[:120])
+
+
+def _static_group(
+    fid: str,
+    answer: StaticAnswer,
+    template: Template,
+    sections_of: dict[str, str],
+    index: RepoIndex,
+) -> FieldResult:
+    """A group whose items were read from the repository (its components), cited."""
+    group = next((g for sec in template.sections() for g in sec.groups if g.id == fid), None)
+    items = []
+    for item in answer.items or []:
+        spans = item.get("_citations") or []
+        assert isinstance(spans, list)
+        items.append(
+            {
+                **{k: v for k, v in item.items() if k != "_citations"},
+                "citations": [_citation(index, *span).model_dump() for span in spans],
+                "confidence": 0.9,
+                "flagged": False,
+                "reasons": [],
+                "basis": None,
+            }
+        )
+    return FieldResult(
+        id=fid,
+        label=group.label if group else fid,
+        section=sections_of.get(fid, ""),
+        kind="group",
+        status="answered",
+        confidence=0.9,
+        model_confidence=1.0,
+        items=items,
+        source="facts",
     )
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
+from agent.components import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
 from agent.render import group_members
@@ -31,6 +32,8 @@ class StaticAnswer:
     facts: list[Fact] = field(default_factory=list)
     rows: list[dict[str, str]] | None = None
     note: str = ""
+    # Group items (member field id -> value, "_citations" -> [(path, start, end)]).
+    items: list[dict[str, object]] | None = None
 
 
 @dataclass
@@ -92,7 +95,8 @@ def plan_units(
     pieces: list[tuple[str, Unit]] = []
     for sec in template.sections():
         fields = [f for f in sec.fields if f.id not in static_ids]
-        if not fields and not sec.groups:
+        groups = [g for g in sec.groups if g.id not in static_ids]
+        if not fields and not groups:
             continue
         title = " > ".join(paths.get(sec.id, [])) or sec.title or template.name
         if only and not any(_selected(s, sec, title) for s in only):
@@ -102,7 +106,7 @@ def plan_units(
             title=title,
             sections=[sec],
             fields=fields,
-            groups=list(sec.groups),
+            groups=groups,
             guidance=list(sec.guidance),
         )
         pieces.append((chapter, unit))
@@ -191,6 +195,14 @@ def static_answers(
             answer = _static_for(f, trail, facts, index, topic)
             if answer is not None:
                 out[f.id] = answer
+        for g in sec.groups:
+            labels = {f.id: f.label for f in group_members(g)[0]}
+            if not topic and is_decomposition(g.label, labels):
+                # The modules are read from the code's structure; a model shown five chunks of
+                # it named 3 of 81 documented components on the quality benchmark.
+                items = decomposition_items(index, labels)
+                if items:
+                    out[g.id] = StaticAnswer("", "answered", items=items)
     return out
 
 

@@ -267,7 +267,9 @@ class Draft:
                 spans += call.get("evidence_spans", [])
         result = self.fields.get(fid)
         if result and result.get("source") == "facts":
-            spans += [f"{c['path']}:{c['start_line']}-{c['end_line']}" for c in result["citations"]]
+            cites = list(result.get("citations", []))
+            cites += [c for item in result.get("items", []) for c in item.get("citations", [])]
+            spans += [f"{c['path']}:{c['start_line']}-{c['end_line']}" for c in cites]
         return spans
 
     def all_evidence(self) -> list[str]:

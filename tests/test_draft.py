@@ -88,6 +88,21 @@ def test_overview_draft_end_to_end(
     assert "FastAPI" in text and "[pyproject.toml:6-6](../inventory/pyproject.toml#L6)" in text
     assert "- **CI/CD**: " in text and "GitHub Actions" in text
 
+    # The modules come from the code's structure, not from a model: names, own docstrings, main
+    # definitions and imports, each cited.
+    group = next(f for f in draft["fields"] if f["id"].endswith("decomposition.service-module"))
+    assert group["source"] == "facts" and not any(
+        group["id"] in call["field_ids"] for call in draft["plan"]
+    )
+    names = [v for item in group["items"] for k, v in item.items() if k.endswith(".name")]
+    assert names[:3] == [
+        "importer (`src/inventory/importer.py`)",
+        "storage (`src/inventory/storage.py`)",
+        "api (`src/inventory/api.py`)",
+    ]
+    assert "Import supplier feeds into stock storage." in text
+    assert "`src/inventory/storage.py`" in group["items"][0][f"{group['id']}.dependencies"]
+
     # Weak answers are flagged with reasons, and the review report lists each one.
     summary = outcome.summary
     assert summary["flagged"] > 0 and summary["answered"] > 15

@@ -1,0 +1,580 @@
+"""The repository's main components, read from its code without a model.
+
+A component is a directory or module under the code's main root (the directory below which nearly
+all code lives: `src/flask/`, `datasette/`, or the repository itself for a multi-package layout).
+Each one carries what a parser can state exactly: its size, its top-level definitions, the other
+components it imports, and the summary its own docstring, doc comment or README gives, each with the
+lines that say it. Imports are read with per-language patterns (Python, JavaScript/TypeScript, Go,
+Rust); what they cannot resolve is simply not an edge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import PurePosixPath
+
+from agent.index import RepoIndex
+
+# Languages whose files make up components (markup, styles and config do not).
+CODE_LANGUAGES = {
+    "python",
+    "ts",
+    "js",
+    "go",
+    "rust",
+    "java",
+    "kotlin",
+    "ruby",
+    "php",
+    "csharp",
+    "c",
+    "cpp",
+    "swift",
+    "scala",
+    "elixir",
+    "vue",
+    "svelte",
+}
+MAX_COMPONENTS = 12
+# A directory holding this share of the code is the code's root, not one component among several.
+_DESCEND_SHARE = 0.7
+# A component this large is shown with its own parts too (outline's server/ -> server/routes ...).
+_EXPAND_SHARE = 0.3
+_MIN_SHARE = 0.015
+_SKIP_DIRS = re.compile(
+    r"(^|/)(tests?|__tests__|testing|e2e|spec|specs|examples?|samples?|demos?|docs?|benchmarks?|"
+    r"bench|scripts?|tools?|fixtures|vendor|third_party|node_modules|migrations|locales?|i18n|"
+    r"\.[^/]+)(/|$)",
+    re.IGNORECASE,
+)
+
+_DEFINITION = {
+    "python": re.compile(r"^(?:async\s+)?(class|def)\s+([A-Za-z_]\w*)"),
+    "go": re.compile(r"^(?:(type)\s+([A-Z]\w*)\s+(?:struct|interface)|(func)\s+([A-Z]\w*)\s*\()"),
+    "rust": re.compile(r"^pub\s+(?:async\s+)?(struct|enum|trait|fn)\s+([A-Za-z_]\w*)"),
+    "ts": re.compile(
+        r"^export\s+(?:default\s+)?(?:abstract\s+)?(class|function|interface|enum)\s+([A-Za-z_]\w*)"
+    ),
+}
+_DEFINITION["js"] = _DEFINITION["ts"]
+_KIND_RANK = {"class": 0, "type": 0, "struct": 0, "trait": 0, "interface": 1, "enum": 2}
+
+_PY_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import|import\s+([\w.]+))")
+_JS_IMPORT = re.compile(r"""(?:from\s+|require\(\s*|import\(\s*)['"]([^'"]+)['"]""")
+_GO_IMPORT = re.compile(r'^\s*(?:import\s+)?(?:\w+\s+)?"([\w./-]+)"\s*$')
+_RUST_USE = re.compile(r"\b(crate|[a-z_][a-z0-9_]*)::([a-z_][a-z0-9_]*)")
+
+
+@dataclass
+class Definition:
+    """A top-level class, type or function, with where it is defined."""
+
+    name: str
+    kind: str
+    path: str
+    line: int
+
+
+@dataclass
+class Component:
+    """One component: a directory or module under the code's root."""
+
+    path: str  # directory (no trailing slash) or file
+    lines: int
+    files: list[str]
+    definitions: list[Definition] = field(default_factory=list)
+    depends_on: dict[str, tuple[str, int]] = field(default_factory=dict)  # component -> import
+    summary: str = ""
+    summary_at: tuple[str, int, int] | None = None
+    package: str = ""  # the name its own manifest gives it (jj-lib), if any
+
+    @property
+    def name(self) -> str:
+        """The directory or module name (`routes`, `app.py`)."""
+        return PurePosixPath(self.path).name or self.path
+
+    def owns(self, path: str) -> bool:
+        """Whether a file belongs to this component."""
+        return path == self.path or path.startswith(self.path + "/")
+
+
+def _code_files(index: RepoIndex) -> dict[str, int]:
+    return {
+        path: rec.lines
+        for path, rec in index.records.items()
+        if rec.skip is None
+        and rec.kind == "code"
+        and rec.language in CODE_LANGUAGES
+        and not _SKIP_DIRS.search(str(PurePosixPath(path).parent))
+    }
+
+
+def _children(files: dict[str, int], base: str) -> Counter[str]:
+    """Lines per direct child (directory or file) of a directory ("" = the root)."""
+    out: Counter[str] = Counter()
+    prefix = f"{base}/" if base else ""
+    for path, lines in files.items():
+        if not path.startswith(prefix):
+            continue
+        head = path[len(prefix) :].split("/", 1)[0]
+        out[prefix + head] += lines
+    return out
+
+
+def code_root(files: dict[str, int]) -> str:
+    """The directory below which nearly all code lives ("" for the repository itself)."""
+    base = ""
+    total = sum(files.values())
+    while True:
+        kids = _children(files, base)
+        if not kids:
+            return base
+        top, lines = kids.most_common(1)[0]
+        is_dir = any(p.startswith(top + "/") for p in files)
+        if not is_dir or lines < _DESCEND_SHARE * total:
+            return base
+        base = top
+
+
+def find_components(index: RepoIndex) -> list[Component]:
+    """The main components, largest first (at most MAX_COMPONENTS)."""
+    files = _code_files(index)
+    total = sum(files.values())
+    if not total:
+        return []
+    imports = _imports(index, files)
+    imported_by: Counter[str] = Counter()
+    for targets in imports.values():
+        for target in targets:
+            imported_by[target] += 1
+    root = code_root(files)
+    picked: dict[str, int] = {}
+    expansions: list[list[str]] = []
+    for child, lines in _children(files, root).most_common():
+        if lines < _MIN_SHARE * total or _is_entry_module(child, files):
+            continue
+        picked[child] = lines
+        # A crate or package keeps its code one level down (lib/src/): its parts are there.
+        inner = code_root({p: n for p, n in files.items() if p.startswith(child + "/")}) or child
+        parts = _children(files, inner)
+        if lines >= _EXPAND_SHARE * total and len(parts) > 1:
+            # The parts others import most come first (the store, the repository, the backend),
+            # then the large ones: an architecture description names the first kind.
+            ranked = [
+                p
+                for p in _rank_parts(parts, imported_by)
+                if parts[p] >= _MIN_SHARE * total / 3 and not _is_entry_module(p, files)
+            ]
+            if len(ranked) < 3:
+                # One or two parts say nothing the component itself does not.
+                continue
+            expansions.append(ranked)
+            for part in ranked:
+                picked[part] = parts[part]
+    # Every top-level component first, then the parts of the large ones, taken in turns.
+    chosen = [p for p in picked if not any(p in e for e in expansions)][:MAX_COMPONENTS]
+    for part in (p for round_ in zip_longest(*expansions) for p in round_ if p):
+        if len(chosen) >= MAX_COMPONENTS:
+            break
+        chosen.append(part)
+    comps = [
+        Component(p, picked[p], sorted(f for f in files if f == p or f.startswith(p + "/")))
+        for p in chosen
+    ]
+    names = _package_names(index)
+    for c in comps:
+        c.package = names.get(c.path, "")
+        c.definitions = _definitions(index, c)
+        c.summary, c.summary_at = _summary(index, c)
+    _link(comps, imports)
+    return comps
+
+
+def _is_entry_module(path: str, files: dict[str, int]) -> bool:
+    # `__init__.py`, `mod.rs`, `lib.rs`, `index.ts`, `main.go` stand for their package.
+    return path in files and PurePosixPath(path).stem in {"__init__", "mod", "index", "lib", "main"}
+
+
+def _rank_parts(parts: Counter[str], imported_by: Counter[str]) -> list[str]:
+    def importers(part: str) -> int:
+        return sum(
+            n
+            for target, n in imported_by.items()
+            if target == part or target.startswith(part + "/")
+        )
+
+    most_lines = max(parts.values()) or 1
+    counts = {p: importers(p) for p in parts}
+    most_importers = max(counts.values()) or 1
+    return sorted(parts, key=lambda p: -(counts[p] / most_importers + parts[p] / most_lines))
+
+
+def _definitions(index: RepoIndex, comp: Component, limit: int = 6) -> list[Definition]:
+    found: list[tuple[int, int, Definition]] = []
+    for path in comp.files:
+        rec = index.records[path]
+        pattern = _DEFINITION.get(rec.language)
+        if pattern is None:
+            continue
+        for n, line in enumerate(index.file_lines(path) or [], start=1):
+            m = pattern.match(line)
+            if not m:
+                continue
+            groups = [g for g in m.groups() if g]
+            kind, name = groups[0], groups[1]
+            if name.startswith("_"):
+                continue
+            found.append((_KIND_RANK.get(kind, 3), -rec.lines, Definition(name, kind, path, n)))
+    found.sort(key=lambda t: (t[0], t[1]))
+    out: list[Definition] = []
+    seen: set[str] = set()
+    for _, _, d in found:
+        if d.name not in seen:
+            seen.add(d.name)
+            out.append(d)
+        if len(out) == limit:
+            break
+    return out
+
+
+_PY_DOC = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*)')
+
+
+def _summary(index: RepoIndex, comp: Component) -> tuple[str, tuple[str, int, int] | None]:
+    """The first sentence of the component's own description, with its lines."""
+    candidates = [comp.path] if comp.path in comp.files else []
+    for name in ("__init__.py", "mod.rs", "lib.rs", "doc.go", "index.ts", "README.md"):
+        candidates.append(f"{comp.path}/{name}")
+    # A Go package's doc comment may sit in any of its files (directly in the directory).
+    candidates += [f for f in comp.files if f.endswith(".go") and f.rsplit("/", 1)[0] == comp.path]
+    for path in candidates:
+        lines = index.file_lines(path)
+        if not lines:
+            continue
+        found = _leading_doc(path, lines)
+        if found:
+            return found[0], (path, found[1], found[2])
+    return "", None
+
+
+def _first_sentence(text: list[str], start: int, end: int) -> tuple[str, int, int] | None:
+    sentence = " ".join(t.strip() for t in text if t.strip())
+    sentence = re.split(r"(?<=[.!?])\s", sentence, maxsplit=1)[0].strip()
+    if len(sentence) < 12 or re.search(r"copyright|licen[cs]e|spdx", sentence, re.I):
+        return None
+    # Tool directives are not descriptions.
+    if re.match(
+        r"^(eslint|oxlint|tslint|biome|prettier|istanbul|jshint|@ts-|@flow|noqa)", sentence
+    ):
+        return None
+    return sentence[:300], start, max(start, end)
+
+
+def _leading_doc(path: str, lines: list[str]) -> tuple[str, int, int] | None:
+    """A file's own description: Python module docstring, Markdown first paragraph, or the
+    leading comment block (`//!`, `// Package x`, `/** */`) that is not a licence header."""
+    if path.endswith(".py"):
+        for n, raw in enumerate(lines[:40], start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            m = _PY_DOC.match(line)
+            if not m:
+                return None
+            quote, body = m.group(1), m.group(2)
+            if quote in body:
+                return _first_sentence([body.split(quote)[0]], n, n)
+            text, last = [body], n
+            for k in range(n, min(n + 30, len(lines))):
+                more = lines[k].strip()
+                if quote in more:
+                    text.append(more.split(quote)[0])
+                    last = k + 1
+                    break
+                if not more and any(t.strip() for t in text):
+                    break
+                text.append(more)
+                last = k + 1
+            return _first_sentence(text, n, last)
+        return None
+    if path.endswith(".md"):
+        text, start = [], 0
+        for n, raw in enumerate(lines[:60], start=1):
+            line = raw.strip()
+            if not text and (not line or line.startswith(("#", "<", "[", "!"))):
+                continue
+            if not line:
+                break
+            start = start or n
+            text.append(line)
+        return _first_sentence(text, start, start + len(text) - 1) if text else None
+    block: list[str] = []
+    start = 0
+    for n, raw in enumerate(lines[:80], start=1):
+        line = raw.strip()
+        m = re.match(r"^(?://[!/]?|/\*\*?|\*(?!/))\s?(.*)", line)
+        if m:
+            start = start or n
+            block.append(m.group(1).rstrip("*/ ").strip())
+            continue
+        if block:
+            found = _first_sentence(block, start, n - 1)
+            # Go documents a package or command with "Package x ..." / "Command x ..."; any other
+            # leading comment describes one file, not the component.
+            if found and (
+                not path.endswith(".go") or found[0].startswith(("Package ", "Command "))
+            ):
+                return found
+            block, start = [], 0
+        if (
+            line
+            and not line.startswith(("*/", "#!"))
+            and not re.match(r"^(package|use|mod|extern|import)\b", line)
+        ):
+            return None
+    return None
+
+
+def _imports(index: RepoIndex, files: dict[str, int]) -> dict[str, dict[str, int]]:
+    """For each code file, the files or directories it imports, with the line of each import."""
+    go_module = _go_module(index)
+    crates = _crates(index)
+    aliases = _ts_aliases(index)
+    out: dict[str, dict[str, int]] = {}
+    for path in files:
+        rec = index.records[path]
+        found: dict[str, int] = {}
+        for n, line in enumerate(index.file_lines(path) or [], start=1):
+            for target in _targets(rec.language, path, line, files, go_module, crates, aliases):
+                if target != path:
+                    found.setdefault(target, n)
+        out[path] = found
+    return out
+
+
+def _link(comps: list[Component], imports: dict[str, dict[str, int]]) -> None:
+    """Fill each component's dependencies from its files' imports."""
+    for c in comps:
+        for path in c.files:
+            for target, n in imports.get(path, {}).items():
+                other = next((x for x in comps if x.owns(target)), None)
+                if other is not None and other is not c and other.path not in c.depends_on:
+                    # The most specific component that holds the import target.
+                    deeper = [x for x in comps if x.owns(target) and x.path.startswith(other.path)]
+                    best = max(deeper, key=lambda x: len(x.path), default=other)
+                    if best is not c and not c.owns(best.path):
+                        c.depends_on.setdefault(best.path, (path, n))
+
+
+def _targets(
+    language: str,
+    path: str,
+    line: str,
+    files: dict[str, int],
+    go_module: str,
+    crates: dict[str, str],
+    aliases: dict[str, str],
+) -> list[str]:
+    """Files or directories one line of code imports (empty when none resolves)."""
+    out: list[str] = []
+    if language == "python":
+        m = _PY_IMPORT.match(line)
+        if m:
+            out += _python_module(m.group(1) or m.group(2), path, files)
+    elif language in ("ts", "js", "vue", "svelte"):
+        for spec in _JS_IMPORT.findall(line):
+            out += _js_module(spec, path, files, aliases)
+    elif language == "go" and go_module:
+        m = _GO_IMPORT.match(line)
+        if m and m.group(1).startswith(go_module + "/"):
+            out.append(m.group(1)[len(go_module) + 1 :])
+    elif language == "rust":
+        for crate, module in _RUST_USE.findall(line):
+            if crate == "crate":
+                base = _crate_dir(path)
+            elif crate in crates:
+                base = crates[crate]
+            else:
+                continue
+            src = f"{base}/src" if base else "src"
+            for candidate in (f"{src}/{module}.rs", f"{src}/{module}/mod.rs"):
+                if candidate in files:
+                    out.append(candidate)
+                    break
+            else:
+                out.append(base or src)
+    return out
+
+
+def _crate_dir(path: str) -> str:
+    """The directory of the crate a Rust file belongs to (the part before its src/)."""
+    head, sep, _ = path.partition("/src/")
+    if sep:
+        return head
+    return "" if path.startswith("src/") else str(PurePosixPath(path).parent)
+
+
+def _python_module(module: str, path: str, files: dict[str, int]) -> list[str]:
+    if module.startswith("."):
+        dots = len(module) - len(module.lstrip("."))
+        base = PurePosixPath(path).parents[dots - 1]
+        rest = module.lstrip(".").replace(".", "/")
+        stem = f"{base}/{rest}" if rest else str(base)
+    else:
+        stem = module.replace(".", "/")
+    for prefix in ("", "src/", "lib/"):
+        for candidate in (f"{prefix}{stem}.py", f"{prefix}{stem}/__init__.py"):
+            candidate = candidate.lstrip("./") if candidate.startswith("./") else candidate
+            if candidate in files:
+                return [candidate]
+    return []
+
+
+def _js_module(spec: str, path: str, files: dict[str, int], aliases: dict[str, str]) -> list[str]:
+    alias = next((a for a in aliases if spec.startswith(a)), None)
+    if spec.startswith("."):
+        stem = str(PurePosixPath(path).parent / spec)
+    elif alias is not None:
+        stem = aliases[alias] + spec[len(alias) :]
+    else:
+        return []
+    parts: list[str] = []
+    for part in stem.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    stem = "/".join(parts)
+    for ext in ("", ".ts", ".tsx", ".js", ".jsx", ".vue", "/index.ts", "/index.tsx", "/index.js"):
+        if stem + ext in files:
+            return [stem + ext]
+    prefix = stem + "/"
+    return [stem] if any(f.startswith(prefix) for f in files) else []
+
+
+_ALIAS_RE = re.compile(r'"([^"*]+)\*"\s*:\s*\[\s*"\.?/?([^"*]*)\*"')
+
+
+def _ts_aliases(index: RepoIndex) -> dict[str, str]:
+    """Import prefixes the root tsconfig/jsconfig maps to directories ("~/" -> "app/")."""
+    out: dict[str, str] = {}
+    for name in ("tsconfig.json", "jsconfig.json"):
+        for line in index.file_lines(name) or []:
+            m = _ALIAS_RE.search(line)
+            if m:
+                out[m.group(1)] = m.group(2)
+    # Longest prefix first, so "@server/" wins over "@".
+    return dict(sorted(out.items(), key=lambda kv: -len(kv[0])))
+
+
+def _package_names(index: RepoIndex) -> dict[str, str]:
+    """Directory -> the package name its own manifest declares (Cargo.toml, package.json,
+    pyproject.toml)."""
+    out: dict[str, str] = {}
+    patterns = {
+        "Cargo.toml": re.compile(r'^\s*name\s*=\s*"([\w.-]+)"'),
+        "pyproject.toml": re.compile(r'^\s*name\s*=\s*"([\w.-]+)"'),
+        "package.json": re.compile(r'^\s*"name"\s*:\s*"([@\w./-]+)"'),
+    }
+    for path in index.records:
+        p = PurePosixPath(path)
+        pattern = patterns.get(p.name)
+        if pattern is None or str(p.parent) == ".":
+            continue
+        for line in index.file_lines(path) or []:
+            m = pattern.match(line)
+            if m:
+                out[str(p.parent)] = m.group(1)
+                break
+    return out
+
+
+def _go_module(index: RepoIndex) -> str:
+    for line in index.file_lines("go.mod") or []:
+        if line.startswith("module "):
+            return line.split()[1].strip()
+    return ""
+
+
+def _crates(index: RepoIndex) -> dict[str, str]:
+    """Workspace crate name (as written in code) -> its directory."""
+    out: dict[str, str] = {}
+    for path in index.records:
+        if PurePosixPath(path).name != "Cargo.toml":
+            continue
+        for line in index.file_lines(path) or []:
+            m = re.match(r'^\s*name\s*=\s*"([\w-]+)"', line)
+            if m:
+                directory = str(PurePosixPath(path).parent)
+                out[m.group(1).replace("-", "_")] = "" if directory == "." else directory
+                break
+    return out
+
+
+# --- filling a decomposition group ---------------------------------------------------------------
+
+_MEMBER_ROLES = (
+    ("name", re.compile(r"^name$|^title$")),
+    ("summary", re.compile(r"responsib|purpose|description|summary")),
+    ("definitions", re.compile(r"key components|components|contents|main (classes|types)")),
+    ("dependencies", re.compile(r"^dependencies$|depends")),
+)
+_GROUP_LABEL = re.compile(r"service|module|component|package|subsystem", re.I)
+
+
+def member_roles(labels: dict[str, str]) -> dict[str, str]:
+    """Which member field (by id) takes which role, from the members' labels."""
+    roles: dict[str, str] = {}
+    for fid, label in labels.items():
+        for role, pattern in _MEMBER_ROLES:
+            if role not in roles.values() and pattern.search(label.lower().strip()):
+                roles[fid] = role
+                break
+    return roles
+
+
+def is_decomposition(group_label: str, labels: dict[str, str]) -> bool:
+    """A repeated group that lists the system's modules or services, with a name member."""
+    return bool(_GROUP_LABEL.search(group_label)) and "name" in member_roles(labels).values()
+
+
+def decomposition_items(
+    index: RepoIndex, labels: dict[str, str], comps: list[Component] | None = None
+) -> list[dict[str, object]]:
+    """One group item per component: its name and path, its own description, its main
+    definitions and the components it imports, each cited to the lines that state it. Roles the
+    code cannot state (why it is separate, how others call it) are left for a human."""
+    comps = find_components(index) if comps is None else comps
+    roles = member_roles(labels)
+    by_role = {role: fid for fid, role in roles.items()}
+    items: list[dict[str, object]] = []
+    for c in comps:
+        is_dir = c.path not in c.files
+        where = f"`{c.path}/`" if is_dir else f"`{c.path}`"
+        name = c.package or (PurePosixPath(c.path).stem if not is_dir else c.name)
+        cites: list[tuple[str, int, int]] = []
+        values: dict[str, object] = {by_role["name"]: f"{name} ({where})"}
+        if c.summary and c.summary_at and "summary" in by_role:
+            values[by_role["summary"]] = c.summary
+            cites.append(c.summary_at)
+        if c.definitions and "definitions" in by_role:
+            values[by_role["definitions"]] = ", ".join(
+                f"`{d.name}` ({d.kind})" for d in c.definitions[:5]
+            )
+            cites += [(d.path, d.line, d.line) for d in c.definitions[:3]]
+        if c.depends_on and "dependencies" in by_role:
+            deps = sorted(c.depends_on, key=lambda p: p)
+            values[by_role["dependencies"]] = ", ".join(
+                f"`{d}/`" if not d.endswith((".py", ".ts", ".go", ".rs", ".js")) else f"`{d}`"
+                for d in deps[:6]
+            )
+            cites += [
+                (c.depends_on[d][0], c.depends_on[d][1], c.depends_on[d][1]) for d in deps[:3]
+            ]
+        values["_citations"] = cites
+        items.append(values)
+    return items
