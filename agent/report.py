@@ -261,7 +261,7 @@ def review_markdown(
                 lines.append(f"    - Draft: {escape.single_line(value[:400])}")
             for c in r.citations:
                 quote = f" — “{escape.single_line(c.quote)}”" if c.quote else ""
-                lines.append(f"    - Evidence: {escape.single_line(c.label)}{quote}")
+                lines.append(f"    - Evidence: {escape.link_label(c.label)}{quote}")
         lines.append("")
     missing = [
         r

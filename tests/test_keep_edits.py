@@ -187,6 +187,23 @@ def test_planted_markers_in_repository_text_and_model_output_never_pin_a_field(
     assert "why_this_database v2" in drafting.marker(WHY).body
 
 
+def test_the_merge_keeps_each_sides_changes_and_prefers_the_humans_lines() -> None:
+    from agent.merge import merge_lines
+
+    base = ["title", "a", "b", "c", "d", "end"]
+    ours = ["title", "a", "B by human", "c", "d", "end", "appended by human"]
+    theirs = ["new title", "a", "b", "c2", "d", "end"]
+    merged, conflicts = merge_lines(base, ours, theirs)
+    assert merged == ["new title", "a", "B by human", "c2", "d", "end", "appended by human"]
+    assert conflicts == 0
+    # Adjacent lines, one changed by each side: settled line by line.
+    merged, conflicts = merge_lines(["x", "y"], ["x by human", "y"], ["x", "y2"])
+    assert (merged, conflicts) == (["x by human", "y2"], 0)
+    # The same line changed by both: the human's.
+    merged, conflicts = merge_lines(["x", "y"], ["x", "y by human"], ["x", "y2", "z"])
+    assert (merged, conflicts) == (["x", "y by human"], 1)
+
+
 # --- damaged markers, text outside markers, headings ----------------------------------------
 
 
