@@ -403,6 +403,31 @@ def draft_command(
         f"{s['model_calls']} model calls ({s['cache_hits']} answered from cache), "
         f"{s['prompt_tokens']:,} tokens in, {s['completion_tokens']:,} out, {s['seconds']:.0f}s."
     )
+    _print_human_text_notes(s, outcome.written[1] if len(outcome.written) > 1 else None)
+
+
+def _print_human_text_notes(s: dict[str, Any], review: Path | None) -> None:
+    """What a run kept of a human's text that needs their eyes (details in the review report)."""
+    notes = [
+        (s.get("changed_during_run"), "the document changed while drafting: those edits were kept"),
+        (
+            s.get("not_refreshed"),
+            f"{s.get('not_refreshed')} values could not be refreshed (earlier values kept)",
+        ),
+        (
+            s.get("damaged_markers"),
+            f"{s.get('damaged_markers')} damaged markers (text kept as written)",
+        ),
+        (s.get("unplaced"), f"{s.get('unplaced')} human edits could not be placed"),
+        (
+            s.get("not_written"),
+            f"{s.get('not_written')} drafts not written where a human's text stands",
+        ),
+    ]
+    shown = "; ".join(text for flag, text in notes if flag)
+    if shown:
+        where = f": see {review}" if review else ""
+        err.print(escape(f"{shown[0].upper()}{shown[1:]}{where}."))
 
 
 def _print_plan(plan: list[PlannedCall], priced_model: str | None) -> None:

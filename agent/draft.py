@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -26,6 +25,13 @@ from agent.errors import (
 from agent.index import RepoIndex, build_index
 from agent.llm import ModelClient, parse_partial_json
 from agent.local_model import EMBEDDED_MODELS
+from agent.outputs import (
+    Existing,
+    companion_paths,
+    read_existing,
+    remove_stale_temps,
+    write_draft,
+)
 from agent.plan import (
     Evidence,
     StaticAnswer,
@@ -37,13 +43,6 @@ from agent.plan import (
 )
 from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
-from agent.report import (
-    companion_paths,
-    read_existing,
-    render_draft,
-    review_markdown,
-    write_atomic,
-)
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
 from agent.verify import field_result, flag_duplicates, group_result
@@ -251,7 +250,13 @@ def run_draft(
     started = time.perf_counter()
     template = load_template(options.template)
     output = options.output or Path(f"{template.name}.md")
-    kept, drafts = ({}, {}) if options.force or options.dry_run else read_existing(output)
+    known = _all_ids(template)
+    if not options.dry_run:
+        for path in (output, *companion_paths(output).values()):
+            remove_stale_temps(path)  # what a killed run left
+    existing: Existing | None = (
+        None if options.force or options.dry_run else read_existing(output, known)
+    )
     index = index or build_index(repo, max_file_size=options.max_file_size or DEFAULT_MAX_FILE_SIZE)
     repo_name = index.root.name
     static = static_answers(template, index, options.topic)
@@ -324,48 +329,33 @@ def run_draft(
             done += 1
             if progress:
                 progress(DraftEvent("done", item[0].title, done, len(prepared)))
-    lost = {fid: k.body for fid, k in kept.items() if fid not in _all_ids(template)}
     link_base = _link_base(output, index.root)
-    # With --sections, the values of sections not drafted this time stay as the last output had them.
-    carried = {fid: k for fid, k in drafts.items() if fid not in results and fid not in kept}
-    outcome.markdown = render_draft(template, results, {**carried, **kept}, link_base)
-    outcome.summary = summarize(results, kept, client, time.perf_counter() - started, len(prepared))
+    outcome.summary = summarize(results, client, time.perf_counter() - started, len(prepared))
     outcome.summary["style"] = "extract" if extract else "write"
-    outcome.review = review_markdown(template, results, kept, lost, outcome.summary, output.name)
-    side = companion_paths(output)
-    draft_json = {
-        "template": template.name,
-        "repository": str(index.root),
-        "summary": outcome.summary,
-        "fields": [r.model_dump(mode="json") for r in results.values()],
-        "plan": [p.__dict__ for p in plan],
-    }
-    review_json = {
-        "summary": outcome.summary,
-        "flagged": [
-            r.model_dump(mode="json")
-            for r in results.values()
-            if r.flagged or any(i.get("flagged") for i in r.items)
-        ],
-        "kept": sorted(kept),
-        "lost": lost,
-    }
-    write_atomic(
+    written = write_draft(
+        output,
+        template,
+        results,
+        existing,
+        link_base,
+        known,
+        outcome.summary,
         {
-            output: outcome.markdown + ("\n" if not outcome.markdown.endswith("\n") else ""),
-            side["review_md"]: outcome.review,
-            side["review_json"]: json.dumps(review_json, indent=2),
-            side["draft_json"]: json.dumps(draft_json, indent=2, ensure_ascii=False),
-        }
+            "template": template.name,
+            "repository": str(index.root),
+            "plan": [p.__dict__ for p in plan],
+        },
     )
-    outcome.written = [output, *side.values()]
+    outcome.results = written.results
+    outcome.markdown = written.composed.markdown
+    outcome.review = written.review
+    outcome.written = written.written
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
 def summarize(
     results: dict[str, FieldResult],
-    kept: dict[str, Any],
     client: ModelClient | None,
     seconds: float,
     calls_planned: int,
@@ -381,7 +371,7 @@ def summarize(
         ),
         "from_facts": sum(r.source == "facts" for r in results.values()),
         "errors": sum(r.source == "error" for r in results.values()),
-        "kept_human": len(kept),
+        "kept_human": 0,  # filled in when the output is written (outputs.write_draft)
         "calls_planned": calls_planned,
         "model_calls": usage.calls if usage else 0,
         "cache_hits": usage.cache_hits if usage else 0,

@@ -1,90 +1,35 @@
-"""Write a draft as Markdown, with its review report, and read back what humans changed.
+"""Write a draft as Markdown, and its review report.
 
-Marker convention (documented in the README): every drafted value sits between
-`<!-- da:FIELD-ID STATE HASH -->` and `<!-- /da -->`, invisible when rendered. STATE is `draft`
-as written by docagent; change it to `reviewed` to keep the value on every later run. A value whose
-text no longer matches HASH was edited by a human and is kept as well. Only untouched drafts are
-refreshed.
+Values are wrapped in markers (markers.py) so a later run can tell docagent's drafts from a human's
+text, and escaped (escape.py): repository text and model output are data, never markup.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from agent import escape
 from agent.answers import Citation, FieldResult
-from agent.errors import OutputError
+from agent.markers import Damage, Marker, wrap_block, wrap_inline
+from agent.merge import Unplaced
 from agent.render import RawInline, RawMarkdown, _text_value, group_members, render
 from agent.templates import FieldKind, Group, Template, TemplateField
 
-MARKER_RE = re.compile(
-    r"<!-- da:(?P<id>[\w.\-]+) (?P<state>draft|reviewed) (?P<hash>[0-9a-f]{8}) -->(?P<body>.*?)<!-- /da -->",
-    re.S,
-)
 NOT_FOUND = "_Not found in the repository or its notes._"
 NOT_APPLICABLE = "_Not applicable to this repository._"
 NOT_DRAFTED = "_Not drafted: {reason}_"
-
-
-def body_hash(body: str) -> str:
-    """The short hash recorded in a marker (surrounding whitespace ignored)."""
-    return hashlib.sha1(body.strip().encode()).hexdigest()[:8]
-
-
-@dataclass
-class Kept:
-    """A value from an earlier output that a human reviewed or edited."""
-
-    id: str
-    state: str
-    text: str  # the whole marker-wrapped text, as found
-    body: str
-    indent: str
-
-    @property
-    def reason(self) -> str:
-        """Why it is kept."""
-        return "marked reviewed" if self.state == "reviewed" else "edited by a human"
-
-
-def read_existing(path: Path) -> tuple[dict[str, Kept], dict[str, Kept]]:
-    """Values of an earlier output that humans reviewed or edited, and every marked value in it;
-    raises if the file was not written by docagent."""
-    if not path.exists():
-        return {}, {}
-    text = path.read_text(encoding="utf-8")
-    kept: dict[str, Kept] = {}
-    drafts: dict[str, Kept] = {}
-    found = False
-    for m in MARKER_RE.finditer(text):
-        found = True
-        body = m.group("body")
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        indent = text[line_start : m.start()] if not text[line_start : m.start()].strip() else ""
-        found_value = Kept(m.group("id"), m.group("state"), m.group(0), body, indent)
-        drafts[m.group("id")] = found_value
-        if m.group("state") == "reviewed" or body_hash(body) != m.group("hash"):
-            kept[m.group("id")] = found_value
-    if not found and text.strip():
-        raise OutputError(
-            f"{path} exists and was not written by docagent (it has no docagent markers).",
-            hint="Choose another -o path, or pass --force to replace it.",
-        )
-    return kept, drafts
+# Next to a value a failed call could not refresh. Outside the marker: the value stays as it was.
+STALE_FLAG = "⚠️ *Review: could not be refreshed; this value is from an earlier run.*"
 
 
 def _link(c: Citation, link_base: str) -> str:
     if c.path.startswith("commit:"):
         return f"`{c.path.removeprefix('commit:')}`"
-    target = f"{link_base}{c.path}#L{c.start_line}" + (
+    target = f"{escape.link_target(link_base + c.path)}#L{c.start_line}" + (
         f"-L{c.end_line}" if c.end_line != c.start_line else ""
     )
-    return f"[{c.label}]({target})"
+    return f"[{escape.link_label(c.label)}]({target})"
 
 
 def sources(citations: list[Citation], link_base: str) -> str:
@@ -100,66 +45,73 @@ def flag_text(result: FieldResult | dict[str, Any]) -> str:
     reasons = result.reasons if isinstance(result, FieldResult) else result.get("reasons", [])
     if not flagged:
         return ""
-    return " ⚠️ *Review: " + "; ".join(reasons) + "*"
-
-
-def _wrap_inline(fid: str, content: str) -> str:
-    return f"<!-- da:{fid} draft {body_hash(content)} -->{content}<!-- /da -->"
-
-
-def _wrap_block(fid: str, lines: list[str], indent: str) -> list[str]:
-    body = "\n".join(lines)
-    return [f"{indent}<!-- da:{fid} draft {body_hash(body)} -->", *lines, f"{indent}<!-- /da -->"]
+    # Reasons quote values and server replies: escaped, and kept on the line.
+    return " ⚠️ *Review: " + "; ".join(escape.single_line(r) for r in reasons) + "*"
 
 
 def render_draft(
-    template: Template, results: dict[str, FieldResult], kept: dict[str, Kept], link_base: str
+    template: Template,
+    results: dict[str, FieldResult],
+    earlier: dict[str, Marker],
+    link_base: str,
+    stale: frozenset[str] | set[str] = frozenset(),
 ) -> str:
-    """The filled template: values with sources and flags, wrapped in markers."""
+    """The filled template: values with sources and flags, wrapped in markers. A field in
+    `earlier` keeps the marked value the last output had, byte for byte (flagged when its id is
+    in `stale`: a failed call could not refresh it)."""
     answers: dict[str, Any] = {}
 
     def fill_field(f: TemplateField, result: FieldResult | None) -> Any:
-        if f.id in kept:
-            k = kept[f.id]
+        if f.id in earlier:
+            k = earlier[f.id]
             if f.kind is FieldKind.TEXT:
-                return RawInline(k.text)
-            return RawMarkdown(f"{k.indent}{k.text}")
+                flag = f" {STALE_FLAG}" if f.id in stale and not f.single_line else ""
+                return RawInline(k.text + flag)
+            return RawMarkdown(_stale_block(f"{k.indent}{k.text}", k.indent, f.id in stale))
         if result is None:
             return None
         if f.kind is FieldKind.TEXT:
             # A heading holds the value alone: links and flags there would garble titles and anchors
             # (its evidence is still in the review report and the JSON).
             text = _text_of(result, link_base) if not f.single_line else _plain_value(result)
-            return RawInline(_wrap_inline(f.id, _text_value(text, f)))
+            return RawInline(wrap_inline(f.id, _text_value(text, f)))
         lines = _block_lines(f, result, template, link_base)
         indent = f.continuation if f.kind is FieldKind.LIST else ""
-        return RawMarkdown("\n".join(_wrap_block(f.id, lines, indent)))
+        return RawMarkdown("\n".join(wrap_block(f.id, lines, indent)))
 
     for sec in template.sections():
         for f in sec.fields:
             answers[f.id] = fill_field(f, results.get(f.id))
         for g in sec.groups:
-            answers[g.id] = _group_answer(g, results.get(g.id), kept, link_base)
+            if g.id in earlier:
+                answers[g.id] = RawMarkdown(_stale_block(earlier[g.id].text, "", g.id in stale))
+            else:
+                answers[g.id] = _group_answer(g, results.get(g.id), link_base)
 
     def wrap(member: TemplateField | Group, lines: list[str]) -> list[str]:
-        return _wrap_block(member.id, lines, "") if isinstance(member, Group) else lines
+        return wrap_block(member.id, lines, "") if isinstance(member, Group) else lines
 
     return render(template, answers, wrap=wrap)
 
 
+def _stale_block(text: str, indent: str, stale: bool) -> str:
+    return f"{text}\n{indent}{STALE_FLAG}" if stale else text
+
+
 def _text_of(result: FieldResult, link_base: str) -> str:
     if result.source == "error":
-        return NOT_DRAFTED.format(reason="; ".join(result.reasons))
+        return NOT_DRAFTED.format(reason=escape.single_line("; ".join(result.reasons)))
     if result.status == "not_found":
         return NOT_FOUND
     if result.status == "not_applicable":
         return NOT_APPLICABLE
-    return f"{str(result.value).strip()}{sources(result.citations, link_base)}{flag_text(result)}"
+    value = escape.inline(str(result.value).strip())
+    return f"{value}{sources(result.citations, link_base)}{flag_text(result)}"
 
 
 def _plain_value(result: FieldResult) -> str:
     return (
-        str(result.value).strip()
+        escape.single_line(str(result.value).strip())
         if result.status == "answered" and result.value
         else _text_of(result, "")
     )
@@ -179,7 +131,7 @@ def _block_lines(
         else ""
     )
     if f.kind is FieldKind.LIST:
-        items = [note] if note else [str(i) for i in result.value or []] or [NOT_FOUND]
+        items = [note] if note else [_item(i) for i in result.value or []] or [NOT_FOUND]
         out = [f"{f.continuation}{f.marker} {item}" for item in items]
         if not note:
             out[-1] += f"{sources(result.citations, link_base)}{flag_text(result)}"
@@ -189,34 +141,34 @@ def _block_lines(
         if note:
             return [note]
         rows = [
-            "| " + " | ".join(_cell(row.get(k, "")) for k in f.column_keys) + " |"
+            "| " + " | ".join(escape.cell(_str(row.get(k))) for k in f.column_keys) + " |"
             for row in result.value or []
         ]
         return [*header, *rows, *([""] if tail else []), *([tail] if tail else [])]
-    fence_open = template.lines[f.start - 1]
-    fence_close = template.lines[f.end]
     if note:
         return [note]
-    code = str(result.value or "").strip("\n").split("\n")
-    return [fence_open, *code, fence_close, *([""] if tail else []), *([tail] if tail else [])]
+    code = escape.code_block(
+        template.lines[f.start - 1], template.lines[f.end], str(result.value or "").strip("\n")
+    )
+    return [*code, *([""] if tail else []), *([tail] if tail else [])]
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value).strip()
-    return text.replace("|", "\\|").replace("\n", "<br>") or "—"
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
-def _group_answer(
-    g: Group, result: FieldResult | None, kept: dict[str, Kept], link_base: str
-) -> Any:
-    if g.id in kept:
-        return RawMarkdown(kept[g.id].text)
+def _item(value: Any) -> str:
+    """A list item: one line, so that no line of it can start a block of its own."""
+    return escape.single_line(_str(value))
+
+
+def _group_answer(g: Group, result: FieldResult | None, link_base: str) -> Any:
     if result is None:
         return None
     if result.status != "answered" or not result.items:
         return RawMarkdown(
             "\n".join(
-                _wrap_block(
+                wrap_block(
                     g.id,
                     [_text_of(result, link_base) if result.status != "answered" else NOT_FOUND],
                     "",
@@ -238,8 +190,10 @@ def _group_answer(
                     FieldKind.TEXT: "_Not found._",
                     FieldKind.LIST: ["_Not found._"],
                 }.get(f.kind)
+            elif isinstance(value, list):
+                values[f.id] = [_item(v) for v in value]
             else:
-                values[f.id] = value
+                values[f.id] = escape.inline(_str(value))
         if head is not None and head.kind is FieldKind.TEXT:
             cites = [Citation(**c) for c in item.get("citations", [])]
             values[head.id] = f"{values[head.id]}{sources(cites, link_base)}{flag_text(item)}"
@@ -253,13 +207,18 @@ def _group_answer(
 def review_markdown(
     template: Template,
     results: dict[str, FieldResult],
-    kept: dict[str, Kept],
-    lost: dict[str, str],
     summary: dict[str, Any],
     output_name: str,
+    *,
+    kept: dict[str, Marker],
+    stale: set[str] | frozenset[str] = frozenset(),
+    damaged: list[Damage] | None = None,
+    unplaced: list[Unplaced] | None = None,
+    not_written: dict[str, Marker] | None = None,
 ) -> str:
-    """The reviewer's checklist: every flagged field, why, and its evidence."""
-    flagged = [r for r in results.values() if r.flagged]
+    """The reviewer's checklist: every flagged field, why, and its evidence; then what docagent
+    kept of a human's text, and what it could not place."""
+    flagged = [r for r in results.values() if r.flagged and r.id not in stale]
     flagged += [
         FieldResult(
             id=r.id,
@@ -296,12 +255,13 @@ def review_markdown(
                 f"- [ ] **{r.section} › {r.label}** (`{r.id}`), confidence {r.confidence:.2f}"
             )
             for reason in r.reasons:
-                lines.append(f"    - {reason}")
+                lines.append(f"    - {escape.single_line(reason)}")
             value = r.value if isinstance(r.value, str) else json.dumps(r.value, ensure_ascii=False)
             if value:
-                lines.append(f"    - Draft: {value[:400]}")
+                lines.append(f"    - Draft: {escape.single_line(value[:400])}")
             for c in r.citations:
-                lines.append(f"    - Evidence: {c.label}" + (f" — “{c.quote}”" if c.quote else ""))
+                quote = f" — “{escape.single_line(c.quote)}”" if c.quote else ""
+                lines.append(f"    - Evidence: {escape.link_label(c.label)}{quote}")
         lines.append("")
     missing = [
         r
@@ -314,48 +274,68 @@ def review_markdown(
             f"- {r.section} › {r.label} (`{r.id}`): {r.status.replace('_', ' ')}" for r in missing
         ]
         lines.append("")
-    errors = [r for r in results.values() if r.source == "error"]
+    errors = [r for r in results.values() if r.source == "error" and r.id not in stale]
     if errors:
         lines += ["## Not drafted", ""]
-        lines += [f"- {r.section} › {r.label} (`{r.id}`): {'; '.join(r.reasons)}" for r in errors]
+        lines += [_reasons_line(r) for r in errors]
+        lines.append("")
+    refreshed_not = [r for r in results.values() if r.id in stale]
+    if refreshed_not:
+        lines += [
+            "## Could not be refreshed",
+            "",
+            "The call that would redraft these failed; the value an earlier run drafted is kept "
+            "(flagged in the document). Run again to refresh them.",
+            "",
+        ]
+        lines += [_reasons_line(r, checkbox=True) for r in refreshed_not]
         lines.append("")
     if kept:
         lines += ["## Kept from earlier human edits", ""]
         lines += [f"- `{k.id}` ({k.reason})" for k in kept.values()]
         lines.append("")
-    if lost:
-        lines += [
-            "## Human edits whose field no longer exists in the template",
-            "",
-            "Copy these back by hand if they still matter:",
-            "",
-        ]
-        for fid, body in lost.items():
-            lines += [f"- `{fid}`:", "", "```", body.strip(), "```", ""]
+    lines += _human_text_sections(damaged or [], unplaced or [], not_written or {})
     return "\n".join(lines)
 
 
-def write_atomic(files: dict[Path, str]) -> None:
-    """Write several files so that each is either the old or the complete new version."""
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            temps.append((tmp, path))
-        for tmp, path in temps:
-            tmp.replace(path)
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
+def _reasons_line(r: FieldResult, checkbox: bool = False) -> str:
+    box = "[ ] " if checkbox else ""
+    reasons = escape.single_line("; ".join(r.reasons))
+    return f"- {box}{r.section} › {r.label} (`{r.id}`): {reasons}"
 
 
-def companion_paths(output: Path) -> dict[str, Path]:
-    """The review report (Markdown, JSON) and the machine-readable draft next to the output."""
-    stem = output.name[: -len(output.suffix)] if output.suffix else output.name
-    return {
-        "review_md": output.with_name(f"{stem}.review.md"),
-        "review_json": output.with_name(f"{stem}.review.json"),
-        "draft_json": output.with_name(f"{stem}.draft.json"),
-    }
+def _human_text_sections(
+    damaged: list[Damage], unplaced: list[Unplaced], not_written: dict[str, Marker]
+) -> list[str]:
+    lines: list[str] = []
+    if damaged:
+        lines += [
+            "## Damaged docagent markers",
+            "",
+            "The text around these was kept as written and is no longer refreshed. Restore the "
+            "marker (`<!-- da:FIELD-ID draft HASH -->` … `<!-- /da -->`) or delete it.",
+            "",
+        ]
+        lines += [f"- line {d.line}: `{d.marker.replace('`', '')}` {d.problem}" for d in damaged]
+        lines.append("")
+    if unplaced:
+        lines += [
+            "## Could not be placed",
+            "",
+            "Human text that has no place in the new document. Copy it back by hand if it "
+            "still matters:",
+            "",
+        ]
+        for u in unplaced:
+            lines += [f"- {u.where}:", "", *escape.fenced(u.text.strip("\n")), ""]
+    if not_written:
+        lines += [
+            "## Drafted but not written",
+            "",
+            "A human's text holds the place of these values (or their marker was removed), so "
+            "the document keeps that text. The new drafts, to copy in by hand if wanted:",
+            "",
+        ]
+        for fid, m in not_written.items():
+            lines += [f"- `{fid}`:", "", *escape.fenced(m.body.strip("\n")), ""]
+    return lines

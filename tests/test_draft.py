@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -19,8 +20,8 @@ from agent.draft import DraftOptions, run_draft
 from agent.errors import OutputError, UserInputError
 from agent.index import build_index
 from agent.llm import ModelClient, ModelSettings
+from agent.markers import body_hash, find_markers
 from agent.plan import Evidence
-from agent.report import MARKER_RE, body_hash
 from agent.templates import FieldKind, load_template
 from agent.verify import field_result, flag_duplicates
 from tests import fixture_repo
@@ -44,10 +45,12 @@ def headings(text: str) -> list[str]:
 def check_links(output: Path, repo: Path, text: str) -> int:
     """Every `path:a-b` link in the draft points at existing lines of the repository."""
     count = 0
-    for path, a, b, target in LINK.findall(text):
+    for label, a, b, target in LINK.findall(text):
+        path = re.sub(r"\\(.)", r"\1", label)  # labels are Markdown-escaped (`\_\_init\_\_.py`)
         lines = (repo / path).read_text(encoding="utf-8").split("\n")
         assert 1 <= int(a) <= int(b) <= len(lines), f"{path}:{a}-{b} is outside the file"
-        assert (output.parent / target.split("#")[0]).resolve() == (repo / path).resolve()
+        linked = output.parent / unquote(target.split("#")[0])
+        assert linked.resolve() == (repo / path).resolve()
         count += 1
     return count
 
@@ -322,28 +325,28 @@ def test_human_edits_survive_a_redraft(repo: Path, tmp_path: Path) -> None:
     opts = DraftOptions(template=str(template), output=output, sections=None)
     run_draft(repo, opts, _no_model())
     first = output.read_text()
-    markers = {m.group("id"): m for m in MARKER_RE.finditer(first)}
+    markers = find_markers(first).markers
     assert set(markers) >= {
         "product-name",
         "technology-stack.framework",
         "technology-stack.ci-cd",
         "technology-stack.containerization",
     }
-    assert all(m.group("hash") == body_hash(m.group("body")) for m in markers.values())
+    assert all(m.hash == body_hash(m.body) for m in markers.values())
     # A human marks one value reviewed and rewrites another.
     edited = first.replace(
-        markers["technology-stack.framework"].group(0),
-        markers["technology-stack.framework"].group(0).replace(" draft ", " reviewed "),
+        markers["technology-stack.framework"].text,
+        markers["technology-stack.framework"].text.replace(" draft ", " reviewed "),
     )
     edited = edited.replace(
-        markers["technology-stack.ci-cd"].group("body"),
+        markers["technology-stack.ci-cd"].body,
         "GitHub Actions, plus a nightly Jenkins job",
     )
     output.write_text(edited)
     run_draft(repo, opts, _no_model())
     again = output.read_text()
     assert "GitHub Actions, plus a nightly Jenkins job" in again
-    assert markers["technology-stack.framework"].group(0).replace(" draft ", " reviewed ") in again
+    assert markers["technology-stack.framework"].text.replace(" draft ", " reviewed ") in again
     review = (tmp_path / "out.review.md").read_text()
     assert "`technology-stack.ci-cd` (edited by a human)" in review
     assert "`technology-stack.framework` (marked reviewed)" in review
