@@ -17,6 +17,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import quote
 
 from agent import secret_rules as sr
 from agent.secret_rules import Mode
@@ -37,102 +38,37 @@ class Redacted(NamedTuple):
     found: list[Redaction]
 
 
-# --- secrets recognised by their shape, wherever they stand -----------------------------------
-
-# (kind, pattern, group to replace, literal substrings without which the pattern cannot match:
-# `in` is far faster than a regex scan, so most files skip most patterns)
-_TOKENS: list[tuple[str, re.Pattern[str], int, tuple[str, ...]]] = [
-    (
-        "aws-access-key-id",
-        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[0-9A-Z]{16}\b"),
-        0,
-        ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA"),
-    ),
-    (
-        "github-token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b"),
-        0,
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    ),
-    ("gitlab-token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), 0, ("glpat-",)),
-    ("anthropic-key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), 0, ("sk-ant-",)),
-    (
-        "openai-key",
-        re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-        0,
-        ("sk-",),
-    ),
-    (
-        "slack-token",
-        re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"),
-        0,
-        ("xox", "xapp-"),
-    ),
-    (
-        "slack-webhook",
-        re.compile(r"https://hooks\.slack\.com/services/([A-Za-z0-9/_]{8,})"),
-        1,
-        ("hooks.slack.com",),
-    ),
-    ("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), 0, ("AIza",)),
-    (
-        "stripe-key",
-        re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),
-        0,
-        ("_live_", "_test_"),
-    ),
-    ("twilio-key", re.compile(r"\bSK[0-9a-fA-F]{32}\b"), 0, ("SK",)),
-    (
-        "sendgrid-key",
-        re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"),
-        0,
-        ("SG.",),
-    ),
-    ("npm-token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0, ("npm_",)),
-    ("huggingface-token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), 0, ("hf_",)),
-    (
-        "jwt",
-        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-        0,
-        ("eyJ",),
-    ),
-]
+# --- private keys: every line between BEGIN and END ---------------------------------------------
 
 _PK_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _PK_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-_PK_BODY = re.compile(r"[A-Za-z0-9+/=]{8,}")
+_PK_BODY = re.compile(r"[A-Za-z0-9+/=]{8,}")  # key material after BEGIN on its line
+_PK_LINE = re.compile(r"[A-Za-z0-9+/=]{2,}")  # a line of the key (the last can be short: "Zq==")
 # What a key's line may hold besides its base64: indentation, quotes, "\n" escapes, concatenation.
 _PK_FRAME = re.compile(r"[\s\"'`,+;\\n()]*")
 _PK_HEADER = re.compile(r"\s*[\"'`]?(?:Proc-Type|DEK-Info|Comment|Version):")
 
 # --- secrets recognised by what stands around them, on lines that hold a trigger ---------------
 
-_LINE_TRIGGERS = (
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "key",
-    "credential",
-    "://",
-    "basic",
-    "bearer",
-    "authoriz",
-)
+_NAME_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential")
+_LINE_TRIGGERS = (*_NAME_TRIGGERS, "://", "basic", "bearer", "authoriz")
 _URL_PASSWORD = re.compile(
     r"\b[a-z][a-z0-9+.-]*://[^\s:/@,\"'<>`]*:([^\s/,\"'<>`]+)@(?=[\w\[.-])", re.I
 )
 _URL_TOKEN = re.compile(r"\b[a-z][a-z0-9+.-]*://([A-Za-z0-9_-]{20,})@(?=[\w.-])", re.I)
+_USERINFO_BEFORE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/@,\"'<>`]*$", re.I)
+_USERINFO_AFTER = re.compile(r"[^\s/,\"'<>`]*@")
+_USERINFO_WINDOW = 512
 _AUTH_HEADER = re.compile(
     r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
-    r"((?:basic|bearer|token|digest|apikey|key|bot)[ \t]+)?([A-Za-z0-9._~+/=:-]{8,})"
+    r"((?:basic|bearer|token|digest|apikey|key|bot)[ \t]+)?([A-Za-z0-9._~+/=-]{8,})"
 )
-_BEARER = re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/=-]{16,})")
+_BEARER = re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/=-]{16,})(?![\w.~+/=-])")
 _BASIC = re.compile(r"(?i)\bbasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![\w+/=])")
-_AWS_KEY_ID = _TOKENS[0][1]
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _XML_ELEMENT = re.compile(r"<([\w.:-]+)(?:\s[^<>]*)?>([^<>\n]+)</\1\s*>")
-_KEY = re.compile(r"(?<![\w.-])-{0,2}[A-Za-z_][\w.-]*")
+# A name, a --flag; not a path segment (/secrets/disclose-token).
+_KEY = re.compile(r"(?<![\w./-])-{0,2}[A-Za-z_][\w.-]*")
 # `password: str = "x"`; in code also `var password string = "x"`
 _ANNOTATION = re.compile(r"[ \t]*:[ \t]*[A-Za-z_][\w\[\]|.,*&<>? ]*?[ \t]+=(?![=>])")
 _TYPED = re.compile(r"[ \t]*(?::[ \t]*|[ \t]+)[A-Za-z_][\w\[\]|.,*&<>? ]*?[ \t]+=(?![=>])")
@@ -140,7 +76,7 @@ _STRONG_SEP = re.compile(r":=|=>|!==?|={1,3}|:(?!:)")
 _PROSE_SEP = re.compile(r"[ \t]+(?:is|was)[ \t]+", re.I)
 _LINE_START = re.compile(r"\s*(?:[-*#>]+\s*|//\s*|export\s+|set\s+)?[\"'`]?")
 _QUOTED = re.compile(r"(?i)(?:[rbuf]{1,2})?(\"\"\"|'''|[\"'`])")
-_BARE_STOP = " \t\"'`,;&"
+_BARE_STOP = " \t\"'`,;&<"
 
 
 def redact(text: str, language: str = "") -> Redacted:
@@ -155,7 +91,10 @@ def redact(text: str, language: str = "") -> Redacted:
     at = last = 0
     for start, end, kind in spans:
         out.append(text[at:start])
-        out.append(f"[REDACTED:{kind}]")
+        marker = f"[REDACTED:{kind}]"
+        # In a URL's user name or password the marker is percent-encoded, so the URL still parses
+        # (brackets there read as an IPv6 host) and decodes to the marker.
+        out.append(quote(marker, safe="") if _in_userinfo(text, start, end) else marker)
         at = end
         line = bisect_right(starts, start)
         # A private key's lines are one secret, listed (and counted) once.
@@ -164,6 +103,20 @@ def redact(text: str, language: str = "") -> Redacted:
         last = line
     out.append(text[at:])
     return Redacted("".join(out), found)
+
+
+def _in_userinfo(text: str, start: int, end: int) -> bool:
+    """Whether a span is a URL's user name or password."""
+    # A URL's scheme and user name stand close before its password: look back a bounded window,
+    # so a long line with many secrets costs linear time, not quadratic.
+    line_start = max(text.rfind("\n", 0, start) + 1, start - _USERINFO_WINDOW)
+    if "://" not in text[line_start:start]:
+        return False
+    line_end = text.find("\n", end, end + _USERINFO_WINDOW)
+    return bool(
+        _USERINFO_BEFORE.search(text, line_start, start)
+        and _USERINFO_AFTER.match(text, end, end + _USERINFO_WINDOW if line_end < 0 else line_end)
+    )
 
 
 def _line_starts(text: str) -> list[int]:
@@ -176,8 +129,9 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping finds become one, with the first detector's kind: a token inside a URL inside
-    an assignment is replaced once, so no marker ends up inside another."""
+    """Overlapping finds become one (with the kind of the one that starts first, the longest at
+    equal starts): a token inside a URL inside an assignment is replaced once, so no marker ends
+    up inside another."""
     merged: list[tuple[int, int, str]] = []
     for start, end, kind in sorted(spans, key=lambda s: (s[0], -s[1])):
         if merged and start < merged[-1][1]:
@@ -192,7 +146,7 @@ def _find(text: str, language: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     if "PRIVATE KEY" in text:
         spans += _private_keys(text)
-    for kind, pattern, group, triggers in _TOKENS:
+    for kind, pattern, group, triggers in sr.SHAPES:
         if any(t in text for t in triggers):
             spans += [(m.start(group), m.end(group), kind) for m in pattern.finditer(text)]
     lowered = text.lower()
@@ -238,10 +192,10 @@ def _private_keys(text: str) -> list[tuple[int, int, str]]:
                 continue
             # Only lines of key material belong to the key: code that merely mentions
             # "BEGIN PRIVATE KEY" loses nothing after it.
-            if not _PK_FRAME.fullmatch(_PK_BODY.sub("", body)):
+            if not _PK_FRAME.fullmatch(_PK_LINE.sub("", body)):
                 break
             spans += [
-                (at + m.start(), at + m.end(), "private-key") for m in _PK_BODY.finditer(body)
+                (at + m.start(), at + m.end(), "private-key") for m in _PK_LINE.finditer(body)
             ]
             if end:
                 break
@@ -266,7 +220,9 @@ def _in_line(line: str, mode: Mode, language: str) -> list[tuple[int, int, str]]
                 found.append((m.start(1), m.end(1), "basic-auth"))
     if "bearer" in lowered:
         for m in _BEARER.finditer(line):
-            if not sr.placeholder(m.group(1)):
+            # Not `Bearer realm="..."`: a challenge's parameter, not a token.
+            param = m.group(1).endswith("=") and line[m.end() : m.end() + 1] in ("'", '"')
+            if not param and not sr.placeholder(m.group(1)):
                 found.append((m.start(1), m.end(1), "bearer-token"))
     if "authoriz" in lowered:
         for m in _AUTH_HEADER.finditer(line):
@@ -278,7 +234,7 @@ def _in_line(line: str, mode: Mode, language: str) -> list[tuple[int, int, str]]
                 and (m.group(1) or sr.looks_secret(value))
             ):
                 found.append((m.start(2), m.end(2), "authorization-header"))
-    if _AWS_KEY_ID.search(line):
+    if sr.AWS_KEY_ID.search(line):
         # A CSV row or a credentials listing: the secret access key stands beside its key id.
         for m in _AWS_SECRET.finditer(line):
             if sr.looks_random(m.group()):
@@ -286,7 +242,8 @@ def _in_line(line: str, mode: Mode, language: str) -> list[tuple[int, int, str]]
     if "<" in line:
         for m in _XML_ELEMENT.finditer(line):
             held = sr.secret_name(m.group(1), "")
-            if held and sr.holds_secret(m.group(2), held, quoted=True, strong=True, text=False):
+            value = m.group(2).strip()
+            if held and sr.holds_secret(value, held, quoted=True, strong=True, text=False):
                 found.append((m.start(2), m.end(2), "secret-assignment"))
     return found + _named_values(line, mode, language)
 
@@ -308,6 +265,8 @@ def _named_values(line: str, mode: Mode, language: str) -> list[tuple[int, int, 
     found: list[tuple[int, int, str]] = []
     lexed: sr.Lexed | None = None
     for key in _KEY.finditer(line):
+        if not any(t in key.group().lower() for t in _NAME_TRIGGERS):
+            continue
         if line[max(0, key.start() - 3) : key.start()] == "://":
             continue  # a URL's user name: its password is the URL detector's
         name = key.group().rstrip(".-")
@@ -363,8 +322,8 @@ def _value_after(
         at += 1
     if at >= len(line):
         return None
-    where, quote, limit = lexed.at(at) if lexed else (mode, "", len(line))
-    if quote and line.startswith(quote, at):
+    where, enclosing, limit = lexed.at(at) if lexed else (mode, "", len(line))
+    if enclosing and line.startswith(enclosing, at):
         return None  # the string that held the name ends here: no value in it
     strong = sep not in (" ", "is")
     if sep == ":" and where is not Mode.CONFIG and not _LINE_START.fullmatch(line[:key_start]):
@@ -377,8 +336,12 @@ def _value_after(
         end = m.end()
         while end < limit and not line.startswith(q, end):
             end += 2 if line[end] == "\\" else 1
-        end = min(end, limit)
+        if end >= limit:
+            return None  # no closing quote: prose ("`password =` is ..."), or a string that
+            # runs on to later lines
         value = line[m.end() : end]
+        if "PRIVATE KEY-----" in value:
+            return None  # a key in a string: its lines are redacted between BEGIN and END
         if ("f" in m.group()[:-1].lower() or q == "`") and "{" in value:
             return None  # an f-string or template literal: code inside
         ok = sr.holds_secret(value, held, quoted=True, strong=strong, text=text)
@@ -388,8 +351,9 @@ def _value_after(
     if where is Mode.CONFIG and sep == ":" and _LINE_START.fullmatch(line[:key_start]):
         end = sr.yaml_value_end(line, at)
     else:
+        stop = _BARE_STOP if strong else _BARE_STOP + "([{"
         end = at
-        while end < limit and line[end] not in _BARE_STOP and line[end] != quote[:1]:
+        while end < limit and line[end] not in stop and line[end] != enclosing[:1]:
             end += 1
     end = sr.trim_bare(line, at, end, strong)
     value = line[at:end]
