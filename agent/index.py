@@ -35,10 +35,8 @@ def _extraction_digest() -> str:
     # left a benchmark's cached stack answers unchanged).
     here = Path(__file__).resolve().parent
     digest = hashlib.sha1()
-    for name in (
-        *("facts.py", "chunking.py", "redact.py", "secret_rules.py", "repo.py", "index.py"),
-        "history.py",
-    ):
+    modules = ("facts.py", "chunking.py", "redact.py", "secret_rules.py", "repo.py", "history.py")
+    for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:12]
 
