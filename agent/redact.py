@@ -175,7 +175,8 @@ def _private_keys(text: str) -> list[tuple[int, int, str]]:
         eol = len(text) if eol < 0 else eol
         end = _PK_END.search(text, begin.end(), eol)
         if end:  # a one-line key ("\n" escapes inside a string)
-            spans.append((begin.end(), end.start(), "private-key"))
+            if not sr.placeholder(text[begin.end() : end.start()]):
+                spans.append((begin.end(), end.start(), "private-key"))
             continue
         spans += [
             (m.start(), m.end(), "private-key") for m in _PK_BODY.finditer(text, begin.end(), eol)

@@ -30,7 +30,7 @@ from agent.cli import app
 from agent.draft import DraftOptions, run_draft
 from agent.index import build_index, cache_dir
 from agent.redact import redact
-from agent.repo import is_secret_file
+from agent.repo import classify, is_secret_file
 from tests.test_llm import completion, fake, httpx
 
 runner = CliRunner()
@@ -559,6 +559,13 @@ def test_index_show_redactions_lists_kind_and_place_never_the_value(corpus: Path
     assert "scripts/setup_aws.sh:4" in table.output and "secret-assignment" in table.output
     assert _leaks("index --show-redactions", table.output) == []
     assert "redacted" not in json.loads(runner.invoke(app, ["index", str(corpus), "--json"]).output)
+
+
+def test_redacting_redacted_text_changes_nothing() -> None:
+    for path, planted in CORPUS.items():
+        language = classify(path)[1]
+        once = redact(planted.text, language).text
+        assert redact(once, language) == (once, []), path
 
 
 # --- the false-positive corpus: real code from well-known projects ------------------------------
