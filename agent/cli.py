@@ -157,10 +157,18 @@ def index_command(
         int, typer.Option(help="Skip files larger than this many bytes.")
     ] = DEFAULT_MAX_FILE_SIZE,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    show_redactions: Annotated[
+        bool,
+        typer.Option(
+            "--show-redactions",
+            help="List each secret redacted: its kind and path:line (never the value).",
+        ),
+    ] = False,
 ) -> None:
     """Index a repository (cached) and show what docagent will read: files, chunks, facts."""
     idx = build_index(repo, max_file_size=max_file_size)
     s = idx.stats
+    redacted = [{"path": where, "line": r.line, "kind": r.kind} for where, r in idx.redactions()]
     if as_json:
         data = {
             "root": str(idx.root),
@@ -178,6 +186,8 @@ def index_command(
             "seconds": round(s.seconds, 3),
             "cache": s.cache_dir,
         }
+        if show_redactions:
+            data["redacted"] = redacted
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     files = Table("kind", "files", title=f"Files in {escape(str(idx.root))}")
@@ -200,6 +210,13 @@ def index_command(
         f"{s.redactions} secrets redacted; read {s.read_files} files, reused {s.reused_files} "
         f"from cache; {s.seconds:.2f}s"
     )
+    if show_redactions and redacted:
+        listing = Table("redacted at", "kind", title="Secrets redacted (values never shown)")
+        for r in redacted:
+            listing.add_row(escape(f"{r['path']}:{r['line']}"), str(r["kind"]))
+        out.print(listing)
+    elif show_redactions:
+        out.print("No secrets redacted.")
 
 
 @app.command("search")

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.redact import redact
+from agent.redact import Redaction, redact
 
 _RS, _US = "\x1e", "\x1f"
 _FORMAT = f"{_RS}%H{_US}%an{_US}%aI{_US}%s{_US}%b{_US}"
@@ -26,6 +26,8 @@ class Commit:
     subject: str
     body: str
     files: list[str] = field(default_factory=list)
+    # Secrets replaced in the message (line 1 is the subject, the body starts on line 3).
+    redactions: list[Redaction] = field(default_factory=list)
 
     @property
     def short(self) -> str:
@@ -64,9 +66,9 @@ def _parse(out: str, with_files: bool) -> list[Commit]:
             continue
         sha, author, date, subject, body, rest = parts[:6]
         files = [line for line in rest.split("\n") if line.strip()] if with_files else []
-        commits.append(
-            Commit(sha, author, date, redact(subject)[0], redact(body.strip())[0], files)
-        )
+        subject_r, body_r = redact(subject), redact(body.strip())
+        found = subject_r.found + [Redaction(r.kind, r.line + 2) for r in body_r.found]
+        commits.append(Commit(sha, author, date, subject_r.text, body_r.text, files, found))
     return commits
 
 

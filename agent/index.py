@@ -22,11 +22,11 @@ from agent.chunking import Chunk, chunk_file
 from agent.config import home
 from agent.facts import Fact
 from agent.history import Commit
-from agent.redact import redact
+from agent.redact import Redaction, redact
 from agent.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
 from agent.retrieval import Hit, Intent, Retriever, tokenize
 
-_SHAPE = 3  # bump when what is stored changes shape
+_SHAPE = 4  # bump when what is stored changes shape
 
 
 def _extraction_digest() -> str:
@@ -35,7 +35,8 @@ def _extraction_digest() -> str:
     # left a benchmark's cached stack answers unchanged).
     here = Path(__file__).resolve().parent
     digest = hashlib.sha1()
-    for name in ("facts.py", "chunking.py", "redact.py", "repo.py", "index.py"):
+    modules = ("facts.py", "chunking.py", "redact.py", "secret_rules.py", "repo.py", "history.py")
+    for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -55,7 +56,7 @@ class FileRecord:
     skip: str | None
     chunks: list[Chunk]
     facts: list[Fact]
-    redactions: int
+    redactions: list[Redaction]  # kind and line of each secret replaced, never its value
     language: str
     kind: str
 
@@ -121,8 +122,21 @@ class RepoIndex:
             if rec is not None and rec.skip is None:
                 file = RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns)
                 text, _ = read_text(self.root, file)
-            self._lines[path] = redact(text)[0].split("\n") if text is not None else None
+            self._lines[path] = (
+                redact(text, rec.language).text.split("\n") if rec and text is not None else None
+            )
         return self._lines[path]
+
+    def redactions(self) -> list[tuple[str, Redaction]]:
+        """Every secret replaced in what docagent reads: (path or `commit:SHA`, kind and line)."""
+        found = [
+            (path, r)
+            for path, rec in sorted(self.records.items())
+            if rec.skip is None
+            for r in rec.redactions
+        ]
+        found += [(f"commit:{c.short}", r) for c in self.commits for r in c.redactions]
+        return found
 
     def commit(self, ref: str) -> Commit | None:
         """A commit of the indexed history by (abbreviated) sha."""
@@ -215,7 +229,7 @@ def build_index(
         if rec.language:
             stats.lines_by_language[rec.language] += rec.lines
             stats.files_by_language[rec.language] += 1
-        stats.redactions += rec.redactions
+        stats.redactions += len(rec.redactions)
     stats.chunks = len(retriever.chunks)
     stats.tokens = sum(c.tokens for c in retriever.chunks)
     stats.commits = len(commits)
@@ -231,12 +245,12 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
     except OSError as exc:
         raw, skip = None, f"unreadable ({exc.strerror})"
     if raw is None:
-        return FileRecord(f.size, f.mtime_ns, "", 0, skip, [], [], 0, f.language, f.kind.value)
+        return FileRecord(f.size, f.mtime_ns, "", 0, skip, [], [], [], f.language, f.kind.value)
     digest = hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     if previous is not None and previous.digest == digest:  # touched, not changed
         previous.size, previous.mtime_ns = f.size, f.mtime_ns
         return previous
-    text, redactions = redact(raw)
+    text, redactions = redact(raw, f.language)
     found: list[Fact] = []
     if f.kind is FileKind.CONFIG:
         found += factlib.manifest_facts(f.path, text)

@@ -13,7 +13,6 @@ from pathlib import Path, PurePosixPath
 import pathspec
 
 from agent.errors import RepositoryError
-from agent.redact import is_secret_file
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000
 
@@ -237,6 +236,36 @@ _ADR_DIR = re.compile(
     re.I,
 )
 _ADR_NAME = re.compile(r"(^|/)(adr[-_]?\d+|\d{3,5}[-_][\w-]+)\.(md|rst|adoc|txt)$", re.I)
+# Files whose whole content is secret material: never read, so nothing in them can reach a model.
+# `prod.env`, `deploy/staging.env` are dotenv files as much as `.env` is; their examples and
+# templates (`.env.example`, `example.env`) are configuration, read (and redacted) like any file.
+_SECRET_FILE_RE = re.compile(
+    r"""(^|/)(
+        \.env(\.[^/]+)? | [^/]+\.env
+      | \.envrc | \.netrc | \.pgpass | \.npmrc | \.pypirc | \.git-credentials | \.htpasswd
+      | \.s3cfg | \.boto | \.dockercfg | \.docker/config\.json
+      | id_(rsa|dsa|ecdsa|ed25519)(\.[^/]*)?
+      | [^/]+\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ovpn)
+      | credentials(\.(json|csv))? | service[-_]?account[^/]*\.json | secrets?\.(ya?ml|json|toml)
+      | [^/]*access_?keys?\.csv | rootkey\.csv
+    )$""",
+    re.X | re.I,
+)
+_EXAMPLE_ENV_RE = re.compile(
+    r"(^|[./_-])(example|sample|template|dist|defaults?|schema)([./_-]|$)", re.I
+)
+
+
+def is_secret_file(path: str) -> bool:
+    """Files never read as evidence: dotenv files (`.env`, `prod.env`), key files, credential
+    stores. An example or template of one (`.env.example`, `example.env`) is read."""
+    posix = PurePosixPath(path).as_posix()
+    if not _SECRET_FILE_RE.search(posix):
+        return False
+    name = PurePosixPath(posix).name
+    return not (".env" in name.lower() and _EXAMPLE_ENV_RE.search(name))
+
+
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|__tests__|spec|specs|testing|e2e)/|(^|/)(test_[^/]+|[^/]+_test\.\w+"
     r"|[^/]+\.(test|spec)\.\w+|conftest\.py)$",

@@ -165,9 +165,9 @@ def test_planted_secrets_never_survive(repo: Path) -> None:
 
 def test_redaction_keeps_ordinary_code() -> None:
     code = 'max_tokens = 1000000\npassword = os.environ["DB_PASSWORD"]\ntoken = get_token()\nkey = "a"\n'
-    assert redact(code) == (code, 0)
-    leaked, n = redact('DATABASE_URL = "postgres://app:pa55word-x@db:5432/app"\n')
-    assert n == 1 and "pa55word-x" not in leaked
+    assert redact(code, "python") == (code, [])
+    leaked, found = redact('DATABASE_URL = "postgres://app:pa55word-x@db:5432/app"\n')
+    assert len(found) == 1 and "pa55word-x" not in leaked
 
 
 def test_history_has_messages_files_and_blame(repo: Path) -> None:
