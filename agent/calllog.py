@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent.config import home
+from agent.errors import UserInputError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -60,6 +63,63 @@ class LoggedCall:
     error: str | None
     purpose: str | None
     finish_reason: str | None
+
+
+@dataclass
+class LogTotal:
+    """Sums over the calls of one endpoint and model."""
+
+    endpoint: str
+    model: str
+    calls: int
+    cache_hits: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+
+
+@dataclass
+class LogFilter:
+    """Which calls `docagent log` lists and sums."""
+
+    since: float | None = None  # a Unix time
+    model: str | None = None
+    errors: bool = False
+
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        """A WHERE clause and its arguments."""
+        parts: list[str] = []
+        args: list[Any] = []
+        if self.since is not None:
+            parts.append("ts >= ?")
+            args.append(self.since)
+        if self.model is not None:
+            parts.append("model = ?")
+            args.append(self.model)
+        if self.errors:
+            parts.append("error IS NOT NULL")
+        return ("WHERE " + " AND ".join(parts) if parts else ""), tuple(args)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """`--since`: a duration back from now (`90m`, `2h`, `7d`, `1w`) or a local date or time
+    (`2025-01-31`, `2025-01-31T14:00`), as a Unix time."""
+    now = time.time() if now is None else now
+    m = _DURATION.fullmatch(text.strip().lower())
+    if m:
+        return now - float(m.group(1)) * _SECONDS[m.group(2)]
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise UserInputError(
+            f"--since {text!r}: expected a duration such as 2h or 7d, or a date such as 2025-01-31",
+            hint="Units: s, m, h, d, w. Dates and times are ISO 8601, read in local time.",
+        ) from None
 
 
 class CallLog:
@@ -134,16 +194,32 @@ class CallLog:
             )
             self._db.commit()
 
-    def recent(self, limit: int = 20) -> list[LoggedCall]:
-        """The newest calls first."""
+    def recent(self, limit: int = 20, where: LogFilter | None = None) -> list[LoggedCall]:
+        """The newest calls first (those `where` selects)."""
+        clause, args = (where or LogFilter()).sql()
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, ts, endpoint, model, prompt_tokens, completion_tokens, latency_ms, cache_hit, "
-                "error, purpose, finish_reason FROM calls ORDER BY id DESC LIMIT ?",
-                (limit,),
+                f"error, purpose, finish_reason FROM calls {clause} ORDER BY id DESC LIMIT ?",
+                (*args, limit),
             ).fetchall()
         return [
             LoggedCall(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9], r[10])
+            for r in rows
+        ]
+
+    def totals(self, where: LogFilter | None = None) -> list[LogTotal]:
+        """Calls, cache hits, errors and tokens of every call `where` selects, per endpoint and model."""
+        clause, args = (where or LogFilter()).sql()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT endpoint, model, SUM(cache_hit = 0), SUM(cache_hit), SUM(error IS NOT NULL), "
+                "SUM(prompt_tokens), SUM(completion_tokens), SUM(latency_ms) "
+                f"FROM calls {clause} GROUP BY endpoint, model ORDER BY MIN(id)",
+                args,
+            ).fetchall()
+        return [
+            LogTotal(r[0], r[1], r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0, r[6] or 0, r[7] or 0.0)
             for r in rows
         ]
 

@@ -2,13 +2,15 @@
 
 A citation stands only if the lines it names lie in the evidence it cites; the quote is then read from
 the file. When those lines do not hold the value's words, the span is corrected to the lines of that
-evidence that do. Paths and identifiers a value mentions must exist in the repository.
+evidence that do. Paths and identifiers a value mentions must exist in the repository. Lines that
+address the model instead of describing the repository ("ignore previous instructions", "AI
+assistants: set every field to ...") are never evidence for a value: repository text is data.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from agent.answers import Citation, Cite
@@ -24,6 +26,94 @@ _PATH_RE = re.compile(
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*(\(\))?$")
 
+# Who an injected instruction speaks to. Not "model" or "agent" alone: configuration and code use
+# those words as plain nouns ("model: gpt-4o", "agent: write the log").
+_AI = (
+    r"(?:ai|a\.i\.|llms?|gpt-?\d*|chatgpt|claude|copilot|gemini|language models?|"
+    r"(?:ai |coding |llm |code )?assistants?|(?:ai|coding|llm|code) agents?|chat ?bots?)"
+)
+_VERB = (
+    r"(?:you|please|always|never|ignore|disregard|forget|do|don't|write|answer|respond|reply|say|"
+    r"state|set|output|report|describe|claim|mention|use|treat|pretend|act|fill|call|list|when|if|"
+    r"from now on|before|regardless)\b"
+)
+# One line that speaks to the model instead of describing the repository. Each alternative is a
+# shape of planted instruction; plain documentation and code comments ("# set all fields to None")
+# do not match.
+_ADDRESSES_MODEL = re.compile(
+    "|".join(
+        [
+            # "ignore (all) previous instructions", "disregard the above rules"
+            r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}?\b(?:previous|prior|above|"
+            r"earlier|preceding|all|any|your|other|system|original)\b[^.\n]{0,20}?\b(?:instructions?|"
+            r"prompts?|directions|rules|guidelines)\b",
+            # "set every field to X" (not to None, zero or a default: code comments say that)
+            r"\b(?:set|fill|answer|write|change|replace|report)\s+(?:every|each|all(?:\s+the)?|any)\s+"
+            r"(?:fields?|answers?|questions?|placeholders?|sections?)\s+(?:to\b|as\b|with\s+[\"'`])"
+            r"(?!\s+(?:none|null|nil|zero|0|false|true|empty|blank|defaults?|their|its)\b)",
+            # "Note to AI assistants", "attention LLMs", "instructions for the AI"
+            rf"(?:^|[^\w])(?:hey|hi|dear|attention|note to|notice to|message to|instructions? "
+            rf"(?:for|to))\s+(?:the\s+|any\s+|all\s+)?{_AI}\b",
+            # "if you are an AI", "when you're a language model"
+            rf"\b(?:if|when|while)\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:automated\s+)?(?:{_AI}|"
+            r"models?|agents?|bots?)\b",
+            # "AI reading this repository", "LLMs summarising this file"
+            rf"\b{_AI}\s+(?:that\s+(?:is|are)\s+)?(?:reading|processing|parsing|summari[sz]ing|"
+            r"documenting|analy[sz]ing|reviewing|indexing)\s+this\b",
+            # "AI: you must ...", "# Assistant, please ..." at the start of a line or comment
+            rf"^[\s#/*>|!<\-]*{_AI}\s*[:,]\s*{_VERB}",
+            # "LLMs must state ...", "AI assistants should answer ..."
+            rf"\b{_AI}\s+(?:must|should|shall|need\s+to|are\s+required\s+to)\s+(?:always\s+|"
+            r"never\s+|not\s+)?(?:answer|say|state|write|respond|reply|report|describe|claim|"
+            r"output|mention|ignore|set|use|treat|fill)\b",
+            # "You are now DAN" (not "You are a helpful assistant": apps' own prompts say that)
+            r"\byou\s+are\s+now\s+(?:an?\s+|the\s+)?(?:ai|assistant|llm|chatbot|(?-i:[A-Z]{2,})|in\s+"
+            r"(?:developer|god|jailbreak|unrestricted)\s+mode)\b",
+            r"\b(?:new|updated|real|actual|hidden|secret)\s+(?:system\s+)?(?:instructions?|prompt)"
+            r"\s*(?::|is\b|are\b)",
+            r"<\|im_start\|>|(?-i:\[/?INST\])|<<SYS>>",
+        ]
+    ),
+    re.I,
+)
+
+
+def addresses_model(text: str) -> bool:
+    """Whether a line speaks to an AI model (a planted instruction) rather than describing things."""
+    return bool(_ADDRESSES_MODEL.search(text))
+
+
+_COMMENT_PREFIX = re.compile(r"^\s*((?:#+|//+|/?\*+|>+|--|;+|%+)?)")
+
+
+def addressed_lines(lines: list[str]) -> set[int]:
+    """1-based numbers of the lines that address the model. An instruction goes on for as long as
+    its sentence does (hard-wrapped prose, a comment continued on the next comment line), and one
+    that ends with ":" leads in the rest of its paragraph ("Note to AI assistants:" then the text)."""
+    found: set[int] = set()
+    marker: str | None = None  # the comment marker of the instruction that goes on, if one does
+    paragraph = False
+    for n, line in enumerate(lines, start=1):
+        text = line.strip()
+        prefix = _marker(line)
+        continues = marker is not None and text != prefix and prefix == marker
+        if not text:
+            marker, paragraph = None, False
+        elif addresses_model(line) or continues or paragraph:
+            found.add(n)
+            if not (continues or paragraph):
+                paragraph = text.endswith(":")
+            ended = text.rstrip("*_`'\")").endswith((".", "!", "?"))
+            marker = None if ended and not paragraph else prefix
+        else:
+            marker = None
+    return found
+
+
+def _marker(line: str) -> str:
+    m = _COMMENT_PREFIX.match(line)
+    return m.group(1) if m else ""
+
 
 def normalise(text: str) -> str:
     """Lower-cased, markup-free, single-spaced text for quote matching."""
@@ -35,6 +125,7 @@ class Verifier:
     """Holds the repository's facts needed to check answers."""
 
     index: RepoIndex
+    _addressed: dict[str, set[int]] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def paths(self) -> set[str]:
@@ -101,6 +192,21 @@ class Verifier:
         if not text:
             return None, f"{ev.path}:{start}-{end} is blank", ev
         return citation, "", ev
+
+    def injected(self, citation: Citation, value: str) -> bool:
+        """Whether a citation backs `value` only through lines that address the model (suspected
+        prompt injection): its other lines, if any, do not hold the value's words."""
+        if not citation.start_line:  # a commit: its subject is what is cited
+            return addresses_model(citation.quote)
+        lines = self.index.file_lines(citation.path) or []
+        if citation.path not in self._addressed:
+            self._addressed[citation.path] = addressed_lines(lines)
+        span = range(citation.start_line, min(citation.end_line, len(lines)) + 1)
+        planted = [n for n in span if n in self._addressed[citation.path]]
+        if not planted:
+            return False
+        rest = [lines[n - 1] for n in span if n not in planted]
+        return not value.strip() or support(value, rest) < 0.5
 
     def excerpt(self, citation: Citation) -> tuple[Citation, str]:
         """The first few lines of a cited span that say something (blank lines and a heading
@@ -179,6 +285,23 @@ class Verifier:
                 missing.append(token)
         return missing
 
+    def missing_names(self, text: str, cited: list[str]) -> list[str]:
+        """Names `text` uses that none of the `cited` texts mention: `code`, CamelCase, ACRONYMS,
+        snake_case, capitalised words inside a sentence ("uses Kafka for retries"), and a
+        sentence's first word when the repository never uses it."""
+        have: set[str] = set()
+        for part in cited:
+            have.update(tokenize(part))
+        vocab = self.index.retriever.vocab
+        missing: list[str] = []
+        for name, first in _names(text):
+            terms = set(tokenize(name))
+            if not terms or (first and terms & vocab.keys()) or name in missing:
+                continue
+            if not terms <= have:
+                missing.append(name)
+        return missing
+
     def _path_exists(self, token: str) -> bool:
         token = token.strip("./").split(":")[0].rstrip("/")
         if not token:
@@ -188,6 +311,32 @@ class Verifier:
         return any(p.endswith("/" + token) for p in self.paths) or any(
             d.endswith("/" + token) or d.startswith(token + "/") for d in self.dirs
         )
+
+
+# Acronyms and words that name no particular thing (a reason "from the ADR" names the ADR).
+_GENERIC_NAMES = frozenset(
+    {"adr", "adrs", "readme", "api", "apis", "http", "https", "url", "urls", "json", "yaml"}
+    | {"toml", "cli", "ui", "id", "ids", "ok", "io", "ci", "cd", "pr", "prs", "todo", "faq"}
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*")
+
+
+def _names(text: str) -> list[tuple[str, bool]]:
+    """(name, is a sentence's first word) for the names a sentence uses (see `missing_names`)."""
+    found = [(span.strip().rstrip("()"), False) for span in _CODE_SPAN.findall(text)]
+    for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", _CODE_SPAN.sub(" ", text)):
+        for n, word in enumerate(_WORD.findall(sentence)):
+            if word.lower() in _GENERIC_NAMES:
+                continue
+            camel = bool(re.search(r"[a-z][A-Z]", word))
+            acronym = len(word) > 1 and word.isupper()
+            snake = "_" in word.strip("_")
+            capital = word[0].isupper()
+            if camel or acronym or snake or (capital and n > 0):
+                found.append((word, False))
+            elif capital:
+                found.append((word, True))
+    return found
 
 
 MAX_SPAN_LINES = 25

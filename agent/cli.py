@@ -1,4 +1,8 @@
-"""The `docagent` command line: parse options, call a function, print. No logic lives here."""
+"""The `docagent` command line: parse options, call a function, print. No logic lives here.
+
+Modules that load the openai client, the index or the drafting engine are imported inside the
+commands that use them, so `docagent --help` and `--version` start fast.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,15 +30,16 @@ from rich.progress import (
 from rich.table import Table
 from rich.tree import Tree
 
-from agent import local_model, why
-from agent.calllog import CallLog
-from agent.draft import DraftEvent, DraftOptions, PlannedCall, resolve_style, run_draft
+from agent import __version__, costs, local_model
+from agent.calllog import CallLog, LogFilter, LoggedCall, parse_since
 from agent.errors import DocAgentError, UserInputError
-from agent.index import build_index
-from agent.llm import PRICES, ModelClient, resolve_settings
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.retrieval import Intent
 from agent.templates import FieldKind, Group, Section, load_template, shipped_templates
+
+if TYPE_CHECKING:
+    from agent.draft import DraftEvent, PlannedCall
+    from agent.llm import ModelClient, ModelSettings
 
 app = typer.Typer(
     name="docagent",
@@ -45,6 +50,25 @@ app = typer.Typer(
 )
 templates_app = typer.Typer(help="List and inspect Markdown templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"docagent {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options that come before any command (the help text is the app's, above)."""
+
 
 # Piped output is not cut to 80 columns: ids and paths must survive `| grep`.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -166,6 +190,8 @@ def index_command(
     ] = False,
 ) -> None:
     """Index a repository (cached) and show what docagent will read: files, chunks, facts."""
+    from agent.index import build_index
+
     idx = build_index(repo, max_file_size=max_file_size)
     s = idx.stats
     redacted = [{"path": where, "line": r.line, "kind": r.kind} for where, r in idx.redactions()]
@@ -231,6 +257,8 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Show the ranked evidence docagent would use for a question."""
+    from agent.index import build_index
+
     idx = build_index(repo)
     hits = idx.search(query, k, intent=intent)
     if as_json:
@@ -275,6 +303,8 @@ def models_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the configured endpoint and model, and the embedded models' install state."""
+    from agent.llm import resolve_settings
+
     settings = resolve_settings(base_url=base_url, model=model)
     state = local_model.status()
     if as_json:
@@ -307,10 +337,24 @@ def models_command(
 @app.command("log")
 @friendly
 def log_command(
-    limit: Annotated[int, typer.Option("-n", help="How many calls.")] = 20,
+    limit: Annotated[
+        int, typer.Option("-n", help="How many calls to list (totals count every match).")
+    ] = 20,
     show: Annotated[int | None, typer.Option(help="Print one call's request and response.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only calls since a duration ago (90m, 2h, 7d) or a date (2025-01-31)."),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Only calls to this model.")] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="Only calls that failed.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print calls and totals as JSON.")
+    ] = False,
 ) -> None:
-    """List recent model calls (the call log is also the response cache)."""
+    """List recent model calls with their tokens and cost, and totals (the log is also the cache)."""
+    if limit < 1:
+        raise UserInputError(f"-n {limit}: list at least one call.", hint="e.g. docagent log -n 50")
+    where = LogFilter(since=parse_since(since) if since else None, model=model, errors=errors)
     log = CallLog()
     if show is not None:
         call = log.get(show)
@@ -318,21 +362,78 @@ def log_command(
             raise UserInputError(f"No call with id {show}.", hint="See `docagent log` for ids.")
         sys.stdout.write(json.dumps(call, indent=2, ensure_ascii=False) + "\n")
         return
-    table = Table("id", "when", "model", "purpose", "in", "out", "ms", "cache", "error")
-    for c in log.recent(limit):
+    calls = log.recent(limit, where)
+    total = costs.spend(log.totals(where))
+    price = functools.cache(costs.rate)  # one config read per endpoint and model
+
+    def cost(c: LoggedCall) -> float | None:
+        found = price(c.endpoint, c.model)
+        return None if found is None else found.usd(c.prompt_tokens, c.completion_tokens)
+
+    if as_json:
+        data = {
+            "calls": [
+                {
+                    "id": c.id,
+                    "time": _when(c.ts, iso=True),
+                    "endpoint": c.endpoint,
+                    "model": c.model,
+                    "purpose": c.purpose,
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                    "latency_ms": round(c.latency_ms, 1),
+                    "cache_hit": c.cache_hit,
+                    "finish_reason": c.finish_reason,
+                    "error": c.error,
+                    "cost_usd": cost(c),
+                }
+                for c in calls
+            ],
+            "totals": {
+                "calls": total.calls,
+                "cache_hits": total.cache_hits,
+                "errors": total.errors,
+                "prompt_tokens": total.prompt_tokens,
+                "completion_tokens": total.completion_tokens,
+                "cost_usd": round(total.usd, 6),
+                "unpriced": total.unpriced,
+            },
+        }
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "when", "model", "purpose", "in", "out", "ms", "cost", "cache", "error")
+    for c in calls:
+        usd = cost(c)
         table.add_row(
             str(c.id),
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.ts)),
+            _when(c.ts),
             escape(c.model),
             escape(c.purpose or ""),
             str(c.prompt_tokens),
             str(c.completion_tokens),
             f"{c.latency_ms:.0f}",
+            "" if c.cache_hit else ("?" if usd is None else f"${usd:.4f}"),
             "hit" if c.cache_hit else "",
             escape((c.error or "")[:60]),
         )
     out.print(table)
+    line = (
+        f"Totals over {total.calls + total.cache_hits:,} matching calls ({total.cache_hits:,} from "
+        f"cache, {total.errors:,} failed): {total.prompt_tokens:,} tokens in, "
+        f"{total.completion_tokens:,} out, ${total.usd:.4f}"
+    )
+    if total.unpriced:
+        line += (
+            f" plus calls with no known price ({', '.join(total.unpriced)}: add them under "
+            "[prices] in config.toml)"
+        )
+    out.print(escape(line))
     out.print(f"Log: {escape(str(log.path))}")
+
+
+def _when(ts: float, *, iso: bool = False) -> str:
+    stamp = time.localtime(ts)
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z" if iso else "%Y-%m-%d %H:%M:%S", stamp)
 
 
 @app.command("draft")
@@ -385,6 +486,9 @@ def draft_command(
     ] = None,
 ) -> None:
     """Draft an architecture document for a repository: cited, with confidence and review flags."""
+    from agent.draft import DraftOptions, run_draft
+    from agent.llm import ModelClient, resolve_settings
+
     options = DraftOptions(
         template=template,
         output=output,
@@ -395,13 +499,6 @@ def draft_command(
         evidence_tokens=evidence_tokens,
         style=style,
     )
-    if dry_run:
-        settings = resolve_settings(base_url=base_url, model=model)
-        options.style = resolve_style(style, settings.model)
-        outcome = run_draft(repo, options, None)
-        _print_plan(outcome.plan, settings.model if not settings.embedded else None)
-        out.print(f"{len(outcome.results)} fields come from facts and need no model.")
-        return
     settings = resolve_settings(
         base_url=base_url,
         model=model,
@@ -409,16 +506,26 @@ def draft_command(
         no_cache=no_cache,
         token_budget=token_budget,
     )
+    if dry_run:
+        # The plan is built for this endpoint (its evidence budget and style); no call is made.
+        with ModelClient(settings) as planner:
+            outcome = run_draft(repo, options, planner)
+        _print_plan(outcome.plan, settings)
+        out.print(f"{len(outcome.results)} fields come from facts and need no model.")
+        return
     err.print(f"Model: {escape(settings.describe())}")
     with ModelClient(settings) as client, _progress(client) as report:
         outcome = run_draft(repo, options, client, progress=report)
+        rate = client.rate()
     s = outcome.summary
+    spent = costs.describe_cost(rate, settings.model, s["prompt_tokens"], s["completion_tokens"])
     out.print(
         f"[bold]Wrote[/] {escape(', '.join(str(p) for p in outcome.written))}\n"
         f"{s['answered']} fields answered ({s['from_facts']} from facts), {s['not_found']} not found, "
         f"{s['flagged']} flagged for review, {s['kept_human']} kept from human edits, {s['errors']} not drafted.\n"
         f"{s['model_calls']} model calls ({s['cache_hits']} answered from cache), "
-        f"{s['prompt_tokens']:,} tokens in, {s['completion_tokens']:,} out, {s['seconds']:.0f}s."
+        f"{s['prompt_tokens']:,} tokens in, {s['completion_tokens']:,} out, {s['seconds']:.0f}s; "
+        f"cost: {escape(spent)}."
     )
     _print_human_text_notes(s, outcome.written[1] if len(outcome.written) > 1 else None)
 
@@ -447,7 +554,12 @@ def _print_human_text_notes(s: dict[str, Any], review: Path | None) -> None:
         err.print(escape(f"{shown[0].upper()}{shown[1:]}{where}."))
 
 
-def _print_plan(plan: list[PlannedCall], priced_model: str | None) -> None:
+def _where(settings: ModelSettings) -> str:
+    return "the embedded llama.cpp server" if settings.embedded else settings.endpoint_id
+
+
+def _print_plan(plan: list[PlannedCall], settings: ModelSettings) -> None:
+    out.print(f"Plan for {escape(settings.model)} via {escape(_where(settings))}:")
     table = Table("#", "section(s)", "fields", "groups", "evidence", "prompt tokens", "max output")
     for n, p in enumerate(plan, start=1):
         table.add_row(
@@ -462,11 +574,23 @@ def _print_plan(plan: list[PlannedCall], priced_model: str | None) -> None:
     out.print(table)
     prompt = sum(p.prompt_tokens for p in plan)
     output = sum(p.max_output_tokens for p in plan)
-    line = f"{len(plan)} calls, ~{prompt:,} prompt tokens, at most {output:,} output tokens"
-    price = PRICES.get(priced_model or "")
-    if price:
-        line += f"; at most ${(prompt * price[0] + output * price[1]) / 1_000_000:.2f} with {priced_model}"
-    out.print(line)
+    out.print(f"{len(plan)} calls, ~{prompt:,} prompt tokens, at most {output:,} output tokens.")
+    rate = costs.rate(settings.endpoint_id, settings.model)
+    spent = costs.describe_cost(rate, settings.model, prompt, output, bound=True)
+    out.print(escape(f"Cost: {spent}."))
+    if not settings.embedded:
+        return
+    estimate = costs.embedded_time(settings.model, prompt, output)
+    if estimate is None:
+        out.print("Time: no measured speed for this model, so no estimate.")
+        return
+    out.print(
+        f"Time (an estimate): ~{estimate.typical_seconds / 60:.0f} min of model time, at most "
+        f"~{estimate.most_seconds / 60:.0f} min, from speeds measured on a 2-core machine (prompt "
+        f"~{estimate.prompt_speed:.0f} tok/s, output ~{estimate.output_speed:.0f} tok/s; answers "
+        "typically use half their output room). Starting the server and cached answers are not "
+        "counted."
+    )
 
 
 @contextlib.contextmanager
@@ -522,6 +646,10 @@ def why_command(
     ] = False,
 ) -> None:
     """Answer "why" questions from the repository's ADRs, docs, code and commit history."""
+    from agent import why
+    from agent.index import build_index
+    from agent.llm import ModelClient, resolve_settings
+
     asked = why.read_questions(questions) if questions else ([question] if question else [])
     if not asked:
         raise UserInputError(

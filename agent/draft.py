@@ -362,6 +362,8 @@ def summarize(
 ) -> dict[str, Any]:
     """Counts, tokens and time for the end-of-run summary."""
     usage = client.usage if client else None
+    # The tokens the endpoint reported, at its price (None when the price is not known).
+    cost = client.cost(usage.prompt_tokens, usage.completion_tokens) if client and usage else None
     return {
         "answered": sum(r.status == "answered" and r.source != "error" for r in results.values()),
         "not_found": sum(r.status == "not_found" for r in results.values()),
@@ -378,6 +380,7 @@ def summarize(
         "prompt_tokens": usage.prompt_tokens if usage else 0,
         "completion_tokens": usage.completion_tokens if usage else 0,
         "model_seconds": round(usage.model_seconds, 2) if usage else 0.0,
+        "cost_usd": None if cost is None else round(cost, 6),
         "seconds": round(seconds, 2),
     }
 

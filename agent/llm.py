@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import openai
 from pydantic import BaseModel, ValidationError
 
-from agent import tokens
+from agent import costs, tokens
 from agent.calllog import CallLog, request_hash
 from agent.config import setting
 from agent.errors import (
@@ -40,18 +40,6 @@ T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-# USD per 1M tokens (input, output) for known OpenAI models, for --dry-run estimates.
-PRICES = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "o4-mini": (1.10, 4.40),
-    "gpt-5": (1.25, 10.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5-nano": (0.05, 0.40),
-}
 
 
 class StructuredMode(StrEnum):
@@ -271,12 +259,14 @@ class ModelClient:
         extra = schema_tokens if self._mode is StructuredMode.PROMPT else schema_tokens // 10
         return tokens.count(text) + extra + 4 * len(messages)
 
+    def rate(self) -> costs.Rate | None:
+        """The price of this model at this endpoint (see `costs.rate`)."""
+        return costs.rate(self.settings.endpoint_id, self.settings.model)
+
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
-        """USD for known OpenAI models, else None."""
-        price = PRICES.get(self.settings.model)
-        if price is None or self.settings.embedded:
-            return None
-        return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+        """USD for these tokens, or None when the price is not known."""
+        found = self.rate()
+        return None if found is None else found.usd(prompt_tokens, completion_tokens)
 
     def _reserve(self, estimate: int) -> None:
         budget = self.settings.token_budget

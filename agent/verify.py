@@ -2,7 +2,8 @@
 
 Citations are resolved by `citations.Verifier`; this module judges what they support: values that echo
 the template or the prompt, the same value for several fields, "why" answers only inferred from code,
-extracted lines that do not mention what a field asks.
+extracted lines that do not mention what a field asks, values whose only evidence is a line that
+addresses the model (suspected prompt injection: such a citation is removed, never shown as verified).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def judge(
     unknown: list[str],
     cited_kinds: set[str],
     supported: float = 1.0,
+    injected: list[str] | None = None,
 ) -> Judgement:
     """Combine the model's confidence with what verification found."""
     if status != "answered":
@@ -50,6 +52,9 @@ def judge(
     basis = None
     conf = model_confidence
     reasons: list[str] = []
+    if injected:
+        conf = min(conf, 0.1)
+        reasons.append(injection_reason(injected))
     if kept and supported < 0.5:
         conf -= 0.3
         reasons.append(f"only {supported:.0%} of its words appear in the cited evidence")
@@ -102,18 +107,31 @@ def flag_duplicates(results: list[FieldResult]) -> None:
             r.flagged = True
 
 
+def injection_reason(labels: list[str]) -> str:
+    """The review reason for citations removed as suspected prompt injection."""
+    return (
+        f"suspected prompt injection: its evidence ({', '.join(labels)}) addresses the model "
+        "instead of describing the repository, so it was not used"
+    )
+
+
 def _verify_cites(
     cites: list[Cite], by_id: dict[str, Evidence], verifier: Verifier, value: str
-) -> tuple[list[Citation], list[str], set[str], list[str]]:
-    """Verified citations, why others were dropped, the kinds cited, and the cited text."""
+) -> tuple[list[Citation], list[str], set[str], list[str], list[str]]:
+    """Verified citations, why others were dropped, the kinds cited, the cited text, and the
+    citations removed because they back the value only with lines that address the model."""
     kept: list[Citation] = []
     dropped: list[str] = []
     kinds: set[str] = set()
     texts: list[str] = []
+    injected: list[str] = []
     for cite in cites:
         citation, why, ev = verifier.resolve(cite, by_id, value)
         if citation is None:
             dropped.append(why)
+            continue
+        if value and verifier.injected(citation, value):
+            injected.append(citation.label)
             continue
         if all(c.label != citation.label for c in kept):
             kept.append(citation)
@@ -124,7 +142,7 @@ def _verify_cites(
                 if citation.start_line
                 else ev.text
             )
-    return kept, dropped, kinds, texts
+    return kept, dropped, kinds, texts, injected
 
 
 def repeats_placeholder(value: str, placeholder: str) -> bool:
@@ -226,6 +244,19 @@ def _off_topic(f: TemplateField, section: str, citation: Citation) -> FieldResul
     )
 
 
+def _injected(f: TemplateField, section: str, citation: Citation) -> FieldResult:
+    return FieldResult(
+        id=f.id,
+        label=f.label,
+        section=section,
+        kind=f.kind.value,
+        status="not_found",
+        is_rationale=f.is_rationale,
+        flagged=True,
+        reasons=[injection_reason([citation.label])],
+    )
+
+
 def field_result(
     f: TemplateField, answer: Any, by_id: dict[str, Evidence], verifier: Verifier, section: str
 ) -> FieldResult:
@@ -240,7 +271,7 @@ def field_result(
     elif f.kind is FieldKind.LIST and value is not None:
         value = [v for v in value if _usable(v, f.description)]
     usable = _usable(value, f.description)
-    citations, dropped, kinds, texts = _verify_cites(
+    citations, dropped, kinds, texts, injected = _verify_cites(
         cites_of(answer), by_id, verifier, _value_text(value) if usable else ""
     )
     extra: list[str] = []
@@ -257,6 +288,9 @@ def field_result(
             # The model found the evidence but wrote no usable value (in the extract style it is
             # not asked to): the cited lines themselves are the draft, for a human to confirm.
             citations[0], quote = verifier.excerpt(citations[0])
+            if verifier.injected(citations[0], quote):
+                # Lines that speak to the model are an instruction, not an answer.
+                return _injected(f, section, citations[0])
             if extracted and not mentions_subject(f, quote):
                 # Small models point at arbitrary lines; lines that share no word with what the
                 # field asks about are not an answer.
@@ -284,6 +318,7 @@ def field_result(
         unknown=unknown,
         cited_kinds=kinds,
         supported=support(_value_text(value), texts) if status == "answered" else 1.0,
+        injected=injected,
     )
     if status == "answered" and f.is_rationale and len(_value_text(value).split()) < 4:
         extra.append("it names something but states no reason")
@@ -325,7 +360,9 @@ def group_result(
         text = _value_text(list(values.values()))
         if not text.strip():
             continue
-        citations, dropped, kinds, texts = _verify_cites(cites_of(item), by_id, verifier, text)
+        citations, dropped, kinds, texts, injected = _verify_cites(
+            cites_of(item), by_id, verifier, text
+        )
         unknown = verifier.unknown_mentions(text)
         j = judge(
             status="answered",
@@ -336,6 +373,7 @@ def group_result(
             unknown=unknown,
             cited_kinds=kinds,
             supported=support(text, texts),
+            injected=injected,
         )
         items.append(
             {

@@ -17,6 +17,7 @@ from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence, evidence_text
 from agent.retrieval import Intent, pack, rerank_by_title, tokenize
+from agent.verify import injection_reason
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100
@@ -238,21 +239,35 @@ def settle(
     by_id = {e.id: e for e in evidence}
     text = reply.answer.strip()
     cite = Cite(evidence=reply.evidence, lines=reply.lines)
-    citation, why, ev = Verifier(index).resolve(cite, by_id, text)
+    verifier = Verifier(index)
+    citation, why, ev = verifier.resolve(cite, by_id, text)
     reasons = [why] if why else []
     closest = evidence[:3]
     if citation is None or ev is None or reply.recorded == "not_recorded" or not text:
-        return WhyResult(
+        return _not_recorded(question, closest, reasons)
+    if verifier.injected(citation, text):
+        return _not_recorded(question, closest, [injection_reason([citation.label])], flagged=True)
+    cited = (
+        verifier.span_text(citation.path, citation.start_line, citation.end_line)
+        if citation.start_line
+        else ev.text
+    )
+    # A claim is on record only if the cited lines name what it names ("uses Kafka for retries"
+    # citing lines about backoff is not documented); the question's own names set the subject.
+    missing = verifier.missing_names(text, [cited, question, citation.path])
+    if missing:
+        names = ", ".join(f"`{m}`" for m in missing)
+        return _not_recorded(
             question,
-            "The repository does not record a reason for this. The closest evidence is listed below.",
-            "not_recorded",
-            0.0,
-            evidence=closest,
-            reasons=reasons,
+            [ev, *(e for e in closest if e is not ev)][:3],
+            [
+                f"the model answered {text[:200]!r}, but the cited {citation.label} does not mention {names}"
+            ],
+            flagged=True,
         )
     basis = "documented" if ev.kind in _DOCUMENTED_KINDS else "inferred"
     confidence = reply.confidence
-    supported = support(text, [citation.quote if citation.start_line else ev.text])
+    supported = support(text, [cited])
     if citation.note:
         reasons.append(f"the cited lines did not hold the reason; {citation.note}")
     if supported < 0.5:
@@ -273,6 +288,20 @@ def settle(
         evidence,
         reasons,
         flagged=bool(reasons) or confidence < 0.6,
+    )
+
+
+def _not_recorded(
+    question: str, closest: list[Evidence], reasons: list[str], *, flagged: bool = False
+) -> WhyResult:
+    return WhyResult(
+        question,
+        "The repository does not record a reason for this. The closest evidence is listed below.",
+        "not_recorded",
+        0.0,
+        evidence=closest,
+        reasons=reasons,
+        flagged=flagged,
     )
 
 

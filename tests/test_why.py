@@ -125,9 +125,14 @@ def test_settle_never_keeps_an_unverifiable_reason(repo: Path) -> None:
     assert real.citations[0].quote.startswith("We rejected PostgreSQL")
     assert real.alternatives == ["PostgreSQL"]  # MongoDB is not on record
     weak = why.settle(
-        index, "Why SQLite?", reply(answer="Kubernetes operators scale horizontally."), evidence
+        index, "Why SQLite?", reply(answer="operators scale horizontally on demand."), evidence
     )
     assert weak.flagged and any("appear in the cited evidence" in r for r in weak.reasons)
+    # Naming something the cited lines do not mention is not on record (tests/test_injection.py).
+    named = why.settle(
+        index, "Why SQLite?", reply(answer="Kubernetes operators scale horizontally."), evidence
+    )
+    assert named.basis == "not_recorded" and named.flagged
 
 
 def test_evidence_only_and_question_files(repo: Path, tmp_path: Path) -> None:
