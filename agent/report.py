@@ -29,6 +29,7 @@ MARKER_RE = re.compile(
 NOT_FOUND = "_Not found in the repository or its notes._"
 NOT_APPLICABLE = "_Not applicable to this repository._"
 NOT_DRAFTED = "_Not drafted: {reason}_"
+NESTED_UNFILLED = "⚠️ *Review: not drafted (a group within a group item); fill it by hand.*"
 
 
 def body_hash(body: str) -> str:
@@ -144,7 +145,28 @@ def render_draft(
     def wrap(member: TemplateField | Group, lines: list[str]) -> list[str]:
         return _wrap_block(member.id, lines, "") if isinstance(member, Group) else lines
 
-    return render(template, answers, wrap=wrap)
+    nested = _nested_group_ids(template)
+
+    def missing(member: TemplateField | Group) -> str | None:
+        # Groups inside group items are never asked for: their placeholder text stays, visibly
+        # marked, rather than passing for a filled value.
+        return NESTED_UNFILLED if member.id in nested else None
+
+    return render(template, answers, wrap=wrap, missing=missing)
+
+
+def _nested_group_ids(template: Template) -> set[str]:
+    found: set[str] = set()
+
+    def visit(group: Group) -> None:
+        for inner in group_members(group)[1]:
+            found.add(inner.id)
+            visit(inner)
+
+    for sec in template.sections():
+        for g in sec.groups:
+            visit(g)
+    return found
 
 
 def _text_of(result: FieldResult, link_base: str) -> str:
@@ -280,8 +302,9 @@ def review_markdown(
     lines = [
         f"# Review checklist for {output_name}",
         "",
-        f"Template: {template.name}. {summary['answered']} fields answered, {summary['not_found']} not found, "
-        f"{len(flagged)} flagged for review, {len(kept)} kept from human edits.",
+        f"Template: {template.name}. {summary['answered']} fields answered "
+        f"({summary['flagged']} of them flagged for review), {summary['not_found']} not found, "
+        f"{summary['errors']} not drafted, {len(kept)} kept from human edits.",
         "",
     ]
     lines += [
