@@ -12,9 +12,17 @@ them for OpenAI strict mode), so a small model cannot loop inside a string until
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, TemplateField
@@ -39,6 +47,58 @@ VALUE_CHARS = 200
 ITEM_CHARS = 120
 LINES_PATTERN = r"^(none|[0-9]{1,5}(-[0-9]{1,5})?)$"
 EVIDENCE_PATTERN = r"^(none|E[0-9]{1,3})$"
+
+
+# Hard limits applied after validation in every structured-output mode: grammars bound strings only
+# on llama.cpp backends (OpenAI strict mode and prompt mode send no bounds), and a misbehaving
+# server can send a value of any size. Ten times the grammar's, so a real answer is never cut.
+MAX_VALUE_CHARS = 10 * VALUE_CHARS
+MAX_ITEM_CHARS = 4 * ITEM_CHARS
+MAX_REF_CHARS = 40  # an evidence id or line numbers
+_LIMITS = {
+    "value": MAX_VALUE_CHARS,
+    "answer": MAX_VALUE_CHARS,
+    "evidence": MAX_REF_CHARS,
+    "lines": MAX_REF_CHARS,
+}
+
+
+class BoundedAnswer(BaseModel):
+    """Base of every answer model: after validation each string is cut to a hard limit;
+    `cut_parts` names what was cut, so the field can be flagged."""
+
+    model_config = ConfigDict(extra="forbid")
+    _cut: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bound(self) -> Self:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                limit = _LIMITS.get(name, MAX_ITEM_CHARS)
+                if len(value) > limit:
+                    setattr(self, name, _cut_text(value, limit))
+                    self._cut.append(name)
+            elif isinstance(value, list):
+                items = list(value)
+                for n, item in enumerate(items):
+                    if isinstance(item, str) and len(item) > MAX_ITEM_CHARS:
+                        items[n] = _cut_text(item, MAX_ITEM_CHARS)
+                        self._cut.append(f"{name}[{n + 1}]")
+                    elif isinstance(item, BoundedAnswer):
+                        self._cut += [f"{name}[{n + 1}].{part}" for part in item.cut_parts]
+                if items != value:
+                    setattr(self, name, items)
+        return self
+
+    @property
+    def cut_parts(self) -> list[str]:
+        """The properties whose text was longer than the hard limit and was cut."""
+        return list(self._cut)
+
+
+def _cut_text(text: str, limit: int) -> str:
+    return text[: limit - 1].rstrip() + "…"
 
 
 def bounded(chars: int) -> dict[str, Any]:
@@ -112,7 +172,7 @@ def _envelope_model(
     }
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         name,
-        __config__=ConfigDict(extra="forbid"),
+        __base__=BoundedAnswer,
         __validators__=validators,
         evidence=_EVIDENCE,
         lines=_LINES,
@@ -197,7 +257,7 @@ def table_answer(field: TemplateField) -> type[BaseModel]:
         key: (str, Field(description=col, json_schema_extra=bounded(ITEM_CHARS)))
         for key, col in zip(field.column_keys, field.columns, strict=True)
     }
-    row = create_model(f"{_camel(field.key)}Row", __config__=ConfigDict(extra="forbid"), **columns)  # type: ignore[call-overload]
+    row = create_model(f"{_camel(field.key)}Row", __base__=BoundedAnswer, **columns)  # type: ignore[call-overload]
 
     def few_rows(cls: type[BaseModel], value: list[Any]) -> list[Any]:
         return _bounded(value, MAX_ROWS)
@@ -254,7 +314,7 @@ def group_answer(group: Group, fields: list[TemplateField]) -> type[BaseModel]:
     )
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         f"{_camel(group.key)}Group",
-        __config__=ConfigDict(extra="forbid"),
+        __base__=BoundedAnswer,
         __validators__=validators,
         items=(items_type, described),
     )

@@ -1,25 +1,40 @@
 """Every model call logged to SQLite; the same table is the response cache.
 
 An identical request (model, messages, schema, parameters, structured-output mode) is answered from a
-logged successful response without a call. Requests are stored as sent (prompts are already
-redacted); credentials are never part of a request body, so they never reach this file.
+logged response that was valid (or cut off at the token limit) without a call; a reply that failed
+validation, a refusal, a filtered or empty reply is logged with its error and never served again.
+Requests are stored as sent (prompts are already redacted); credentials are never part of a request
+body, so they never reach this file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent.config import home
-from agent.errors import UserInputError
+from agent.errors import CallLogError, UserInputError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no per-request locks, runs may pay twice
+    fcntl = None  # type: ignore[assignment]
+
+# Seconds to wait for another process's write before giving up with a clear error.
+BUSY_TIMEOUT = 10.0
+# Lock files for in-flight requests: one per leading hash byte, so the folder stays small; two
+# different requests that share one only wait for each other.
+LOCK_STRIPES_HEX = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -129,19 +144,81 @@ class CallLog:
         self.path = path or home() / "calls.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                self._db = self._open()
+                break
+            except sqlite3.OperationalError as exc:
+                # Two runs creating the log at once: SQLite reports "locked" without waiting
+                # while one of them switches it to WAL; the other tries again.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    with self._guard():
+                        raise
+                time.sleep(0.05)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT)
+        try:
+            with self._guard_corrupt():
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                # Take the write lock once now: a log another process holds fails here, before
+                # any model call is paid for, not after the first answer.
+                db.execute("BEGIN IMMEDIATE")
+                db.rollback()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @contextlib.contextmanager
+    def _guard_corrupt(self) -> Iterator[None]:
+        """A file that is not a database fails at once; "locked" is left to the caller."""
+        try:
+            yield
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite's errors as one typed error that says what to do."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise CallLogError(
+                    f"{self.path}: the call log is locked by another process "
+                    f"(waited {BUSY_TIMEOUT:g} s).",
+                    path=self.path,
+                    hint="Wait for the other docagent run to finish, or set DOCAGENT_HOME to "
+                    "another directory.",
+                ) from None
+            raise self._corrupt(exc) from None
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+
+    def _corrupt(self, exc: Exception) -> CallLogError:
+        return CallLogError(
+            f"{self.path}: the call log cannot be read ({exc}).",
+            path=self.path,
+            hint="It only holds the call log and response cache: move it aside (or delete it) "
+            "and run again.",
+        )
 
     def cached(self, key: str) -> dict[str, Any] | None:
-        """The newest successful response for this request, if any."""
-        with self._lock:
+        """The newest logged response for this request that may answer it again, if any."""
+        with self._lock, self._guard():
             row = self._db.execute(
                 "SELECT response, finish_reason, prompt_tokens, completion_tokens FROM calls "
-                # A truncated or filtered answer is what this request gets too: cached like the rest,
-                # so a re-run does not pay for it again (the caller raises the same typed error).
+                # A cut-off answer is what this request gets again (same max_tokens): served like a
+                # valid one, so a re-run does not pay for it twice (the caller keeps its complete
+                # part). Refusals, filtered and invalid replies carry an error and are asked anew.
                 "WHERE request_hash = ? AND response IS NOT NULL AND cache_hit = 0 "
-                "AND (error IS NULL OR error LIKE 'finish_reason=%') "
+                "AND (error IS NULL OR error = 'finish_reason=length') "
                 "ORDER BY id DESC LIMIT 1",
                 (key,),
             ).fetchone()
@@ -169,10 +246,10 @@ class CallLog:
         cache_hit: bool = False,
         error: str | None = None,
         purpose: str | None = None,
-    ) -> None:
-        """Append one call (or cache hit) to the log."""
-        with self._lock:
-            self._db.execute(
+    ) -> int:
+        """Append one call (or cache hit) to the log; its row id."""
+        with self._lock, self._guard():
+            cursor = self._db.execute(
                 "INSERT INTO calls (ts, endpoint, model, request_hash, request, response, finish_reason, "
                 "prompt_tokens, completion_tokens, latency_ms, cache_hit, error, purpose) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -193,11 +270,51 @@ class CallLog:
                 ),
             )
             self._db.commit()
+            return int(cursor.lastrowid or 0)
+
+    def mark_invalid(self, call_id: int, error: str) -> None:
+        """Record that a logged reply failed validation: it is never served from the cache."""
+        with self._lock, self._guard():
+            self._db.execute("UPDATE calls SET error = ? WHERE id = ?", (error[:2000], call_id))
+            self._db.commit()
+
+    @contextlib.contextmanager
+    def claim(
+        self, key: str, *, wait: float, stop: Callable[[], bool] = lambda: False
+    ) -> Iterator[bool]:
+        """Hold the lock of one request hash while it is paid for, so two runs sharing this call
+        log never both pay for the same request: the second waits, then finds the answer cached.
+
+        The OS releases the lock when its holder dies. Yields whether the lock is held: after `wait`
+        seconds (a holder that hangs) or when `stop()` says so, the caller goes on without it."""
+        if fcntl is None:
+            yield False
+            return
+        folder = self.path.parent / "locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{key[:LOCK_STRIPES_HEX]}.lock", "a+b") as handle:
+            deadline = time.monotonic() + wait
+            held = False
+            while not stop():
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                    continue
+                held = True
+                break
+            try:
+                yield held
+            finally:
+                if held:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def recent(self, limit: int = 20, where: LogFilter | None = None) -> list[LoggedCall]:
         """The newest calls first (those `where` selects)."""
         clause, args = (where or LogFilter()).sql()
-        with self._lock:
+        with self._lock, self._guard():
             rows = self._db.execute(
                 "SELECT id, ts, endpoint, model, prompt_tokens, completion_tokens, latency_ms, cache_hit, "
                 f"error, purpose, finish_reason FROM calls {clause} ORDER BY id DESC LIMIT ?",
@@ -211,7 +328,7 @@ class CallLog:
     def totals(self, where: LogFilter | None = None) -> list[LogTotal]:
         """Calls, cache hits, errors and tokens of every call `where` selects, per endpoint and model."""
         clause, args = (where or LogFilter()).sql()
-        with self._lock:
+        with self._lock, self._guard():
             rows = self._db.execute(
                 "SELECT endpoint, model, SUM(cache_hit = 0), SUM(cache_hit), SUM(error IS NOT NULL), "
                 "SUM(prompt_tokens), SUM(completion_tokens), SUM(latency_ms) "
@@ -225,7 +342,7 @@ class CallLog:
 
     def get(self, call_id: int) -> dict[str, Any] | None:
         """One call with its request and response."""
-        with self._lock:
+        with self._lock, self._guard():
             row = self._db.execute(
                 "SELECT request, response, error FROM calls WHERE id = ?", (call_id,)
             ).fetchone()

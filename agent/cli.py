@@ -32,7 +32,7 @@ from rich.tree import Tree
 
 from agent import __version__, costs, local_model
 from agent.calllog import CallLog, LogFilter, LoggedCall, parse_since
-from agent.errors import DocAgentError, UserInputError
+from agent.errors import AllCallsFailedError, DocAgentError, UserInputError
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.retrieval import Intent
 from agent.templates import FieldKind, Group, Section, load_template, shipped_templates
@@ -78,22 +78,51 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly(func: F) -> F:
-    """Turn docagent's own errors into a message and an exit code (no traceback)."""
+    """Turn docagent's own errors into one line, the problem and what to do, and an exit code (no
+    traceback); Ctrl-C exits 130."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except DocAgentError as exc:
-            err.print(f"[bold red]Error:[/] {escape(exc.message)}")
-            if exc.hint:
-                err.print(exc.hint, markup=False)
+            line = " ".join(f"{exc.message} {exc.hint or ''}".split())
+            err.print(f"[bold red]Error:[/] {escape(line)}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err.print("Interrupted.")
+            err.print("Interrupted: nothing more was sent, and no output was written.")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _at_least(option: str, value: int | None, minimum: int) -> None:
+    """A count or size option below its minimum is an error naming it."""
+    if value is not None and value < minimum:
+        raise UserInputError(
+            f"{option} {value}: must be at least {minimum}.",
+            hint=f"Give {option} a whole number of {minimum} or more.",
+        )
+
+
+def _utf8_path(option: str, path: Path | None) -> None:
+    """Paths end up in prompts, the call log and UTF-8 outputs: a path that is not UTF-8 is an error."""
+    if path is None:
+        return
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserInputError(
+            f"{option} {str(path)!r}: the path is not valid UTF-8.",
+            hint="Rename it, or pass a path in UTF-8.",
+        ) from None
+
+
+def _timeout_option() -> Any:
+    return typer.Option(
+        help="Seconds to wait for one model reply (default: 120 remote, 600 embedded; "
+        "DOCAGENT_TIMEOUT).",
+    )
 
 
 @templates_app.command("list")
@@ -192,6 +221,8 @@ def index_command(
     """Index a repository (cached) and show what docagent will read: files, chunks, facts."""
     from agent.index import build_index
 
+    _utf8_path("REPO", repo)
+    _at_least("--max-file-size", max_file_size, 1)
     idx = build_index(repo, max_file_size=max_file_size)
     s = idx.stats
     redacted = [{"path": where, "line": r.line, "kind": r.kind} for where, r in idx.redactions()]
@@ -259,6 +290,8 @@ def search_command(
     """Show the ranked evidence docagent would use for a question."""
     from agent.index import build_index
 
+    _utf8_path("REPO", repo)
+    _at_least("-k", k, 1)
     idx = build_index(repo)
     hits = idx.search(query, k, intent=intent)
     if as_json:
@@ -477,6 +510,7 @@ def draft_command(
         int | None, typer.Option(help="Stop cleanly after this many tokens.")
     ] = None,
     evidence_tokens: Annotated[int | None, typer.Option(help="Evidence tokens per call.")] = None,
+    timeout: Annotated[float | None, _timeout_option()] = None,
     style: Annotated[
         str | None,
         typer.Option(
@@ -489,6 +523,19 @@ def draft_command(
     from agent.draft import DraftOptions, run_draft
     from agent.llm import ModelClient, resolve_settings
 
+    _utf8_path("REPO", repo)
+    _utf8_path("-o", output)
+    _utf8_path("-t", Path(template))
+    _at_least("--evidence-tokens", evidence_tokens, 1)
+    # Every setting is checked before anything runs, the dry run's too.
+    settings = resolve_settings(
+        base_url=base_url,
+        model=model,
+        mode=structured_output,
+        no_cache=no_cache,
+        token_budget=token_budget,
+        timeout=timeout,
+    )
     options = DraftOptions(
         template=template,
         output=output,
@@ -498,13 +545,6 @@ def draft_command(
         force=force,
         evidence_tokens=evidence_tokens,
         style=style,
-    )
-    settings = resolve_settings(
-        base_url=base_url,
-        model=model,
-        mode=structured_output,
-        no_cache=no_cache,
-        token_budget=token_budget,
     )
     if dry_run:
         # The plan is built for this endpoint (its evidence budget and style); no call is made.
@@ -519,10 +559,12 @@ def draft_command(
         rate = client.rate()
     s = outcome.summary
     spent = costs.describe_cost(rate, settings.model, s["prompt_tokens"], s["completion_tokens"])
+    # Each field is counted once: answered (flagged ones among them), not found, not drafted, kept.
     out.print(
         f"[bold]Wrote[/] {escape(', '.join(str(p) for p in outcome.written))}\n"
-        f"{s['answered']} fields answered ({s['from_facts']} from facts), {s['not_found']} not found, "
-        f"{s['flagged']} flagged for review, {s['kept_human']} kept from human edits, {s['errors']} not drafted.\n"
+        f"{s['answered']} fields answered ({s['from_facts']} from facts), of which {s['flagged']} "
+        f"flagged for review; {s['not_found']} not found, {s['errors']} not drafted, "
+        f"{s['kept_human']} kept from human edits.\n"
         f"{s['model_calls']} model calls ({s['cache_hits']} answered from cache), "
         f"{s['prompt_tokens']:,} tokens in, {s['completion_tokens']:,} out, {s['seconds']:.0f}s; "
         f"cost: {escape(spent)}."
@@ -616,7 +658,12 @@ def _progress(client: ModelClient) -> Iterator[Callable[[DraftEvent], None]]:
             else:
                 bar.update(task, completed=event.done, stats=stats)
 
-        yield report
+        try:
+            yield report
+        except BaseException:
+            # A failed or interrupted run ends with its one-line error, not a half-filled bar.
+            bar.live.transient = True
+            raise
 
 
 @app.command("why")
@@ -644,12 +691,16 @@ def why_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not answer from the response cache.")
     ] = False,
+    timeout: Annotated[float | None, _timeout_option()] = None,
 ) -> None:
     """Answer "why" questions from the repository's ADRs, docs, code and commit history."""
     from agent import why
     from agent.index import build_index
     from agent.llm import ModelClient, resolve_settings
 
+    _utf8_path("--repo", repo)
+    _utf8_path("--questions", questions)
+    settings = resolve_settings(base_url=base_url, model=model, no_cache=no_cache, timeout=timeout)
     asked = why.read_questions(questions) if questions else ([question] if question else [])
     if not asked:
         raise UserInputError(
@@ -685,9 +736,15 @@ def why_command(
                 out.print(f"  {escape(e.header)}")
                 out.print(f"    {escape(e.text.strip().split(chr(10))[0][:140])}")
         return
-    settings = resolve_settings(base_url=base_url, model=model, no_cache=no_cache)
     with ModelClient(settings) as client:
         results = [why.answer(idx, q, client, location) for q in asked]
+    if all(r.failed for r in results):
+        raise AllCallsFailedError(
+            f"Every model call failed ({len(results)} of {len(results)}): {results[0].reasons[0]}",
+            hint="Check the endpoint and model (docagent models), then ask again.",
+            calls=len(results),
+            cause=results[0].reasons[0],
+        )
     if as_json:
         sys.stdout.write(json.dumps([r.to_json() for r in results], indent=2) + "\n")
         return

@@ -6,12 +6,15 @@ DOCAGENT_HOME, moves all state (index cache, model cache and call log, assembled
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.errors import UserInputError
+
+N = TypeVar("N", int, float)
 
 
 def home() -> Path:
@@ -52,3 +55,39 @@ def setting(option: Any, env: str, key: str, default: Any) -> Any:
         return os.environ[env]
     value = file_settings().get(key)
     return default if value is None else value
+
+
+def number_setting(
+    option: N | None,
+    option_name: str,
+    env: str,
+    key: str,
+    default: N | None,
+    *,
+    kind: type[N],
+    minimum: N,
+) -> N | None:
+    """A numeric setting resolved like `setting`, checked: a value that is not a number, or is below
+    `minimum`, is an error naming where it came from (the option, the variable or the config key)."""
+    if option is not None:
+        value: Any = option
+        source = option_name
+    elif os.environ.get(env):
+        value, source = os.environ[env], env
+    else:
+        value = file_settings().get(key)
+        source = f"{key} in {config_file()}"
+        if value is None:
+            return default
+    unit = "a whole number" if kind is int else "a number"
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise UserInputError(
+            f"{source}: {value!r} is not {unit}.", hint=f"Give {unit} of at least {minimum}."
+        ) from None
+    if isinstance(value, bool) or not math.isfinite(number) or number < minimum:
+        raise UserInputError(
+            f"{source}: {value!r} is out of range.", hint=f"Give {unit} of at least {minimum}."
+        )
+    return number

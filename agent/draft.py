@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import signal
+import tempfile
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +20,17 @@ from agent import prompts, tokens
 from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
 from agent.citations import Verifier
 from agent.errors import (
+    AllCallsFailedError,
     BudgetExceededError,
+    ModelCancelledError,
     ModelError,
     ModelNotConfiguredError,
     ModelTruncatedError,
+    OutputPathError,
     UserInputError,
 )
 from agent.index import RepoIndex, build_index
-from agent.llm import ModelClient, parse_partial_json
+from agent.llm import ModelClient, partial_members
 from agent.local_model import EMBEDDED_MODELS
 from agent.outputs import (
     Existing,
@@ -40,9 +47,12 @@ from agent.plan import (
     gather_evidence,
     plan_units,
     static_answers,
+    unknown_selectors,
 )
+from agent.pool import CallPool
 from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
+from agent.report import field_counts
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
 from agent.verify import field_result, flag_duplicates, group_result
@@ -249,9 +259,12 @@ def run_draft(
     """Draft (or plan, with dry_run) a template for a repository."""
     started = time.perf_counter()
     template = load_template(options.template)
+    if options.sections:
+        _check_sections(template, options.sections)
     output = options.output or Path(f"{template.name}.md")
     known = _all_ids(template)
     if not options.dry_run:
+        check_output(output)
         for path in (output, *companion_paths(output).values()):
             remove_stale_temps(path)  # what a killed run left
     existing: Existing | None = (
@@ -315,11 +328,14 @@ def run_draft(
             progress(DraftEvent("start", unit.title, done, len(prepared)))
         if not evidence:
             return _not_found(unit, sections_of)
-        return _ask(ctx, unit, evidence, messages)
+        answered = _ask(ctx, unit, evidence, messages)
+        ctx.count(answered)
+        return answered
 
-    workers = max(1, client.settings.max_concurrency)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(work, item) for item in prepared]
+    # Ctrl-C (or a fatal error) leaves this block at once: queued calls are cancelled, calls in
+    # flight are abandoned, and nothing below runs, so no output is half-written.
+    with CallPool(client.settings.max_concurrency, on_abort=client.cancel) as pool:
+        futures = [pool.submit(functools.partial(work, item)) for item in prepared]
         for item, future in zip(prepared, futures, strict=True):
             try:
                 results.update(future.result())
@@ -329,23 +345,33 @@ def run_draft(
             done += 1
             if progress:
                 progress(DraftEvent("done", item[0].title, done, len(prepared)))
+    if ctx.calls and ctx.failed == ctx.calls:
+        raise AllCallsFailedError(
+            f"Every model call failed ({ctx.failed} of {ctx.calls}); nothing was written. "
+            f"First failure: {ctx.first_failure}",
+            hint="Check the endpoint and model (docagent models), then run again.",
+            calls=ctx.calls,
+            cause=ctx.first_failure,
+        )
     link_base = _link_base(output, index.root)
-    outcome.summary = summarize(results, client, time.perf_counter() - started, len(prepared))
+    # Human edits are merged in when the output is written (outputs.write_draft recounts then).
+    outcome.summary = summarize(results, (), client, time.perf_counter() - started, len(prepared))
     outcome.summary["style"] = "extract" if extract else "write"
-    written = write_draft(
-        output,
-        template,
-        results,
-        existing,
-        link_base,
-        known,
-        outcome.summary,
-        {
-            "template": template.name,
-            "repository": str(index.root),
-            "plan": [p.__dict__ for p in plan],
-        },
-    )
+    with _interrupt_deferred():
+        written = write_draft(
+            output,
+            template,
+            results,
+            existing,
+            link_base,
+            known,
+            outcome.summary,
+            {
+                "template": template.name,
+                "repository": str(index.root),
+                "plan": [p.__dict__ for p in plan],
+            },
+        )
     outcome.results = written.results
     outcome.markdown = written.composed.markdown
     outcome.review = written.review
@@ -354,26 +380,36 @@ def run_draft(
     return outcome
 
 
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold Ctrl-C while the outputs are written: the four files go in together, then the
+    interrupt is raised (a kill cannot be held; the writes themselves are atomic)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def summarize(
     results: dict[str, FieldResult],
+    kept: Collection[str],
     client: ModelClient | None,
     seconds: float,
     calls_planned: int,
 ) -> dict[str, Any]:
-    """Counts, tokens and time for the end-of-run summary."""
+    """Counts (see report.field_counts), tokens, cost and time for the end-of-run summary."""
     usage = client.usage if client else None
     # The tokens the endpoint reported, at its price (None when the price is not known).
     cost = client.cost(usage.prompt_tokens, usage.completion_tokens) if client and usage else None
     return {
-        "answered": sum(r.status == "answered" and r.source != "error" for r in results.values()),
-        "not_found": sum(r.status == "not_found" for r in results.values()),
-        "not_applicable": sum(r.status == "not_applicable" for r in results.values()),
-        "flagged": sum(
-            r.flagged or any(i.get("flagged") for i in r.items) for r in results.values()
-        ),
-        "from_facts": sum(r.source == "facts" for r in results.values()),
-        "errors": sum(r.source == "error" for r in results.values()),
-        "kept_human": 0,  # filled in when the output is written (outputs.write_draft)
+        **field_counts(results, kept),
         "calls_planned": calls_planned,
         "model_calls": usage.calls if usage else 0,
         "cache_hits": usage.cache_hits if usage else 0,
@@ -383,6 +419,52 @@ def summarize(
         "cost_usd": None if cost is None else round(cost, 6),
         "seconds": round(seconds, 2),
     }
+
+
+def check_output(output: Path) -> None:
+    """Fail before any model call when the draft could not be written: the output or one of its
+    companion files is a directory, a file stands where a folder should be, or the folder it would
+    be written to cannot be written. Nothing is created here."""
+    try:
+        str(output).encode("utf-8")
+    except UnicodeEncodeError:
+        raise OutputPathError(
+            f"-o {output!r}: the path is not valid UTF-8.", hint="Choose an output path in UTF-8."
+        ) from None
+    for path in (output, *companion_paths(output).values()):
+        if path.is_dir():
+            raise OutputPathError(
+                f"-o {output}: {path} is a directory.",
+                hint=f"Give a file path, e.g. -o {output / 'ARCHITECTURE.md'}.",
+            )
+    folder = output.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputPathError(
+            f"-o {output}: {folder} is a file, not a folder.", hint="Choose another output path."
+        )
+    try:
+        # os.access says yes to root and ignores read-only mounts: only a real write is sure.
+        handle, probe = tempfile.mkstemp(prefix=".docagent-write-check-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(
+            f"-o {output}: cannot write in {folder} ({exc.strerror or exc}).",
+            hint="Choose a writable folder with -o, or fix its permissions.",
+        ) from None
+
+
+def _check_sections(template: Template, selectors: list[str]) -> None:
+    unknown = unknown_selectors(template, selectors)
+    if unknown:
+        ids = [sec.id for sec in template.sections() if sec.id]
+        listed = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+        raise UserInputError(
+            f"--sections {unknown[0]!r} matches no section of {template.name} ({listed}).",
+            hint=f"See `docagent templates show {template.name}` for section ids and titles.",
+        )
 
 
 def _all_ids(template: Template) -> set[str]:
@@ -539,13 +621,33 @@ def _failed(unit: Unit, sections_of: dict[str, str], reason: str) -> dict[str, F
 
 @dataclass
 class _Drafting:
-    """What every call of one draft shares."""
+    """What every call of one draft shares, and how its calls went."""
 
     client: ModelClient
     verifier: Verifier
     sections_of: dict[str, str]
     repo_name: str
     extract: bool
+    calls: int = 0
+    failed: int = 0
+    first_failure: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, results: dict[str, FieldResult]) -> None:
+        """Account for one unit's call: it failed when the call raised and none of its fields was
+        drafted (an answer cut off at the token limit is an answer, reported field by field)."""
+        with self._lock:
+            self.calls += 1
+            if results and all(
+                r.source == "error" and r.reasons and r.reasons[0].startswith(CALL_FAILED)
+                for r in results.values()
+            ):
+                self.failed += 1
+                first = next(iter(results.values()))
+                self.first_failure = self.first_failure or first.reasons[0]
+
+
+CALL_FAILED = "model call failed"
 
 
 def _ask(
@@ -572,13 +674,19 @@ def _ask(
         if rest and answers:
             out = _ask(ctx, sub_unit(unit, rest), evidence)
         else:
-            failed = _failed(unit, ctx.sections_of, f"model call failed: {exc.message}")
+            # Truncation is not absence: these are "not drafted, cut off", never "not found".
+            limit = max_output_tokens(unit, ctx.extract)
+            reason = (
+                f"cut off: the answer reached the token limit ({limit:,} tokens) before this "
+                "was complete"
+            )
+            failed = _failed(unit, ctx.sections_of, reason)
             out = {mid: r for mid, r in failed.items() if mid in {unit.keys[k] for k in rest}}
         return {**_verified(ctx, unit, answers, cut, evidence), **out}
     except ModelError as exc:
-        if isinstance(exc, (ModelNotConfiguredError, BudgetExceededError)):
+        if isinstance(exc, (ModelNotConfiguredError, BudgetExceededError, ModelCancelledError)):
             raise
-        return _failed(unit, ctx.sections_of, f"model call failed: {exc.message}")
+        return _failed(unit, ctx.sections_of, f"{CALL_FAILED}: {exc.message}")
     return _verified(ctx, unit, answers, cut, evidence)
 
 
@@ -603,10 +711,31 @@ def _verified(
             results[mid] = group_result(member, answer, by_id, ctx.verifier, section)
         else:
             results[mid] = field_result(member, answer, by_id, ctx.verifier, section)
-        if key in cut and results[mid].status == "answered":
-            results[mid].flagged = True
-            results[mid].reasons.append(
+        result = results[mid]
+        if result.status != "answered":
+            continue
+        if key in cut:
+            result.flagged = True
+            result.reasons.append(
                 "the answer was cut off at the token limit; only its complete part was kept"
+            )
+        too_long = getattr(answer, "cut_parts", [])
+        if too_long:
+            result.flagged = True
+            result.reasons.append(
+                "the model's text was longer than docagent keeps and was cut ("
+                + ", ".join(too_long[:5])
+                + ")"
+            )
+        nested = group_members(member)[1] if isinstance(member, Group) else []
+        if nested:
+            # Groups inside a group item are not asked for: their template text stays in each
+            # item, marked, for a human to fill.
+            result.flagged = True
+            result.reasons.append(
+                "not drafted inside each item: "
+                + ", ".join(g.label for g in nested)
+                + " (a group within a group); fill it by hand"
             )
     flag_duplicates(list(results.values()))
     return results
@@ -619,7 +748,7 @@ _CUT_DEFAULTS = {"status": "answered", "confidence": 0.3}
 def salvage(model: type[BaseModel], partial: str) -> tuple[dict[str, Any], set[str]]:
     """The answers a cut-off reply completed: {key: answer}, and the keys that had to be repaired
     (the cut came inside them: a list lost its last element, or status/confidence were missing)."""
-    data = parse_partial_json(partial)
+    data, open_keys = partial_members(partial)
     answers: dict[str, Any] = {}
     cut: set[str] = set()
     for key, info in model.model_fields.items():
@@ -636,13 +765,29 @@ def salvage(model: type[BaseModel], partial: str) -> tuple[dict[str, Any], set[s
         trimmed = {k: v[:-1] if isinstance(v, list) and v else v for k, v in filled.items()}
         for attempt in (raw, filled, trimmed):
             try:
-                answers[key] = kind.model_validate(attempt)
+                answer = kind.model_validate(attempt)
             except ValidationError:
                 continue
-            if attempt is not raw:
+            # A list still open at the cut may have lost items the model would have written.
+            was_cut = attempt is not raw or (key in open_keys and _holds_list(answer))
+            if was_cut and not _has_content(answer):
+                break  # nothing of it was complete: asked again, or reported as cut off
+            answers[key] = answer
+            if was_cut:
                 cut.add(key)
             break
     return answers, cut
+
+
+def _holds_list(answer: BaseModel) -> bool:
+    return any(isinstance(getattr(answer, k, None), list) for k in ("items", "rows", "value"))
+
+
+def _has_content(answer: BaseModel) -> bool:
+    for k in ("items", "rows", "value"):
+        if hasattr(answer, k):
+            return bool(getattr(answer, k))
+    return True  # an extract-style answer: its citation is its content
 
 
 def sub_unit(unit: Unit, keys: list[str]) -> Unit:

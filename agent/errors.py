@@ -49,6 +49,32 @@ class OutputError(DocAgentError):
     """An output file cannot be written without losing someone's work."""
 
 
+class OutputPathError(UserInputError):
+    """The output path cannot be written at all (a directory, an unwritable folder); found before
+    any model call."""
+
+
+class CallLogError(DocAgentError):
+    """The call log (`calls.db`) is locked by another process for too long, or is not a database."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | Path, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = str(path)
+
+
+class AllCallsFailedError(DocAgentError):
+    """Every model call of a run failed: nothing useful came back (a draft then writes nothing)."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, calls: int = 0, cause: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.calls = calls
+        self.cause = cause
+
+
 class ModelError(DocAgentError):
     """Base for failures of a model call; carries what was spent so callers can account for it."""
 
@@ -73,8 +99,25 @@ class ModelNotConfiguredError(ModelError):
     exit_code = 2
 
 
+class EndpointCheckError(ModelNotConfiguredError):
+    """The preflight call found the endpoint unusable before anything was spent: unreachable, hung,
+    unknown model, bad credentials, structured output rejected, or an empty or oversized reply."""
+
+    def __init__(self, message: str, *, cause: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.cause = cause
+
+
 class ModelUnavailableError(ModelError):
     """The endpoint did not answer usefully after retries (connection, 5xx, 429, timeout)."""
+
+
+class ModelCancelledError(ModelError):
+    """The run was interrupted (Ctrl-C): queued calls are not sent."""
+
+
+class ModelBadReplyError(ModelError):
+    """The endpoint answered with no choices, or with a reply far larger than its token limit allows."""
 
 
 class ModelRefusalError(ModelError):

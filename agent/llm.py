@@ -1,31 +1,37 @@
 """Talk to any OpenAI-compatible endpoint and get validated Pydantic objects back, or a typed error.
 
-One `ModelClient` per run: it resolves the endpoint (or starts the embedded model), sends structured
-requests in the form the backend accepts, re-asks on validation errors, retries transport faults,
-answers repeated requests from the SQLite cache, logs every call, and enforces a token budget.
+One `ModelClient` per run: it resolves the endpoint (or starts the embedded model), checks it with one
+tiny preflight call before the first paid one, sends structured requests in the form the backend
+accepts, re-asks on validation errors, retries transport faults, answers repeated requests from the
+SQLite cache (valid answers only), logs every call, enforces a token budget, and stops at once when
+cancelled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import openai
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent import costs, tokens
+from agent import costs, prompts, tokens
 from agent.calllog import CallLog, request_hash
-from agent.config import setting
+from agent.config import number_setting, setting
 from agent.errors import (
     BudgetExceededError,
+    EndpointCheckError,
+    ModelBadReplyError,
+    ModelCancelledError,
     ModelContentFilterError,
     ModelNotConfiguredError,
     ModelRefusalError,
@@ -40,6 +46,18 @@ T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+# Seconds one request may take. A remote endpoint that has not answered in two minutes is hung or
+# overloaded (a draft call asks for at most 3,500 tokens); the embedded 0.5B model on 2 cores needs
+# up to ~80 s for the largest call, so it keeps more room. `--timeout` / DOCAGENT_TIMEOUT / config.
+REMOTE_TIMEOUT = 120.0
+EMBEDDED_TIMEOUT = 600.0
+# Connecting takes milliseconds when the server is up; waiting longer only hides a dead endpoint.
+CONNECT_TIMEOUT = 10.0
+# A reply is text the model generated within max_tokens: even at 32 characters a token, anything
+# larger is not an answer (a broken proxy, a server that ignores max_tokens) and is not kept.
+CHARS_PER_TOKEN_LIMIT = 32
+MIN_REPLY_LIMIT = 65_536
 
 
 class StructuredMode(StrEnum):
@@ -63,13 +81,16 @@ class ModelSettings:
     azure_endpoint: str | None = None
     azure_api_version: str | None = None
     max_concurrency: int = 4
-    timeout: float = 600.0
+    timeout: float = EMBEDDED_TIMEOUT
     max_retries: int = 4
     max_reasks: int = 2
     temperature: float = 0.0
     seed: int | None = 7
     use_cache: bool = True
     token_budget: int | None = None
+    # Check the endpoint with one tiny call before the first real one (see ModelClient.preflight).
+    # resolve_settings turns it on for every non-embedded endpoint.
+    preflight: bool = False
 
     @property
     def endpoint_id(self) -> str:
@@ -93,8 +114,10 @@ def resolve_settings(
     no_cache: bool = False,
     token_budget: int | None = None,
     max_concurrency: int | None = None,
+    timeout: float | None = None,
 ) -> ModelSettings:
-    """Settings from CLI options > environment > config file > defaults."""
+    """Settings from CLI options > environment > config file > defaults; bad values are errors
+    that name the option, variable or config key they came from."""
     base = (
         base_url
         or os.environ.get("DOCAGENT_BASE_URL")
@@ -106,16 +129,34 @@ def resolve_settings(
     embedded = not (base or key or azure)
     default_model = DEFAULT_MODEL if embedded else DEFAULT_OPENAI_MODEL
     chosen = setting(model, "DOCAGENT_MODEL", "model", default_model)
-    raw_mode = setting(mode, "DOCAGENT_STRUCTURED_OUTPUT", "structured_output", "auto")
-    try:
-        structured = StructuredMode(raw_mode)
-    except ValueError as exc:
-        raise ModelNotConfiguredError(
-            f"Unknown structured-output mode {raw_mode!r}.",
-            hint=f"Use one of: {', '.join(m.value for m in StructuredMode)}.",
-        ) from exc
-    budget = setting(token_budget, "DOCAGENT_TOKEN_BUDGET", "token_budget", None)
-    concurrency = int(setting(max_concurrency, "DOCAGENT_MAX_CONCURRENCY", "max_concurrency", 4))
+    structured = structured_mode(mode)
+    budget = number_setting(
+        token_budget,
+        "--token-budget",
+        "DOCAGENT_TOKEN_BUDGET",
+        "token_budget",
+        None,
+        kind=int,
+        minimum=1,
+    )
+    concurrency = number_setting(
+        max_concurrency,
+        "--max-concurrency",
+        "DOCAGENT_MAX_CONCURRENCY",
+        "max_concurrency",
+        4,
+        kind=int,
+        minimum=1,
+    )
+    seconds = number_setting(
+        timeout,
+        "--timeout",
+        "DOCAGENT_TIMEOUT",
+        "timeout",
+        EMBEDDED_TIMEOUT if embedded else REMOTE_TIMEOUT,
+        kind=float,
+        minimum=0.1,
+    )
     return ModelSettings(
         base_url=base,
         api_key=key or azure_key,
@@ -124,10 +165,31 @@ def resolve_settings(
         embedded=embedded,
         azure_endpoint=azure,
         azure_api_version=os.environ.get("OPENAI_API_VERSION", "2024-10-21") if azure else None,
-        max_concurrency=1 if embedded else max(1, concurrency),
+        max_concurrency=1 if embedded else (concurrency or 4),
         use_cache=not no_cache,
-        token_budget=int(budget) if budget else None,
+        token_budget=budget,
+        timeout=seconds or REMOTE_TIMEOUT,
+        preflight=not embedded,
     )
+
+
+def structured_mode(option: str | None) -> StructuredMode:
+    """The structured-output mode from --structured-output, DOCAGENT_STRUCTURED_OUTPUT or config."""
+    raw = setting(option, "DOCAGENT_STRUCTURED_OUTPUT", "structured_output", "auto")
+    try:
+        return StructuredMode(str(raw).strip().lower())
+    except ValueError:
+        source = (
+            "--structured-output"
+            if option is not None
+            else "DOCAGENT_STRUCTURED_OUTPUT"
+            if os.environ.get("DOCAGENT_STRUCTURED_OUTPUT")
+            else "structured_output in config.toml"
+        )
+        raise ModelNotConfiguredError(
+            f"{source}: unknown structured-output mode {raw!r}.",
+            hint=f"Use one of: {', '.join(m.value for m in StructuredMode)}.",
+        ) from None
 
 
 @dataclass
@@ -165,6 +227,33 @@ class Completion(Generic[T]):
     completion_tokens: int
 
 
+class _Check(BaseModel):
+    """The preflight's answer: the smallest structured object a model can give."""
+
+    model_config = ConfigDict(extra="forbid")
+    ok: bool = Field(description="Always true.")
+
+
+# Enough for `{"ok": true}` in any tokenizer, with room for a model that adds whitespace.
+PREFLIGHT_TOKENS = 24
+
+
+@dataclass
+class _Reply:
+    """One answer as sent or served: its text, why it ended, its cost and its row in the log."""
+
+    content: str
+    finish: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cache_hit: bool
+    row: int = 0
+
+
+# Whether a reply may answer its request (None) or why not: it failed validation, was refused...
+Accept = Callable[[str, str | None], str | None]
+
+
 class ModelClient:
     """Structured completions against one endpoint. Use as a context manager to stop the embedded server."""
 
@@ -174,13 +263,15 @@ class ModelClient:
         *,
         log: CallLog | None = None,
         client: openai.OpenAI | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self.log = log or CallLog()
         self.usage = Usage()
         self._client = client
-        self._sleep = sleep
+        self._cancelled = threading.Event()
+        # Backoff waits end early on cancel (tests pass their own sleep to record the waits).
+        self._sleep = sleep or self._cancellable_sleep
         self._server: EmbeddedServer | None = None
         self._mode = settings.mode
         if self._mode is StructuredMode.AUTO:
@@ -189,8 +280,12 @@ class ModelClient:
             elif not settings.base_url:
                 self._mode = StructuredMode.JSON_SCHEMA
         self._gate = threading.Semaphore(settings.max_concurrency)
+        self._mode_lock = threading.Lock()
         self._budget_lock = threading.Lock()
         self._reserved = 0
+        self._check_lock = threading.Lock()
+        self._checked = not settings.preflight or settings.embedded
+        self._check_error: EndpointCheckError | None = None
 
     def __enter__(self) -> ModelClient:
         return self
@@ -203,6 +298,23 @@ class ModelClient:
         if self._server is not None:
             self._server.stop()
 
+    def cancel(self) -> None:
+        """Stop at once: nothing more is sent, backoff waits end, every later call raises
+        ModelCancelledError (a request already in flight is abandoned by its caller)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel() was called."""
+        return self._cancelled.is_set()
+
+    def _cancellable_sleep(self, seconds: float) -> None:
+        self._cancelled.wait(seconds)
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise ModelCancelledError("The run was interrupted; the call was not sent.")
+
     @property
     def mode(self) -> StructuredMode:
         """The structured-output mode in use (AUTO until probed for unknown endpoints)."""
@@ -213,6 +325,7 @@ class ModelClient:
         if self._client is not None:
             return self._client
         s = self.settings
+        timeout = openai.Timeout(s.timeout, connect=min(s.timeout, CONNECT_TIMEOUT))
         if s.embedded:
             self._server = self._server or EmbeddedServer(s.model)
             url = self._server.start()
@@ -223,14 +336,14 @@ class ModelClient:
                 api_key=s.api_key,
                 api_version=s.azure_api_version,
                 max_retries=0,
-                timeout=s.timeout,
+                timeout=timeout,
             )
         else:
             self._client = openai.OpenAI(
                 base_url=s.base_url,
                 api_key=s.api_key or "not-needed",
                 max_retries=0,
-                timeout=s.timeout,
+                timeout=timeout,
             )
         return self._client
 
@@ -303,12 +416,25 @@ class ModelClient:
         convo = list(messages)
         spent_prompt = spent_completion = 0
         last_error = ""
+
+        def accept(content: str, finish: str | None) -> str | None:
+            # A cut-off answer is served again (its complete part is kept by the caller); anything
+            # else must validate, so an invalid, refused or empty reply is never replayed.
+            if finish == "length":
+                return None
+            if finish not in ("stop", "tool_calls", None):
+                return f"finish_reason={finish}"
+            try:
+                response_model.model_validate(parse_json(content))
+            except (ValueError, ValidationError) as exc:
+                return f"invalid: {_error_text(exc)}"
+            return None
+
         for attempt in range(1, self.settings.max_reasks + 2):
-            content, finish, p_tok, c_tok, hit = self._call(
-                convo, schema, response_model.__name__, max_tokens, purpose
-            )
-            spent_prompt += p_tok
-            spent_completion += c_tok
+            reply = self._call(convo, schema, response_model.__name__, max_tokens, purpose, accept)
+            content, finish = reply.content, reply.finish
+            spent_prompt += reply.prompt_tokens
+            spent_completion += reply.completion_tokens
             spent = _Spent(attempt, spent_prompt, spent_completion)
             if finish == "length":
                 raise ModelTruncatedError(
@@ -333,7 +459,9 @@ class ModelClient:
                     {"role": "user", "content": REASK.format(error=last_error)},
                 ]
                 continue
-            return Completion(value, attempt, hit and attempt == 1, spent_prompt, spent_completion)
+            return Completion(
+                value, attempt, reply.cache_hit and attempt == 1, spent_prompt, spent_completion
+            )
         raise ModelValidationError(
             f"The answer did not fit the schema after {self.settings.max_reasks + 1} attempts: {last_error[:500]}",
             last_error=last_error,
@@ -343,9 +471,15 @@ class ModelClient:
         )
 
     def _request(
-        self, messages: list[Message], schema: dict[str, Any], name: str, max_tokens: int
+        self,
+        messages: list[Message],
+        schema: dict[str, Any],
+        name: str,
+        max_tokens: int,
+        mode: StructuredMode | None = None,
     ) -> dict[str, Any]:
-        mode = self._mode if self._mode is not StructuredMode.AUTO else StructuredMode.JSON_SCHEMA
+        mode = mode or self._mode
+        mode = mode if mode is not StructuredMode.AUTO else StructuredMode.JSON_SCHEMA
         request: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -377,49 +511,117 @@ class ModelClient:
         name: str,
         max_tokens: int,
         purpose: str | None,
-    ) -> tuple[str, str | None, int, int, bool]:
-        """(content, finish_reason, prompt_tokens, completion_tokens, cache_hit) for one request."""
+        accept: Accept,
+    ) -> _Reply:
+        """One request: from the cache when a valid answer is logged, else sent (once per request
+        hash across every run sharing the call log)."""
         while True:
-            request = self._request(messages, schema, name, max_tokens)
+            self._check_cancelled()
+            mode = self._mode
+            request = self._request(messages, schema, name, max_tokens, mode)
             key = request_hash({"endpoint": self.settings.endpoint_id, **request})
-            if self.settings.use_cache:
-                cached = self.log.cached(key)
-                if cached is not None:
-                    self.log.record(
-                        endpoint=self.settings.endpoint_id,
-                        model=self.settings.model,
-                        key=key,
-                        request=request,
-                        response=cached["content"],
-                        finish_reason=cached["finish_reason"],
-                        cache_hit=True,
-                        purpose=purpose,
-                    )
-                    self.usage.add(prompt=0, completion=0, seconds=0, cache_hit=True)
-                    return cached["content"], cached["finish_reason"], 0, 0, True
+            cached = self._from_cache(key, request, purpose, accept)
+            if cached is None and mode is StructuredMode.AUTO and not self._checked:
+                cached = self._from_cache_in_any_mode(
+                    messages, schema, name, max_tokens, purpose, accept
+                )
+            if cached is not None:
+                return cached
+            self._ensure_checked()
+            if self._mode is not mode:
+                continue  # the preflight (or another call) settled another mode: rebuild
             estimate = self._estimate(messages, schema) + max_tokens // 4
             self._reserve(estimate)
             try:
-                result = self._send(request, key, purpose)
+                with self._claim(key):
+                    # Another run may have paid for this request while this one waited.
+                    cached = self._from_cache(key, request, purpose, accept)
+                    if cached is not None:
+                        return cached
+                    reply = self._send(request, key, purpose, max_tokens, mode)
+                    rejected = accept(reply.content, reply.finish)
+                    if rejected is not None and reply.row:
+                        self.log.mark_invalid(reply.row, rejected)
             except _ModeRejected:
                 continue  # the mode fell back; build the request again
             finally:
                 self._release(estimate)
-            return result
+            return reply
+
+    def _from_cache(
+        self, key: str, request: dict[str, Any], purpose: str | None, accept: Accept
+    ) -> _Reply | None:
+        if not self.settings.use_cache:
+            return None
+        cached = self.log.cached(key)
+        # Rows logged before invalid replies were marked are checked again here.
+        if cached is None or accept(cached["content"], cached["finish_reason"]) is not None:
+            return None
+        self.log.record(
+            endpoint=self.settings.endpoint_id,
+            model=self.settings.model,
+            key=key,
+            request=request,
+            response=cached["content"],
+            finish_reason=cached["finish_reason"],
+            cache_hit=True,
+            purpose=purpose,
+        )
+        self.usage.add(prompt=0, completion=0, seconds=0, cache_hit=True)
+        return _Reply(cached["content"], cached["finish_reason"], 0, 0, True)
+
+    def _from_cache_in_any_mode(
+        self,
+        messages: list[Message],
+        schema: dict[str, Any],
+        name: str,
+        max_tokens: int,
+        purpose: str | None,
+        accept: Accept,
+    ) -> _Reply | None:
+        """AUTO mode before the preflight: an answer logged in a fallback mode shows this endpoint
+        takes that mode, so a cached re-run needs neither a preflight nor a call."""
+        for mode in (StructuredMode.JSON_OBJECT, StructuredMode.PROMPT):
+            request = self._request(messages, schema, name, max_tokens, mode)
+            key = request_hash({"endpoint": self.settings.endpoint_id, **request})
+            cached = self._from_cache(key, request, purpose, accept)
+            if cached is not None:
+                self._mode = mode
+                return cached
+        return None
+
+    @contextlib.contextmanager
+    def _claim(self, key: str) -> Iterator[None]:
+        """The per-request lock of the call log (only when answers are shared through the cache)."""
+        if not self.settings.use_cache:
+            yield
+            return
+        # Wait no longer than the holder may take for its request and one retry.
+        wait = 2 * self.settings.timeout + 30
+        with self.log.claim(key, wait=wait, stop=self._cancelled.is_set):
+            self._check_cancelled()
+            yield
 
     def _send(
-        self, request: dict[str, Any], key: str, purpose: str | None
-    ) -> tuple[str, str | None, int, int, bool]:
-        attempts = 0
+        self,
+        request: dict[str, Any],
+        key: str,
+        purpose: str | None,
+        max_tokens: int,
+        mode: StructuredMode,
+    ) -> _Reply:
+        attempts = timeouts = 0
         while True:
+            self._check_cancelled()
             attempts += 1
             started = time.perf_counter()
             try:
                 with self._gate:
+                    self._check_cancelled()
                     sent = dict(request, model=self.model_name())
                     response = self.client().chat.completions.create(**sent)
             except openai.APIStatusError as exc:
-                if self._mode_rejected(exc):
+                if self._mode_rejected(exc, mode):
                     raise _ModeRejected from exc
                 if exc.status_code in (401, 403):
                     self._fail(request, key, purpose, exc)
@@ -446,48 +648,88 @@ class ModelClient:
                 if self._server is not None and not self._server.alive():
                     self._server.restart()
                     self._client = None
-                if attempts > self.settings.max_retries:
+                timed_out = isinstance(exc, openai.APITimeoutError)
+                timeouts += timed_out
+                # A request that timed out once is tried once more, not max_retries times: a hung
+                # server would otherwise cost (max_retries + 1) x timeout per call.
+                if attempts > self.settings.max_retries or timeouts > 1:
                     self._fail(request, key, purpose, exc)
-                    kind = (
-                        "timed out"
-                        if isinstance(exc, openai.APITimeoutError)
-                        else "could not be reached"
-                    )
+                    if timed_out:
+                        raise ModelUnavailableError(
+                            f"The endpoint {self.settings.endpoint_id} timed out: no answer "
+                            f"within {self.settings.timeout:g} s ({attempts} attempts).",
+                            hint="Raise --timeout (or DOCAGENT_TIMEOUT) for a slow server.",
+                            attempts=attempts,
+                        ) from exc
                     raise ModelUnavailableError(
-                        f"The endpoint {self.settings.endpoint_id} {kind} after {attempts} attempts.",
+                        f"The endpoint {self.settings.endpoint_id} could not be reached after {attempts} attempts.",
                         hint="Check OPENAI_BASE_URL and that the server is running.",
                         attempts=attempts,
                     ) from exc
                 self._sleep(self._backoff(attempts, None))
                 continue
             seconds = time.perf_counter() - started
-            choice = response.choices[0]
-            message = choice.message
-            content = message.content or ""
-            finish = choice.finish_reason
-            refusal = getattr(message, "refusal", None)
-            if refusal:
-                content, finish = refusal, "refusal"
-            usage = response.usage
-            p_tok = usage.prompt_tokens if usage else tokens.count(json.dumps(request["messages"]))
-            c_tok = usage.completion_tokens if usage else tokens.count(content)
-            self.log.record(
-                endpoint=self.settings.endpoint_id,
-                model=self.settings.model,
-                key=key,
-                request=request,
-                response=content,
-                finish_reason=finish,
-                prompt_tokens=p_tok,
-                completion_tokens=c_tok,
-                latency_ms=seconds * 1000,
-                purpose=purpose,
-                error=None if finish in ("stop", "tool_calls", None) else f"finish_reason={finish}",
-            )
-            self.usage.add(prompt=p_tok, completion=c_tok, seconds=seconds, cache_hit=False)
-            return content, finish, p_tok, c_tok, False
+            self._check_cancelled()
+            return self._received(request, key, purpose, max_tokens, response, seconds)
 
-    def _fail(self, request: dict[str, Any], key: str, purpose: str | None, exc: Exception) -> None:
+    def _received(
+        self,
+        request: dict[str, Any],
+        key: str,
+        purpose: str | None,
+        max_tokens: int,
+        response: Any,
+        seconds: float,
+    ) -> _Reply:
+        """Log and account for a response; an empty or oversized one is a typed error."""
+        usage = response.usage
+        if not response.choices:
+            self._fail(request, key, purpose, None, "empty reply: no choices")
+            raise ModelBadReplyError(
+                "The endpoint answered with no choices (an empty reply).",
+                hint="Check that the endpoint serves chat completions for this model.",
+            )
+        choice = response.choices[0]
+        message = choice.message
+        content = message.content or ""
+        finish = choice.finish_reason
+        refusal = getattr(message, "refusal", None)
+        if refusal:
+            content, finish = refusal, "refusal"
+        limit = max(MIN_REPLY_LIMIT, max_tokens * CHARS_PER_TOKEN_LIMIT)
+        if len(content) > limit:
+            self._fail(request, key, purpose, None, f"reply too large: {len(content):,} characters")
+            raise ModelBadReplyError(
+                f"The endpoint sent a reply of {len(content):,} characters for at most "
+                f"{max_tokens:,} tokens; it was discarded.",
+                hint="The server does not honour max_tokens; check its configuration.",
+            )
+        p_tok = usage.prompt_tokens if usage else tokens.count(json.dumps(request["messages"]))
+        c_tok = usage.completion_tokens if usage else tokens.count(content)
+        row = self.log.record(
+            endpoint=self.settings.endpoint_id,
+            model=self.settings.model,
+            key=key,
+            request=request,
+            response=content,
+            finish_reason=finish,
+            prompt_tokens=p_tok,
+            completion_tokens=c_tok,
+            latency_ms=seconds * 1000,
+            purpose=purpose,
+            error=None if finish in ("stop", "tool_calls", None) else f"finish_reason={finish}",
+        )
+        self.usage.add(prompt=p_tok, completion=c_tok, seconds=seconds, cache_hit=False)
+        return _Reply(content, finish, p_tok, c_tok, False, row)
+
+    def _fail(
+        self,
+        request: dict[str, Any],
+        key: str,
+        purpose: str | None,
+        exc: Exception | None,
+        error: str = "",
+    ) -> None:
         with self.usage._lock:
             self.usage.failures += 1
         self.log.record(
@@ -496,12 +738,157 @@ class ModelClient:
             key=key,
             request=request,
             response=None,
-            error=f"{type(exc).__name__}: {_short(exc)}",
+            error=error or f"{type(exc).__name__}: {_short(exc or Exception())}",
             purpose=purpose,
         )
 
-    def _mode_rejected(self, exc: openai.APIStatusError) -> bool:
-        """A backend that does not accept our response_format: fall back one mode (AUTO only)."""
+    # --- the preflight check ---
+
+    def _ensure_checked(self) -> None:
+        """Run the preflight once, before the first request that is paid for (never when every
+        answer comes from the cache); every caller after a failed check gets the same error."""
+        if self._checked:
+            return
+        with self._check_lock:
+            if not self._checked and self._check_error is None:
+                try:
+                    self.preflight()
+                except EndpointCheckError as exc:
+                    self._check_error = exc
+                else:
+                    self._checked = True
+        if self._check_error is not None:
+            raise EndpointCheckError(
+                self._check_error.message,
+                cause=self._check_error.cause,
+                hint=self._check_error.hint,
+            )
+
+    def preflight(self) -> None:
+        """One tiny structured call that checks the endpoint answers, knows the model, accepts the
+        structured-output mode (AUTO falls back here, once for the run) and returns a usable reply.
+
+        Raises EndpointCheckError with the cause within seconds for a dead endpoint (one retry
+        after a refused connection), or within the timeout for a hung one."""
+        where = self.settings.endpoint_id
+        messages = [{"role": "user", "content": prompts.render("preflight")}]
+        schema = strict_json_schema(_Check, bounds=True)
+        attempts = 0
+        while True:
+            self._check_cancelled()
+            attempts += 1
+            mode = self._mode
+            request = self._request(messages, schema, "check", PREFLIGHT_TOKENS, mode)
+            key = request_hash({"endpoint": where, **request})
+            started = time.perf_counter()
+            try:
+                sent = dict(request, model=self.model_name())
+                response = self.client().chat.completions.create(**sent)
+            except openai.APIStatusError as exc:
+                if self._mode_rejected(exc, mode):
+                    continue
+                self._fail(request, key, "preflight", exc)
+                if exc.status_code in (429, 502, 503, 504) and attempts <= 2:
+                    self._sleep(self._backoff(attempts, exc))
+                    continue
+                raise self._status_check_error(exc) from None
+            except openai.APITimeoutError as exc:
+                self._fail(request, key, "preflight", exc)
+                raise EndpointCheckError(
+                    f"{where} did not answer a one-line check within {self.settings.timeout:g} s.",
+                    cause="timeout",
+                    hint="Check that the server is running and not overloaded, or raise "
+                    "--timeout (DOCAGENT_TIMEOUT) for a slow one.",
+                ) from None
+            except openai.APIConnectionError as exc:
+                self._fail(request, key, "preflight", exc)
+                if attempts < 2:
+                    self._sleep(0.5)  # one more try: a server that is just starting
+                    continue
+                raise EndpointCheckError(
+                    f"{where} could not be reached ({_cause(exc)}).",
+                    cause="unreachable",
+                    hint="Check --base-url / OPENAI_BASE_URL and that the server is running.",
+                ) from None
+            try:
+                reply = self._received(
+                    request,
+                    key,
+                    "preflight",
+                    PREFLIGHT_TOKENS,
+                    response,
+                    time.perf_counter() - started,
+                )
+            except ModelBadReplyError as exc:
+                raise EndpointCheckError(
+                    f"{where}: {exc.message}", cause="bad reply", hint=exc.hint
+                ) from None
+            if self._usable_check(reply):
+                return
+
+    def _usable_check(self, reply: _Reply) -> bool:
+        """Whether the preflight reply shows structured output works; False to ask again in the
+        next mode (AUTO only); raises when it cannot work."""
+        where = self.settings.endpoint_id
+        if reply.finish == "refusal":
+            raise EndpointCheckError(
+                f"{where}: the model refused a one-line check ({reply.content[:200]}).",
+                cause="refusal",
+                hint="Use a model that answers plain requests (--model / DOCAGENT_MODEL).",
+            )
+        if reply.finish == "length" or self._mode is StructuredMode.PROMPT:
+            return True  # cut inside a tiny answer, or JSON only asked for in words: accepted
+        if not reply.content.strip():
+            raise EndpointCheckError(
+                f"{where}: the model sent an empty reply to a one-line check.",
+                cause="empty reply",
+                hint="Check the model name (--model / DOCAGENT_MODEL) and the server's logs.",
+            )
+        try:
+            parse_json(reply.content)
+        except ValueError:
+            if self.settings.mode is StructuredMode.AUTO:
+                # The server ignored response_format: ask for JSON in the prompt instead.
+                self._mode = StructuredMode.PROMPT
+                return False
+            raise EndpointCheckError(
+                f"{where} ignored structured output ({self._mode.value}): it replied with text.",
+                cause="structured output ignored",
+                hint="Use --structured-output prompt (or auto) for this server.",
+            ) from None
+        return True
+
+    def _status_check_error(self, exc: openai.APIStatusError) -> EndpointCheckError:
+        where = self.settings.endpoint_id
+        if exc.status_code in (401, 403):
+            return EndpointCheckError(
+                f"{where} refused the credentials (HTTP {exc.status_code}).",
+                cause="credentials",
+                hint="Check OPENAI_API_KEY (or AZURE_OPENAI_API_KEY) for this endpoint.",
+            )
+        if exc.status_code == 404:
+            return EndpointCheckError(
+                f"Model {self.settings.model!r} was not found at {where} (HTTP 404).",
+                cause="unknown model",
+                hint="Set --model (or DOCAGENT_MODEL) to a model the endpoint serves.",
+            )
+        text = _short(exc).lower()
+        if "response_format" in text or "json_schema" in text or "json_object" in text:
+            return EndpointCheckError(
+                f"{where} rejected structured output mode {self._mode.value} "
+                f"(HTTP {exc.status_code}).",
+                cause="structured output rejected",
+                hint="Try --structured-output auto, json_object or prompt.",
+            )
+        return EndpointCheckError(
+            f"{where} answered a one-line check with HTTP {exc.status_code}: {_short(exc)[:200]}",
+            cause=f"HTTP {exc.status_code}",
+            hint="Check the endpoint URL and the server's logs.",
+        )
+
+    def _mode_rejected(self, exc: openai.APIStatusError, sent: StructuredMode) -> bool:
+        """A backend that does not accept our response_format: fall back one mode (AUTO only)
+        from the one the request was `sent` in (another call may have fallen back already)."""
         if self.settings.mode is not StructuredMode.AUTO or exc.status_code not in (400, 422, 500):
             return False
         text = _short(exc).lower()
@@ -511,14 +898,15 @@ class ModelClient:
             and "json_object" not in text
         ):
             return False
-        current = (
-            self._mode if self._mode is not StructuredMode.AUTO else StructuredMode.JSON_SCHEMA
-        )
-        order = [StructuredMode.JSON_SCHEMA, StructuredMode.JSON_OBJECT, StructuredMode.PROMPT]
-        if current is StructuredMode.PROMPT:
-            return False
-        self._mode = order[order.index(current) + 1]
-        return True
+        with self._mode_lock:
+            if self._mode is not sent:
+                return True  # already fell back: rebuild the request in the current mode
+            current = sent if sent is not StructuredMode.AUTO else StructuredMode.JSON_SCHEMA
+            order = [StructuredMode.JSON_SCHEMA, StructuredMode.JSON_OBJECT, StructuredMode.PROMPT]
+            if current is StructuredMode.PROMPT:
+                return False
+            self._mode = order[order.index(current) + 1]
+            return True
 
     def _backoff(self, attempt: int, exc: openai.APIStatusError | None) -> float:
         if exc is not None and exc.response is not None:
@@ -577,11 +965,18 @@ def parse_json(text: str) -> Any:
 def parse_partial_json(text: str) -> dict[str, Any]:
     """What a JSON object cut off mid-way holds: every complete member, and containers cut inside
     with their complete part (a string or number cut inside is dropped with its key)."""
+    return partial_members(text)[0]
+
+
+def partial_members(text: str) -> tuple[dict[str, Any], set[str]]:
+    """`parse_partial_json`, and the top-level keys whose value the cut came inside (a list there
+    may have lost elements that were never written)."""
     start = text.find("{")
     if start < 0:
-        return {}
-    value, _ = _partial_value(text, start, json.JSONDecoder(strict=False))
-    return value if isinstance(value, dict) else {}
+        return {}, set()
+    open_keys: set[str] = set()
+    value, _, _ = _partial_value(text, start, json.JSONDecoder(strict=False), open_keys)
+    return (value if isinstance(value, dict) else {}), open_keys
 
 
 _MISSING = object()
@@ -593,41 +988,48 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
-def _partial_value(text: str, i: int, decoder: json.JSONDecoder) -> tuple[Any, int]:
-    """(value, end) for the JSON value at i, or (_MISSING, len(text)) when it was cut inside."""
+def _partial_value(
+    text: str, i: int, decoder: json.JSONDecoder, open_keys: set[str] | None = None
+) -> tuple[Any, int, bool]:
+    """(value, end, complete) for the JSON value at i; (_MISSING, len(text), False) when it was cut
+    inside a string or number. `open_keys` collects the keys of this object whose value was cut."""
     i = _skip_ws(text, i)
     if i >= len(text):
-        return _MISSING, i
+        return _MISSING, i, False
     if text[i] not in "{[":
         try:
-            return decoder.raw_decode(text, i)
+            value, end = decoder.raw_decode(text, i)
         except json.JSONDecodeError:
-            return _MISSING, len(text)
+            return _MISSING, len(text), False
+        # A number at the very end may have lost digits.
+        return value, end, end < len(text) or text[i] == '"'
     container: Any = {} if text[i] == "{" else []
     i += 1
     while True:
         i = _skip_ws(text, i)
         if i >= len(text):
-            return container, i
+            return container, i, False
         if text[i] in "}]":
-            return container, i + 1
+            return container, i + 1, True
         if isinstance(container, dict):
             try:
                 key, i = decoder.raw_decode(text, i)
             except json.JSONDecodeError:
-                return container, len(text)
+                return container, len(text), False
             i = _skip_ws(text, i)
             if i >= len(text) or text[i] != ":":
-                return container, len(text)
+                return container, len(text), False
             i += 1
-        item, i = _partial_value(text, i, decoder)
+        item, i, complete = _partial_value(text, i, decoder)
         if item is not _MISSING:
             if isinstance(container, dict):
                 container[str(key)] = item
             else:
                 container.append(item)
+        if not complete and open_keys is not None and isinstance(container, dict):
+            open_keys.add(str(key))
         if i >= len(text):
-            return container, i
+            return container, i, False
 
 
 def _error_text(exc: Exception) -> str:
@@ -638,6 +1040,15 @@ def _error_text(exc: Exception) -> str:
             parts.append(f"- {loc}: {err['msg']}")
         return "\n".join(parts)
     return f"- not valid JSON: {exc}"
+
+
+def _cause(exc: Exception) -> str:
+    """The innermost reason of a transport error, e.g. 'Connection refused'."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None or inner.__context__ is not None:
+        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+    text = str(inner).split("] ")[-1].strip()
+    return text[:120] or type(inner).__name__
 
 
 def _short(exc: Exception) -> str:

@@ -32,7 +32,7 @@ from agent.markers import (
     strip_generation,
 )
 from agent.merge import Unplaced, keep_human_text
-from agent.report import render_draft, review_markdown
+from agent.report import field_counts, render_draft, review_markdown
 from agent.templates import Template
 
 # How often the document may change under a run before it gives up rather than overwrite.
@@ -221,6 +221,7 @@ def write_draft(
     for _ in range(WRITE_ATTEMPTS):
         composed = compose(template, results, existing, link_base, known)
         shown = annotate_stale(results, composed.stale)
+        summary.update(field_counts(results, composed.kept))
         summary.update(
             kept_human=len(composed.kept),
             not_refreshed=len(composed.stale),

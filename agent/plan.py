@@ -132,6 +132,20 @@ def plan_units(
     return units
 
 
+def unknown_selectors(template: Template, selectors: list[str]) -> list[str]:
+    """The `--sections` selectors that match no section (by id prefix or title words)."""
+    titles: list[tuple[Section, str]] = []
+
+    def walk(sec: Section, trail: list[str]) -> None:
+        here = [*trail, sec.title] if sec.title and sec.level > 1 else trail
+        titles.append((sec, " > ".join(here)))
+        for sub in sec.sections:
+            walk(sub, here)
+
+    walk(template.root, [])
+    return [s for s in selectors if not any(_selected(s, sec, title) for sec, title in titles)]
+
+
 def _selected(selector: str, sec: Section, title: str) -> bool:
     s = selector.lower()
     return sec.id.startswith(s) or s in title.lower()

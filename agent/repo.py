@@ -15,6 +15,9 @@ import pathspec
 from agent.errors import RepositoryError
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000
+# Deeper than any source tree is organised (Java packages reach ~15): past this a tree is generated
+# or hostile, and walking it only risks path-length limits.
+MAX_DEPTH = 64
 
 # Directories that hold other people's code or build products, never the repository's design.
 IGNORED_DIRS = frozenset(
@@ -378,7 +381,17 @@ def scan(root: str | Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Rep
 
 
 def _consider(base: Path, rel: str, result: RepoScan, max_file_size: int) -> None:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        # Prompts, the call log and every output are UTF-8: such a path cannot be cited.
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        result.skip(shown, "file name is not valid UTF-8 (rename the file to include it)")
+        return
     parts = rel.split("/")
+    if len(parts) > MAX_DEPTH:
+        result.skip(rel, f"nested deeper than {MAX_DEPTH} directories")
+        return
     if any(part in IGNORED_DIRS for part in parts[:-1]):
         result.skip(rel, "ignored directory")
         return
@@ -471,32 +484,47 @@ def _inside_git(base: Path) -> bool:
 
 
 def _walk(base: Path, result: RepoScan) -> list[str]:
-    """Walk without git: nested .gitignore files and .git/info/exclude still apply."""
+    """Walk without git: nested .gitignore files and .git/info/exclude still apply. Iterative, so
+    no nesting depth exhausts the stack (os.walk recurses in Python 3.11)."""
     specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     exclude = base / ".git" / "info" / "exclude"
     if exclude.is_file():
         specs.append(("", _spec(exclude)))
     paths: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-        rel_dir = Path(dirpath).relative_to(base).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir
-        if ".gitignore" in filenames:
-            specs.append((rel_dir, _spec(Path(dirpath) / ".gitignore")))
-        keep = []
-        for d in sorted(dirnames):
-            rel = f"{rel_dir}/{d}" if rel_dir else d
-            if d in IGNORED_DIRS or _ignored(specs, rel + "/"):
-                continue
-            if os.path.islink(os.path.join(dirpath, d)):
-                result.skip(rel, _symlink_reason(base, Path(dirpath) / d))
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not _ignored(specs, rel):
+    pending = [""]
+    while pending:
+        rel_dir = pending.pop()
+        folder = base / rel_dir if rel_dir else base
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            result.skip(rel_dir, "unreadable directory")
+            continue
+        if any(e.name == ".gitignore" and e.is_file() for e in entries):
+            specs.append((rel_dir, _spec(folder / ".gitignore")))
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if _is_dir(entry):
+                if entry.name in IGNORED_DIRS or _ignored(specs, rel + "/"):
+                    continue
+                if entry.is_symlink():
+                    result.skip(rel, _symlink_reason(base, folder / entry.name))
+                elif rel.count("/") + 1 >= MAX_DEPTH:
+                    result.skip(rel, f"nested deeper than {MAX_DEPTH} directories")
+                else:
+                    subdirs.append(rel)
+            elif not _ignored(specs, rel):
                 paths.append(rel)
+        pending.extend(reversed(subdirs))
     return paths
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop: listed as a file, and skipped with its reason
+        return False
 
 
 def _spec(path: Path) -> pathspec.GitIgnoreSpec:

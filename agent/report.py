@@ -7,6 +7,7 @@ text, and escaped (escape.py): repository text and model output are data, never 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from agent import escape
@@ -21,6 +22,7 @@ NOT_APPLICABLE = "_Not applicable to this repository._"
 NOT_DRAFTED = "_Not drafted: {reason}_"
 # Next to a value a failed call could not refresh. Outside the marker: the value stays as it was.
 STALE_FLAG = "⚠️ *Review: could not be refreshed; this value is from an earlier run.*"
+NESTED_UNFILLED = "⚠️ *Review: not drafted (a group within a group item); fill it by hand.*"
 
 
 def _link(c: Citation, link_base: str) -> str:
@@ -91,7 +93,28 @@ def render_draft(
     def wrap(member: TemplateField | Group, lines: list[str]) -> list[str]:
         return wrap_block(member.id, lines, "") if isinstance(member, Group) else lines
 
-    return render(template, answers, wrap=wrap)
+    nested = _nested_group_ids(template)
+
+    def missing(member: TemplateField | Group) -> str | None:
+        # Groups inside group items are never asked for: their placeholder text stays, visibly
+        # marked, rather than passing for a filled value.
+        return NESTED_UNFILLED if member.id in nested else None
+
+    return render(template, answers, wrap=wrap, missing=missing)
+
+
+def _nested_group_ids(template: Template) -> set[str]:
+    found: set[str] = set()
+
+    def visit(group: Group) -> None:
+        for inner in group_members(group)[1]:
+            found.add(inner.id)
+            visit(inner)
+
+    for sec in template.sections():
+        for g in sec.groups:
+            visit(g)
+    return found
 
 
 def _stale_block(text: str, indent: str, stale: bool) -> str:
@@ -204,6 +227,26 @@ def _group_answer(g: Group, result: FieldResult | None, link_base: str) -> Any:
 # --- the review report ---
 
 
+def field_counts(results: dict[str, FieldResult], kept: Collection[str]) -> dict[str, int]:
+    """Each field counted once: kept from a human edit, not drafted (its call failed or was cut
+    off before it), not found, not applicable, or answered; `flagged` counts the answered ones that
+    need review (and `from_facts` those that facts answered)."""
+    drafted = [r for r in results.values() if r.id not in kept]
+    answered = [r for r in drafted if r.source != "error" and r.status == "answered"]
+    return {
+        "fields": len(drafted) + len(kept),
+        "answered": len(answered),
+        "not_found": sum(r.source != "error" and r.status == "not_found" for r in drafted),
+        "not_applicable": sum(
+            r.source != "error" and r.status == "not_applicable" for r in drafted
+        ),
+        "flagged": sum(r.flagged or any(i.get("flagged") for i in r.items) for r in answered),
+        "from_facts": sum(r.source == "facts" for r in answered),
+        "errors": sum(r.source == "error" for r in drafted),
+        "kept_human": len(kept),
+    }
+
+
 def review_markdown(
     template: Template,
     results: dict[str, FieldResult],
@@ -239,8 +282,9 @@ def review_markdown(
     lines = [
         f"# Review checklist for {output_name}",
         "",
-        f"Template: {template.name}. {summary['answered']} fields answered, {summary['not_found']} not found, "
-        f"{len(flagged)} flagged for review, {len(kept)} kept from human edits.",
+        f"Template: {template.name}. {summary['answered']} fields answered "
+        f"({summary['flagged']} of them flagged for review), {summary['not_found']} not found, "
+        f"{summary['errors']} not drafted, {len(kept)} kept from human edits.",
         "",
     ]
     lines += [

@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from agent import history, prompts
-from agent.answers import Citation, Cite
+from agent.answers import BoundedAnswer, Citation, Cite
 from agent.citations import Verifier, support
-from agent.errors import ModelError, ModelNotConfiguredError, UserInputError
+from agent.errors import (
+    ModelCancelledError,
+    ModelError,
+    ModelNotConfiguredError,
+    UserInputError,
+)
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence, evidence_text
@@ -24,7 +29,7 @@ WHY_EVIDENCE_TOKENS = 1100
 _DOCUMENTED_KINDS = {"notes", "ADR", "history"}
 
 
-class WhyAnswer(BaseModel):
+class WhyAnswer(BoundedAnswer):
     """What the model returns for one question (source first: small models ground better)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -91,6 +96,7 @@ class WhyResult:
     evidence: list[Evidence] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     flagged: bool = False
+    failed: bool = False  # the model call failed: no answer at all
 
     def to_json(self) -> dict[str, object]:
         """JSON for --json."""
@@ -122,6 +128,12 @@ def gather(
     if at is not None:
         if at.path not in index.paths():
             raise UserInputError(f"--at {at.path}: not a file docagent indexes in {index.root}")
+        total = len(index.file_lines(at.path) or [])
+        if at.end > total:
+            raise UserInputError(
+                f"--at {at.path}:{at.start}-{at.end}: the file has {total} lines.",
+                hint=f"Give lines between 1 and {total}.",
+            )
         if index.is_git:
             shas = [c.sha for c in history.blame_commits(index.root, at.path, at.start, at.end)]
             shas += [
@@ -218,7 +230,7 @@ def answer(
             purpose=f"why: {question[:60]}",
         ).value
     except ModelError as exc:
-        if isinstance(exc, ModelNotConfiguredError):
+        if isinstance(exc, (ModelNotConfiguredError, ModelCancelledError)):
             raise
         return WhyResult(
             question,
@@ -228,6 +240,7 @@ def answer(
             evidence=evidence,
             flagged=True,
             reasons=[exc.message],
+            failed=True,
         )
     return settle(index, question, reply, evidence)
 

@@ -33,6 +33,7 @@ def update_golden() -> bool:
 
 
 from tests.cassettes import cassette, model_base_url  # noqa: E402, F401  (fixtures)
+from tests.fake_server import fake_server  # noqa: E402, F401  (fixture)
 
 
 def pytest_configure(config: pytest.Config) -> None:

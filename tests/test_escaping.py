@@ -209,7 +209,7 @@ def test_hostile_values_render_as_data_in_every_kind_of_field() -> None:
 def test_the_review_report_shows_values_and_quotes_as_data() -> None:
     template = parse_template(TEMPLATE)
     results = hostile_results()
-    summary = {"answered": 6, "not_found": 0}
+    summary = {"answered": 6, "flagged": 0, "not_found": 0, "errors": 0}
     review = review_markdown(template, results, summary, "OUT.md", kept={})
     assert html_tokens(review) == []
     headings = [t for t in MD.parse(review) if t.type == "heading_open"]

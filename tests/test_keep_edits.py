@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from agent.draft import DraftEvent, DraftOptions, DraftOutcome, run_draft
+from agent.errors import AllCallsFailedError
 from agent.llm import ModelClient
 from agent.markers import CLOSE, body_hash, find_markers, strip_generation
 from agent.outputs import companion_paths, generations, stored_base, write_atomic
@@ -50,19 +51,20 @@ ALERTING = "operations.alerting"
 @dataclass
 class FakeModel:
     """Answers every field a call asks for with `values[key]` (default: "<key> v<version>"); or
-    fails every call while `down`."""
+    fails every call while `down`, and the calls that ask for a key in `failing`."""
 
     values: dict[str, Any] = field(default_factory=dict)
     version: int = 1
     down: bool = False
+    failing: set[str] = field(default_factory=set)
     calls: int = 0
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         assert self.calls < 50, "runaway requests"
-        if self.down:
-            return httpx.Response(503, json={"error": {"message": "the endpoint is down"}})
         schema = json.loads(request.content)["response_format"]["json_schema"]["schema"]
+        if self.down or self.failing & set(schema["properties"]):
+            return httpx.Response(503, json={"error": {"message": "the endpoint is down"}})
         answer = {}
         for key, prop in schema["properties"].items():
             value = self.values.get(key, f"{key} v{self.version}")
@@ -342,12 +344,15 @@ def test_writing_is_skipped_when_the_file_changed_since_it_was_read(tmp_path: Pa
 
 def test_a_failed_call_never_replaces_an_earlier_value(drafting: Drafting) -> None:
     drafting.run()
-    before = {fid: drafting.marker(fid).text for fid in (DB, WHY, CONSIDER, SCHEDULE, ALERTING)}
-    drafting.model.down = True
+    before = {fid: drafting.marker(fid).text for fid in (DB, WHY, CONSIDER)}
+    # The storage call fails; the operations call still answers.
+    drafting.model.failing = {"database"}
+    drafting.model.version = 2
     outcome = drafting.run()
     text = drafting.text
     for fid, marker in before.items():
         assert marker in text, fid  # byte for byte
+    assert "v2" in drafting.marker(SCHEDULE).body
     assert "Not drafted" not in text
     assert text.count("could not be refreshed") == len(before)
     assert outcome.summary["not_refreshed"] == len(before)
@@ -359,20 +364,31 @@ def test_a_failed_call_never_replaces_an_earlier_value(drafting: Drafting) -> No
         for fid, r in outcome.results.items()
         if fid in before
     )
-    # Still down: nothing accumulates. Back up: refreshed, the flags gone.
+    # Still failing: nothing accumulates. Back up: refreshed, the flags gone.
     drafting.run()
     assert drafting.text == text
-    drafting.model.down = False
-    drafting.model.version = 2
+    drafting.model.failing = set()
     drafting.run()
     assert "could not be refreshed" not in drafting.text
     assert "database v2" in drafting.marker(DB).body
 
 
-def test_a_failed_call_on_a_first_draft_says_not_drafted(drafting: Drafting) -> None:
+def test_an_outage_of_every_call_writes_nothing(drafting: Drafting) -> None:
+    drafting.run()
+    files = {
+        p: p.read_bytes() for p in (drafting.output, *companion_paths(drafting.output).values())
+    }
     drafting.model.down = True
+    with pytest.raises(AllCallsFailedError):
+        drafting.run()
+    assert {p: p.read_bytes() for p in files} == files
+
+
+def test_a_failed_call_on_a_first_draft_says_not_drafted(drafting: Drafting) -> None:
+    drafting.model.failing = {"importer_schedule"}
     outcome = drafting.run()
     assert "Not drafted" in drafting.text and outcome.summary["not_refreshed"] == 0
+    assert "database v1" in drafting.marker(DB).body
 
 
 # --- atomic writes and generations ------------------------------------------------------------
