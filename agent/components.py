@@ -46,7 +46,8 @@ _EXPAND_SHARE = 0.3
 _MIN_SHARE = 0.015
 _SKIP_DIRS = re.compile(
     r"(^|/)(tests?|__tests__|testing|e2e|spec|specs|examples?|samples?|demos?|docs?|benchmarks?|"
-    r"bench|scripts?|tools?|fixtures|vendor|third_party|node_modules|migrations|locales?|i18n|"
+    r"bench|scripts?|tools?|fixtures|vendor|third_party|node_modules|migrations|alembic|dev|"
+    r"locales?|i18n|"
     r"\.[^/]+)(/|$)",
     re.IGNORECASE,
 )
@@ -146,10 +147,10 @@ def find_components(index: RepoIndex) -> list[Component]:
     if not total:
         return []
     imports = _imports(index, files)
-    imported_by: Counter[str] = Counter()
-    for targets in imports.values():
+    imported_by: dict[str, set[str]] = {}
+    for source, targets in imports.items():
         for target in targets:
-            imported_by[target] += 1
+            imported_by.setdefault(target, set()).add(source)
     root = code_root(files)
     picked: dict[str, int] = {}
     expansions: list[list[str]] = []
@@ -198,12 +199,18 @@ def _is_entry_module(path: str, files: dict[str, int]) -> bool:
     return path in files and PurePosixPath(path).stem in {"__init__", "mod", "index", "lib", "main"}
 
 
-def _rank_parts(parts: Counter[str], imported_by: Counter[str]) -> list[str]:
+def _rank_parts(parts: Counter[str], imported_by: dict[str, set[str]]) -> list[str]:
     def importers(part: str) -> int:
-        return sum(
-            n
-            for target, n in imported_by.items()
-            if target == part or target.startswith(part + "/")
+        # Files outside the part that import it: a part's imports of itself say nothing.
+        inside = part + "/"
+        return len(
+            {
+                source
+                for target, sources in imported_by.items()
+                if target == part or target.startswith(inside)
+                for source in sources
+                if source != part and not source.startswith(inside)
+            }
         )
 
     most_lines = max(parts.values()) or 1
@@ -246,7 +253,16 @@ _PY_DOC = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*)')
 def _summary(index: RepoIndex, comp: Component) -> tuple[str, tuple[str, int, int] | None]:
     """The first sentence of the component's own description, with its lines."""
     candidates = [comp.path] if comp.path in comp.files else []
-    for name in ("__init__.py", "mod.rs", "lib.rs", "doc.go", "index.ts", "README.md"):
+    for name in (
+        "__init__.py",
+        "mod.rs",
+        "lib.rs",
+        "src/lib.rs",
+        "src/main.rs",
+        "doc.go",
+        "index.ts",
+        "README.md",
+    ):
         candidates.append(f"{comp.path}/{name}")
     # A Go package's doc comment may sit in any of its files (directly in the directory).
     candidates += [f for f in comp.files if f.endswith(".go") and f.rsplit("/", 1)[0] == comp.path]
@@ -356,17 +372,23 @@ def _imports(index: RepoIndex, files: dict[str, int]) -> dict[str, dict[str, int
 
 
 def _link(comps: list[Component], imports: dict[str, dict[str, int]]) -> None:
-    """Fill each component's dependencies from its files' imports."""
+    """Fill each component's dependencies from its files' imports: the most specific other
+    component that holds each import target (never the component's own parent)."""
     for c in comps:
         for path in c.files:
             for target, n in imports.get(path, {}).items():
-                other = next((x for x in comps if x.owns(target)), None)
-                if other is not None and other is not c and other.path not in c.depends_on:
-                    # The most specific component that holds the import target.
-                    deeper = [x for x in comps if x.owns(target) and x.path.startswith(other.path)]
-                    best = max(deeper, key=lambda x: len(x.path), default=other)
-                    if best is not c and not c.owns(best.path):
-                        c.depends_on.setdefault(best.path, (path, n))
+                owners = [x for x in comps if x.owns(target)]
+                if not owners:
+                    continue
+                best = max(owners, key=lambda x: len(x.path))
+                if (
+                    best is c
+                    or c.owns(best.path)
+                    or c.path.startswith(best.path + "/")
+                    or best.path in c.depends_on
+                ):
+                    continue
+                c.depends_on[best.path] = (path, n)
 
 
 def _targets(
@@ -382,17 +404,31 @@ def _targets(
     out: list[str] = []
     if language == "python":
         m = _PY_IMPORT.match(line)
-        if m:
-            out += _python_module(m.group(1) or m.group(2), path, files)
+        if m and m.group(1):
+            # `from pkg import submodule` imports the submodule, not only pkg/__init__.py.
+            names = re.split(r"[,\s()]+", line.split(" import ", 1)[-1].split("#", 1)[0])
+            sep = "" if m.group(1).endswith(".") else "."
+            for name in (n for n in names if n.isidentifier() and n != "as"):
+                out += _python_module(f"{m.group(1)}{sep}{name}", path, files)
+            if not out:
+                out += _python_module(m.group(1), path, files)
+        elif m:
+            out += _python_module(m.group(2), path, files)
     elif language in ("ts", "js", "vue", "svelte"):
         for spec in _JS_IMPORT.findall(line):
             out += _js_module(spec, path, files, aliases)
     elif language == "go" and go_module:
         m = _GO_IMPORT.match(line)
-        if m and m.group(1).startswith(go_module + "/"):
+        if m and m.group(1) == go_module:
+            # The module's root package: its files directly in the repository root.
+            out += [f for f in files if "/" not in f and f.endswith(".go")][:1]
+        elif m and m.group(1).startswith(go_module + "/"):
             out.append(m.group(1)[len(go_module) + 1 :])
     elif language == "rust":
-        for crate, module in _RUST_USE.findall(line):
+        code = line.split("//", 1)[0].strip()
+        if not re.match(r"^(pub(\([\w:]+\))?\s+)?(use|extern\s+crate)\b", code):
+            return out
+        for crate, module in _RUST_USE.findall(code):
             if crate == "crate":
                 base = _crate_dir(path)
             elif crate in crates:
@@ -420,7 +456,10 @@ def _crate_dir(path: str) -> str:
 def _python_module(module: str, path: str, files: dict[str, int]) -> list[str]:
     if module.startswith("."):
         dots = len(module) - len(module.lstrip("."))
-        base = PurePosixPath(path).parents[dots - 1]
+        parents = PurePosixPath(path).parents
+        if dots > len(parents):
+            return []
+        base = parents[dots - 1]
         rest = module.lstrip(".").replace(".", "/")
         stem = f"{base}/{rest}" if rest else str(base)
     else:
@@ -460,13 +499,21 @@ _ALIAS_RE = re.compile(r'"([^"*]+)\*"\s*:\s*\[\s*"\.?/?([^"*]*)\*"')
 
 
 def _ts_aliases(index: RepoIndex) -> dict[str, str]:
-    """Import prefixes the root tsconfig/jsconfig maps to directories ("~/" -> "app/")."""
+    """Import prefixes the tsconfig/jsconfig files map to directories ("~/" -> "app/"), each target
+    relative to its config's directory (mealie's frontend/tsconfig.json: "~/" -> "frontend/")."""
     out: dict[str, str] = {}
-    for name in ("tsconfig.json", "jsconfig.json"):
-        for line in index.file_lines(name) or []:
+    configs = sorted(
+        p
+        for p in index.records
+        if PurePosixPath(p).name in ("tsconfig.json", "jsconfig.json") and "node_modules" not in p
+    )
+    for config in configs:
+        base = str(PurePosixPath(config).parent)
+        for line in index.file_lines(config) or []:
             m = _ALIAS_RE.search(line)
             if m:
-                out[m.group(1)] = m.group(2)
+                target = m.group(2) if base == "." else f"{base}/{m.group(2)}"
+                out.setdefault(m.group(1), target)
     # Longest prefix first, so "@server/" wins over "@".
     return dict(sorted(out.items(), key=lambda kv: -len(kv[0])))
 
@@ -523,7 +570,7 @@ _MEMBER_ROLES = (
     ("definitions", re.compile(r"key components|components|contents|main (classes|types)")),
     ("dependencies", re.compile(r"^dependencies$|depends")),
 )
-_GROUP_LABEL = re.compile(r"service|module|component|package|subsystem", re.I)
+_GROUP_LABEL = re.compile(r"service|module|component|subsystem", re.I)
 
 
 def member_roles(labels: dict[str, str]) -> dict[str, str]:
@@ -539,7 +586,8 @@ def member_roles(labels: dict[str, str]) -> dict[str, str]:
 
 def is_decomposition(group_label: str, labels: dict[str, str]) -> bool:
     """A repeated group that lists the system's modules or services, with a name member."""
-    return bool(_GROUP_LABEL.search(group_label)) and "name" in member_roles(labels).values()
+    roles = set(member_roles(labels).values())
+    return bool(_GROUP_LABEL.search(group_label)) and "name" in roles and len(roles) >= 2
 
 
 def decomposition_items(
@@ -562,19 +610,15 @@ def decomposition_items(
             values[by_role["summary"]] = c.summary
             cites.append(c.summary_at)
         if c.definitions and "definitions" in by_role:
-            values[by_role["definitions"]] = ", ".join(
-                f"`{d.name}` ({d.kind})" for d in c.definitions[:5]
-            )
-            cites += [(d.path, d.line, d.line) for d in c.definitions[:3]]
+            shown = c.definitions[:5]
+            values[by_role["definitions"]] = ", ".join(f"`{d.name}` ({d.kind})" for d in shown)
+            cites += [(d.path, d.line, d.line) for d in shown]
         if c.depends_on and "dependencies" in by_role:
-            deps = sorted(c.depends_on, key=lambda p: p)
+            deps = sorted(c.depends_on)[:6]
             values[by_role["dependencies"]] = ", ".join(
-                f"`{d}/`" if not d.endswith((".py", ".ts", ".go", ".rs", ".js")) else f"`{d}`"
-                for d in deps[:6]
+                f"`{d}`" if PurePosixPath(d).suffix else f"`{d}/`" for d in deps
             )
-            cites += [
-                (c.depends_on[d][0], c.depends_on[d][1], c.depends_on[d][1]) for d in deps[:3]
-            ]
+            cites += [(c.depends_on[d][0], c.depends_on[d][1], c.depends_on[d][1]) for d in deps]
         values["_citations"] = cites
         items.append(values)
     return items

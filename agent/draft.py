@@ -519,13 +519,7 @@ def _static_result(
         return _static_group(fid, answer, template, sections_of, index)
     f = _member(template, fid)
     label = f.label if f else fid
-    citations = []
-    for fact in answer.facts:
-        lines = index.file_lines(fact.path) or []
-        quote = lines[fact.line - 1].strip() if 0 < fact.line <= len(lines) else ""
-        citations.append(
-            Citation(path=fact.path, start_line=fact.line, end_line=fact.line, quote=quote[:120])
-        )
+    citations = [_citation(index, fact.path, fact.line, fact.line) for fact in answer.facts]
     value: Any = answer.rows if answer.rows is not None else answer.value
     return FieldResult(
         id=fid,

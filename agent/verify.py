@@ -232,7 +232,10 @@ def mentions_subject(f: TemplateField, text: str) -> bool:
     return f.is_rationale and bool(_REASON_RE.search(text))
 
 
-def _off_topic(f: TemplateField, section: str, citation: Citation) -> FieldResult:
+def _unused_pointer(
+    f: TemplateField, section: str, reason: str, *, flagged: bool = False
+) -> FieldResult:
+    """Not found: the lines the model pointed at cannot be the value (extract style)."""
     return FieldResult(
         id=f.id,
         label=f.label,
@@ -240,20 +243,8 @@ def _off_topic(f: TemplateField, section: str, citation: Citation) -> FieldResul
         kind=f.kind.value,
         status="not_found",
         is_rationale=f.is_rationale,
-        reasons=[f"the lines the model pointed at ({citation.label}) do not mention what it asks"],
-    )
-
-
-def _injected(f: TemplateField, section: str, citation: Citation) -> FieldResult:
-    return FieldResult(
-        id=f.id,
-        label=f.label,
-        section=section,
-        kind=f.kind.value,
-        status="not_found",
-        is_rationale=f.is_rationale,
-        flagged=True,
-        reasons=[injection_reason([citation.label])],
+        flagged=flagged,
+        reasons=[reason],
     )
 
 
@@ -290,11 +281,18 @@ def field_result(
             citations[0], quote = verifier.excerpt(citations[0])
             if verifier.injected(citations[0], quote):
                 # Lines that speak to the model are an instruction, not an answer.
-                return _injected(f, section, citations[0])
+                return _unused_pointer(
+                    f, section, injection_reason([citations[0].label]), flagged=True
+                )
             if extracted and not mentions_subject(f, quote):
                 # Small models point at arbitrary lines; lines that share no word with what the
                 # field asks about are not an answer.
-                return _off_topic(f, section, citations[0])
+                return _unused_pointer(
+                    f,
+                    section,
+                    f"the lines the model pointed at ({citations[0].label}) do not mention what "
+                    "it asks",
+                )
             value = quote if f.kind is FieldKind.TEXT else [quote]
             texts = [quote]
             confidence = min(confidence, 0.5)

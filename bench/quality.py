@@ -92,7 +92,12 @@ def work_copy(truth: RepoTruth, repos_dir: Path, out: Path, variant: str) -> Pat
     description) removed in one commit."""
     dest = out / "work" / f"{truth.name}-{variant}"
     marker = dest / ".git" / "docagent-bench"
-    if marker.exists() and marker.read_text() == truth.commit:
+    remove = [*AGENT_FILES, *truth.agent_files]
+    if variant == "stripped":
+        remove += truth.architecture_docs
+    # The copy is reused only while the commit and the removed files are the same.
+    stamp = json.dumps([truth.commit, sorted(remove)])
+    if marker.exists() and marker.read_text() == stamp:
         return dest
     if dest.exists():
         subprocess.run(["rm", "-rf", str(dest)], check=True)
@@ -109,12 +114,9 @@ def work_copy(truth: RepoTruth, repos_dir: Path, out: Path, variant: str) -> Pat
         proc = _git("-C", str(dest), "checkout", "-q", truth.commit)
     if proc.returncode:
         raise SystemExit(f"cannot check out {truth.repo} at {truth.commit}: {proc.stderr.strip()}")
-    remove = [*AGENT_FILES, *truth.agent_files]
-    if variant == "stripped":
-        remove += truth.architecture_docs
     _git("-C", str(dest), "rm", "-r", "-q", "--ignore-unmatch", "--", *remove)
     _git("-C", str(dest), "commit", "-q", "-m", f"bench: remove {variant} files")
-    marker.write_text(truth.commit)
+    marker.write_text(stamp)
     return dest
 
 
@@ -187,7 +189,8 @@ def score(
     else:
         row["stack"] = score_stack(truth, draft)
         row["modules"] = score_modules(truth, draft)
-        if variant == "asis":
+        # With no model (plan only) nothing could state a reason: not scored rather than 0.
+        if variant == "asis" and markdown:
             row["rationale"] = score_rationale(truth, draft)
         row["sufficiency"] = score_sufficiency(truth, draft, files)
     if markdown:

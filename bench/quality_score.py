@@ -55,10 +55,14 @@ STACK_FIELDS = {
 }
 DECOMPOSITION = "service-module-decomposition.service-module"
 ENV_TABLE = "environment-variables.environment-variables"
-LOCATION_TABLES = ("code-locations.backend-api.backend-api", "code-locations.frontend-client")
+LOCATION_TABLES = (
+    "code-locations.backend-api.backend-api",
+    "code-locations.frontend-client.frontend-client",
+)
 
 _NONE_RE = re.compile(
-    r"^\W*(none|n/?a|not (found|applicable|used|present|recorded)|no\b[^.]{0,40}$|-+|—)\W*",
+    r"^\W*(none|n/a|na|not (found|applicable|used|present|recorded)|no\b[^.]{0,40}$)(\b|$)"
+    r"|^\W*$",
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+#.-]*[A-Za-z0-9+#]|[A-Za-z0-9]+")
@@ -125,6 +129,10 @@ _STOP = set(
 )
 _META_KEYS = {"citations", "flagged", "reasons", "confidence", "model_confidence", "basis", "note"}
 _BACKTICK_RE = re.compile(r"`([^`\n]+)`")
+_FILE_EXT_RE = re.compile(
+    r"\.(py|pyi|ts|tsx|js|jsx|mjs|go|rs|rb|java|kt|md|rst|toml|json|ya?ml|txt|cfg|ini|sh|sql|html|"
+    r"css|vue|svelte|lock|proto)$"
+)
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$")
 _PATHISH_RE = re.compile(r"^[\w.@-]+(?:/[\w.@*-]*)+/?$|^[\w@-]+\.[A-Za-z0-9]{1,6}$")
 
@@ -134,21 +142,30 @@ def _normalized(text: str) -> str:
     return " ".join(w for w in words if w not in ("etc", "e", "g", "eg"))
 
 
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "es", "ed", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
+
+
 def content_words(text: str) -> set[str]:
-    """Lower-cased words of a text without stop words, cut to 6 letters (a crude stemmer that
-    makes "caching" meet "cache" and "databases" meet "database")."""
+    """Lower-cased words of a text without stop words, crudely stemmed ("caching" and "cache",
+    "databases" and "database" meet); paths and dotted names count by their parts."""
     words = set()
-    for w in _WORD_RE.findall(text.lower()):
-        w = w.strip(".-")
-        if len(w) < 2 or w in _STOP:
-            continue
-        words.add(w[:6] if w.isalpha() else w)
+    for token in _WORD_RE.findall(text.lower()):
+        for w in re.split(r"[./_-]+", token):
+            if len(w) < 2 or w in _STOP:
+                continue
+            words.add(_stem(w) if w.isalpha() else w)
     return words
 
 
 def has_keyword(text: str, alternative: str) -> bool:
     """Whether a whole-word (or whole-phrase) occurrence is in the text, case-insensitive."""
-    pattern = r"(?<![A-Za-z0-9_])" + re.escape(alternative.strip()) + r"(?![A-Za-z0-9_])"
+    # A hyphen joins a name ("typst-library" is not "typst"); a slash or dot ends it.
+    pattern = r"(?<![\w-])" + re.escape(alternative.strip()) + r"(?![\w-])"
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
@@ -418,11 +435,12 @@ def score_citations(draft: Draft, repo: RepoFiles) -> dict[str, Any]:
                 body = "\n".join(lines[c["start_line"] - 1 : c["end_line"]]) if ok else None  # type: ignore[index]
             exists.append(body is not None)
             texts.append(body or "")
-        cited_words = content_words("\n".join(texts))
+        # The cited file's own path supports a value that names it ("`src/flask/ctx.py`").
+        cited_words = content_words("\n".join(texts + [c["path"] for c in cites]))
         supported = not words or len(words & cited_words) >= 0.5 * len(words)
         for c, ok, body in zip(cites, exists, texts, strict=True):
             shown += 1
-            if ok and supported and (not words or words & content_words(body)):
+            if ok and supported and (not words or words & content_words(f"{body} {c['path']}")):
                 valid += 1
             else:
                 bad.append(f"{c['path']}:{c['start_line']}-{c['end_line']}")
@@ -430,20 +448,21 @@ def score_citations(draft: Draft, repo: RepoFiles) -> dict[str, Any]:
 
 
 def score_existence(draft: Draft, repo: RepoFiles, template_text: str) -> dict[str, Any]:
-    """Share of backticked paths and identifiers (not from the template) that exist."""
+    """Share of backticked paths and identifiers (not from the template) that exist: as a path, or
+    as a word in a tracked file (`datasette.client`, `Store.open()`)."""
     own = set(_BACKTICK_RE.findall(template_text))
     checked = present = 0
     missing: list[str] = []
-    for span in _BACKTICK_RE.findall(draft.markdown):
-        span = span.strip()
-        if span in own:
+    for raw in _BACKTICK_RE.findall(draft.markdown):
+        span = re.sub(r":\d+(-\d+)?$", "", raw.strip())
+        if raw in own or span in own:
             continue
-        if _PATHISH_RE.match(span) and not span.replace(".", "").isdigit():
-            ok = repo.path_exists(span)
-        elif _IDENT_RE.match(span) and len(span) > 2:
-            ok = repo.identifier_exists(span)
-        else:
+        pathish = bool(_PATHISH_RE.match(span)) and not span.replace(".", "").isdigit()
+        # A name ending in a file extension is a path, never an identifier.
+        ident = bool(_IDENT_RE.match(span)) and len(span) > 2 and not _FILE_EXT_RE.search(span)
+        if not (pathish or ident):
             continue
+        ok = (pathish and repo.path_exists(span)) or (ident and repo.identifier_exists(span))
         checked += 1
         present += ok
         if not ok:
@@ -539,13 +558,19 @@ def _first_cells(rows: Any) -> list[str]:
 
 
 def _paths_in(rows: Any) -> list[str]:
+    """Paths in a table's location column (or, without one, in any cell that is only a path)."""
     found = []
-    for cell in flatten(rows).split("\n"):
-        for token in re.split(r"[\s`,|()]+", cell):
-            token = token.strip("./").removeprefix("./")
-            token = re.sub(r":\d+(-\d+)?$", "", token)
-            if "/" in token or re.match(r"^[\w-]+\.[A-Za-z]{1,5}$", token):
-                found.append(token)
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        cells = [v for k, v in row.items() if re.search(r"location|path|file", k, re.I)] or list(
+            row.values()
+        )
+        for cell in cells:
+            for token in re.split(r"[\s`,|()]+", flatten(cell)):
+                token = re.sub(r":\d+(-\d+)?$", "", token.removeprefix("./")).rstrip("/")
+                if "/" in token or re.match(r"^\.?[\w-]+\.[A-Za-z]{1,5}$", token):
+                    found.append(token)
     return found
 
 
@@ -560,7 +585,7 @@ def score_component(truth: ComponentTruth, draft: Draft) -> dict[str, Any]:
         result = draft.find(suffix)
         if result and result.get("status") == "answered":
             paths += _paths_in(result.get("value"))
-    wanted = [loc.path.strip("/") for loc in truth.code_locations]
+    wanted = sorted({loc.path.strip("/") for loc in truth.code_locations})
 
     def matches(drafted_path: str, truth_path: str) -> bool:
         return drafted_path == truth_path or drafted_path.startswith(truth_path + "/")

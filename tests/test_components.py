@@ -129,6 +129,27 @@ def test_rust_workspace_crates_named_from_their_manifests(tmp_path: Path) -> Non
     assert items[1]["_citations"] == [("cli/src/main.rs", 1, 1)]
 
 
+def test_imports_the_patterns_cannot_place_are_no_edges(tmp_path: Path) -> None:
+    repo = write(
+        tmp_path / "odd",
+        {
+            # More leading dots than directories (here inside a docstring): no edge, no crash.
+            "pkg/a.py": '"""Example:\n    from ....nowhere import x\n"""\n' + body(80),
+            "pkg/b.py": "from pkg import a\n" + body(60),
+            "one/Cargo.toml": '[package]\nname = "one"\n',
+            "one/src/lib.rs": "//! The first crate.\n" + body(90, "const A: u8 = 1;"),
+            "two/Cargo.toml": '[package]\nname = "two"\n',
+            # A path in a comment is not an import.
+            "two/src/lib.rs": "// moved from one::thing\nfn f() {}\n"
+            + body(70, "const B: u8 = 1;"),
+        },
+    )
+    comps = {c.path: c for c in find_components(build_index(repo))}
+    assert set(comps) == {"one", "two", "pkg"}
+    assert comps["one"].summary == "The first crate."
+    assert comps["two"].depends_on == {}
+
+
 def test_skipped_languages_and_no_code(tmp_path: Path) -> None:
     repo = write(tmp_path / "notes", {"README.md": "# Notes\n", "data.csv": "a,b\n"})
     assert find_components(build_index(repo)) == []

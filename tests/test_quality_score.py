@@ -316,3 +316,50 @@ def test_truth_check_finds_bad_citations(toy: tuple[Path, str]) -> None:
     assert "does not exist" in problems[2]
     with pytest.raises(ValueError):
         truth_for(commit, stack={"language": None})
+
+
+def test_matching_rules_found_in_review(toy: tuple[Path, str]) -> None:
+    from bench.quality_score import content_words, has_keyword
+
+    # A hyphen joins a name: typst-library is not typst; a slash or a dot ends one.
+    assert not has_keyword("`crates/typst-library/`", "crates/typst")
+    assert has_keyword("`crates/typst/` and more", "crates/typst")
+    assert has_keyword("see src/flask/app.py", "app.py")
+    # Real answers that start like "none" are answers.
+    draft = make_draft(
+        [
+            stack_field("language", "Native binary"),
+            stack_field("framework", "NATS (pub/sub)"),
+            stack_field("database", "N/A"),
+        ]
+    )
+    assert draft.stated(draft.find(STACK_FIELDS["language"])) == "Native binary"
+    assert draft.stated(draft.find(STACK_FIELDS["framework"])) == "NATS (pub/sub)"
+    assert draft.stated(draft.find(STACK_FIELDS["database"])) == ""
+    assert content_words("caching databases") == content_words("cache database")
+    assert {"flask", "ctx"} <= content_words("`src/flask/ctx.py`")
+
+
+def test_existence_strips_line_numbers_and_knows_dotted_names(toy: tuple[Path, str]) -> None:
+    repo = RepoFiles(toy[0])
+    md = "`src/toy/store.py:4` `toy.app` `docs/design.md:99-100` `nothing_here.py`\n"
+    result = score_existence(make_draft([], md), repo, template_text="")
+    assert result["checked"] == 4 and result["missing"] == ["nothing_here.py"]
+
+
+def test_component_locations_come_from_the_location_column(toy: tuple[Path, str]) -> None:
+    truth = truth_for(toy[1])
+    assert truth.component is not None
+    draft = make_draft(
+        [
+            field(
+                "code-locations.frontend-client.frontend-client",
+                [
+                    {"location": "`src/toy/app.py:1-5`", "notes": "see README.md, e.g. Node.js"},
+                    {"location": "./src/toy/store.py", "notes": ""},
+                ],
+            )
+        ]
+    )
+    result = score_component(truth.component, draft)
+    assert result["locations_recall"] == 1.0 and result["locations_precision"] == 1.0
