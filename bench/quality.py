@@ -22,6 +22,7 @@ missing ones. It never runs in the test suite.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -164,6 +165,7 @@ def run_one(
         if event.kind == "done":
             print(f"    {event.done}/{event.total} {event.title[:70]}", flush=True)
 
+    before = dataclasses.replace(client.usage) if client is not None else None
     outcome = run_draft(repo, options, client, progress=None if plan_only else progress)
     if plan_only:
         return {
@@ -172,6 +174,17 @@ def run_one(
             "summary": {"seconds": time.perf_counter() - started},
         }
     data: dict[str, Any] = json.loads(md.with_suffix(".draft.json").read_text(encoding="utf-8"))
+    if before is not None:
+        # One client serves every draft of a run: its usage is cumulative, the summary per draft.
+        after = client.usage
+        data["summary"].update(
+            model_calls=after.calls - before.calls,
+            cache_hits=after.cache_hits - before.cache_hits,
+            prompt_tokens=after.prompt_tokens - before.prompt_tokens,
+            completion_tokens=after.completion_tokens - before.completion_tokens,
+            model_seconds=round(after.model_seconds - before.model_seconds, 2),
+        )
+        md.with_suffix(".draft.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
     return data
 
 

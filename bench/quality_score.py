@@ -457,6 +457,14 @@ def score_existence(draft: Draft, repo: RepoFiles, template_text: str) -> dict[s
         span = re.sub(r":\d+(-\d+)?$", "", raw.strip())
         if raw in own or span in own:
             continue
+        if re.fullmatch(r"[0-9a-f]{7,40}", span):
+            # A commit reference.
+            ok = repo.commit_message(span) is not None
+            checked += 1
+            present += ok
+            if not ok:
+                missing.append(span)
+            continue
         pathish = bool(_PATHISH_RE.match(span)) and not span.replace(".", "").isdigit()
         # A name ending in a file extension is a path, never an identifier.
         ident = bool(_IDENT_RE.match(span)) and len(span) > 2 and not _FILE_EXT_RE.search(span)

@@ -342,9 +342,13 @@ def test_matching_rules_found_in_review(toy: tuple[Path, str]) -> None:
 
 def test_existence_strips_line_numbers_and_knows_dotted_names(toy: tuple[Path, str]) -> None:
     repo = RepoFiles(toy[0])
-    md = "`src/toy/store.py:4` `toy.app` `docs/design.md:99-100` `nothing_here.py`\n"
+    head = git(toy[0], "rev-parse", "--short=10", "HEAD")
+    md = (
+        "`src/toy/store.py:4` `toy.app` `docs/design.md:99-100` `nothing_here.py` "
+        f"`{head}` `deadbeef00`\n"
+    )
     result = score_existence(make_draft([], md), repo, template_text="")
-    assert result["checked"] == 4 and result["missing"] == ["nothing_here.py"]
+    assert result["checked"] == 6 and result["missing"] == ["nothing_here.py", "deadbeef00"]
 
 
 def test_component_locations_come_from_the_location_column(toy: tuple[Path, str]) -> None:
