@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import PurePosixPath
 
-from agent.imports import file_imports
+from agent.imports import file_imports, manifest_names
 from agent.index import RepoIndex
 
 # Languages whose files make up components (markup, styles and config do not).
@@ -181,7 +181,7 @@ def find_components(index: RepoIndex) -> list[Component]:
         Component(p, picked[p], sorted(f for f in files if f == p or f.startswith(p + "/")))
         for p in chosen
     ]
-    names = _package_names(index)
+    names = {d: name for d, (_, name) in manifest_names(index).items() if d}
     for c in comps:
         c.package = names.get(c.path, "")
         c.definitions = _definitions(index, c)
@@ -368,28 +368,6 @@ def _link(comps: list[Component], imports: dict[str, dict[str, int]]) -> None:
                 ):
                     continue
                 c.depends_on[best.path] = (path, n)
-
-
-def _package_names(index: RepoIndex) -> dict[str, str]:
-    """Directory -> the package name its own manifest declares (Cargo.toml, package.json,
-    pyproject.toml)."""
-    out: dict[str, str] = {}
-    patterns = {
-        "Cargo.toml": re.compile(r'^\s*name\s*=\s*"([\w.-]+)"'),
-        "pyproject.toml": re.compile(r'^\s*name\s*=\s*"([\w.-]+)"'),
-        "package.json": re.compile(r'^\s*"name"\s*:\s*"([@\w./-]+)"'),
-    }
-    for path in index.records:
-        p = PurePosixPath(path)
-        pattern = patterns.get(p.name)
-        if pattern is None or str(p.parent) == ".":
-            continue
-        for line in index.file_lines(path) or []:
-            m = pattern.match(line)
-            if m:
-                out[str(p.parent)] = m.group(1)
-                break
-    return out
 
 
 # --- filling a decomposition group ---------------------------------------------------------------

@@ -168,16 +168,35 @@ def _go_module(index: RepoIndex) -> str:
     return ""
 
 
-def _crates(index: RepoIndex) -> dict[str, str]:
-    """Workspace crate name (as written in code) -> its directory."""
-    out: dict[str, str] = {}
-    for path in index.records:
-        if PurePosixPath(path).name != "Cargo.toml":
+_MANIFEST_NAME = {
+    "Cargo.toml": re.compile(r'^\s*name\s*=\s*"([\w.-]+)"'),
+    "pyproject.toml": re.compile(r'^\s*name\s*=\s*"([\w.-]+)"'),
+    "package.json": re.compile(r'^\s*"name"\s*:\s*"([@\w./-]+)"'),
+}
+
+
+def manifest_names(index: RepoIndex) -> dict[str, tuple[str, str]]:
+    """Directory ("" for the root) -> (manifest file, the package name it declares), for
+    Cargo.toml, pyproject.toml and package.json."""
+    out: dict[str, tuple[str, str]] = {}
+    for path in sorted(index.records):
+        p = PurePosixPath(path)
+        pattern = _MANIFEST_NAME.get(p.name)
+        if pattern is None:
             continue
         for line in index.file_lines(path) or []:
-            m = re.match(r'^\s*name\s*=\s*"([\w-]+)"', line)
+            m = pattern.match(line)
             if m:
-                directory = str(PurePosixPath(path).parent)
-                out[m.group(1).replace("-", "_")] = "" if directory == "." else directory
+                directory = str(p.parent)
+                out["" if directory == "." else directory] = (p.name, m.group(1))
                 break
     return out
+
+
+def _crates(index: RepoIndex) -> dict[str, str]:
+    """Workspace crate name (as written in code) -> its directory."""
+    return {
+        name.replace("-", "_"): directory
+        for directory, (manifest, name) in manifest_names(index).items()
+        if manifest == "Cargo.toml"
+    }

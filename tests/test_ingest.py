@@ -212,6 +212,57 @@ def test_facts_come_with_their_lines(repo: Path) -> None:
     assert {"python", "go", "js"} <= langs
 
 
+def test_fact_rules_found_on_the_quality_benchmark(tmp_path: Path) -> None:
+    from agent.plan import static_answers
+    from agent.templates import load_template
+
+    root = tmp_path / "svc"
+    files = {
+        # warehouse keeps its dependencies in requirements/*.in
+        "requirements/main.in": "pyramid\nsqlalchemy>=2\n",
+        "pyproject.toml": '[project]\nname = "svc"\n\n[tool.pytest.ini_options]\naddopts = "-q"\n'
+        "\n[tool.ruff]\nline-length = 100\n",
+        "Dockerfile": "FROM python:3.11.0-slim-bullseye\n",
+        # A devcontainer tag scheme carries no Python version; a demo's image is not the project's.
+        ".devcontainer/Dockerfile": "FROM mcr.microsoft.com/devcontainers/python:0-3.10-bullseye\n",
+        "demos/proxy/Dockerfile": "FROM python:3.9\n",
+        "svc/app.py": "x = 1\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    idx = build_index(root)
+    found = {(f.kind, f.name): f for f in idx.facts}
+    assert (found[("web-framework", "Pyramid")].path, found[("web-framework", "Pyramid")].line) == (
+        "requirements/main.in",
+        1,
+    )
+    assert ("orm", "SQLAlchemy") in found
+    assert found[("testing", "pytest")].path == "pyproject.toml"
+    assert ("tool-config", "pytest") not in found and ("tool-config", "ruff") in found
+    runtimes = {(f.path, f.value) for f in idx.facts if f.kind == "runtime"}
+    assert ("Dockerfile", "3.11.0") in runtimes
+    assert not any(path == ".devcontainer/Dockerfile" for path, _ in runtimes)
+    static = static_answers(load_template("architecture-overview"), idx)
+    by_label = {fid.rsplit(".", 1)[-1]: a for fid, a in static.items()}
+    assert by_label["testing-framework"].value == "pytest"
+    assert "pytest" not in by_label["code-quality"].value
+    assert by_label["framework"].value == "Pyramid"
+    # The project's own Dockerfile gives the version, not the demo's.
+    assert all(f.path != "demos/proxy/Dockerfile" for f in by_label["language"].facts)
+
+
+def test_a_changed_extraction_format_reindexes_every_file(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent import index as index_module
+
+    build_index(repo)
+    monkeypatch.setattr(index_module, "_FORMAT", index_module._FORMAT + "-other-rules")
+    again = build_index(repo)
+    assert again.stats.reused_files == 0 and again.stats.read_files > 10
+
+
 def test_index_is_reused_and_only_changed_files_rechunk(repo: Path) -> None:
     first = build_index(repo)
     assert first.stats.read_files > 10 and first.stats.reused_files == 0
