@@ -152,12 +152,20 @@ def run_one(
     template: str,
     client: Any,
     plan_only: bool,
+    sections: list[str] | None = None,
 ) -> dict[str, Any]:
     """Draft (or plan) one repository; returns the .draft.json content."""
     from agent.draft import DraftOptions, run_draft
 
     topic = truth.component.topic if template == COMPONENT and truth.component else ""
-    options = DraftOptions(template=template, output=md, force=True, topic=topic, dry_run=plan_only)
+    options = DraftOptions(
+        template=template,
+        output=md,
+        force=True,
+        topic=topic,
+        dry_run=plan_only,
+        sections=sections,
+    )
     md.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
@@ -295,6 +303,9 @@ def main() -> None:
     parser.add_argument("--held-out", action="store_true", help="include the held-out repos")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--component", action="store_true", help="also the component template")
+    parser.add_argument(
+        "--sections", action="append", help="draft only these sections (a slice; repeatable)"
+    )
     parser.add_argument("--plan-only", action="store_true", help="no model: sufficiency only")
     parser.add_argument("--score-only", action="store_true", help="re-score existing drafts")
     parser.add_argument("--check-truth", action="store_true")
@@ -335,6 +346,8 @@ def main() -> None:
         raise SystemExit(1 if bad or len(ready) < len(truths) else 0)
 
     slug = re.sub(r"[^\w.-]+", "_", args.model or "embedded-default")
+    if args.sections:
+        slug += "-sections-" + re.sub(r"[^\w.-]+", "_", "+".join(args.sections))
     out: Path = args.out or args.repos_dir / ".quality" / slug
     out.mkdir(parents=True, exist_ok=True)
     os.environ["DOCAGENT_HOME"] = str(out / "home")
@@ -361,7 +374,7 @@ def main() -> None:
                         data = json.loads(dj.read_text(encoding="utf-8"))
                     else:
                         print(f"{t.name} ({variant}, {template})", flush=True)
-                        data = run_one(t, repo, md, template, client, args.plan_only)
+                        data = run_one(t, repo, md, template, client, args.plan_only, args.sections)
                     markdown = "" if args.plan_only else md.read_text(encoding="utf-8")
                     rows.append(score(t, variant, template, data, markdown, repo))
     finally:
