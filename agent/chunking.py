@@ -108,7 +108,7 @@ def chunk_file(file: RepoFile, text: str) -> list[Chunk]:
     starts = _line_starts(text)
     sections: list[tuple[int, int, str]]
     if file.kind is FileKind.NOTES and file.language in {"markdown", "rst"}:
-        sections = _merge_small(_note_sections(lines, file.language), starts, NOTE_CHUNK_CHARS)
+        sections = _merge_small(note_sections(lines, file.language), starts, NOTE_CHUNK_CHARS)
         size = NOTE_CHUNK_CHARS
     else:
         sections = [(1, len(lines), "")]
@@ -160,7 +160,19 @@ _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}\s*$")
 
 
-def _note_sections(lines: list[str], language: str) -> list[tuple[int, int, str]]:
+_SETEXT = re.compile(r"^ {0,3}(=+|-{3,})\s*$")
+
+
+def _setext_title(previous: str, underline: str) -> bool:
+    text = previous.strip()
+    return (
+        bool(text)
+        and not text.startswith(("-", "*", "+", "|", ">", "#", "```"))
+        and (underline.strip()[0] == "=" or len(underline.strip()) >= max(3, len(text) // 2))
+    )
+
+
+def note_sections(lines: list[str], language: str) -> list[tuple[int, int, str]]:
     """(first_line, last_line, header path) per heading section of a Markdown or RST file."""
     heads: list[tuple[int, int, str]] = []  # (line, level, title)
     if language == "markdown":
@@ -174,6 +186,9 @@ def _note_sections(lines: list[str], language: str) -> list[tuple[int, int, str]
                 h = _MD_HEADING.match(line)
                 if h:
                     heads.append((i, len(h.group(1)), h.group(2).strip()))
+                elif i > 1 and _SETEXT.match(line) and _setext_title(lines[i - 2], line):
+                    # "Title\n=====" (zoekt's doc/design.md is written this way).
+                    heads.append((i - 1, 1 if line.lstrip()[0] == "=" else 2, lines[i - 2].strip()))
     else:
         order: list[str] = []
         for i in range(1, len(lines)):

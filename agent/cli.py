@@ -237,6 +237,7 @@ def index_command(
             "tokens": s.tokens,
             "facts": s.facts,
             "commits": s.commits,
+            "decisions": dict(s.decisions),
             "redactions": s.redactions,
             "files_read": s.read_files,
             "files_reused": s.reused_files,
@@ -267,6 +268,8 @@ def index_command(
         f"{s.redactions} secrets redacted; read {s.read_files} files, reused {s.reused_files} "
         f"from cache; {s.seconds:.2f}s"
     )
+    recorded = ", ".join(f"{n} {kind}" for kind, n in s.decisions.most_common()) or "none"
+    out.print(f"Recorded decisions (docagent decisions): {recorded}")
     if show_redactions and redacted:
         listing = Table("redacted at", "kind", title="Secrets redacted (values never shown)")
         for r in redacted:
@@ -274,6 +277,56 @@ def index_command(
         out.print(listing)
     elif show_redactions:
         out.print("No secrets redacted.")
+
+
+@app.command("decisions")
+@friendly
+def decisions_command(
+    repo: Annotated[Path, typer.Argument(help="Repository directory.")] = Path("."),
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these sources: adr, design, commit, comment (repeatable)."),
+    ] = None,
+    about: Annotated[
+        str | None, typer.Option(help="Only decisions whose subject or reasons mention this.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every field as JSON.")] = False,
+) -> None:
+    """List the decisions the repository records: subject, reason and where it is written."""
+    from dataclasses import asdict
+
+    from agent.index import build_index
+
+    _utf8_path("REPO", repo)
+    _at_least("--limit", limit, 1)
+    kinds = {k.strip().lower() for k in kind or []}
+    unknown = kinds - {"adr", "design", "commit", "comment"}
+    if unknown:
+        raise UserInputError(
+            f"--kind {', '.join(sorted(unknown))}: unknown source",
+            hint="Use adr, design, commit or comment.",
+        )
+    idx = build_index(repo)
+    found = [d for d in idx.decisions if not kinds or d.kind in kinds]
+    if about:
+        needle = about.lower()
+        found = [d for d in found if needle in d.text.lower()]
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(d) for d in found[:limit]], indent=2) + "\n")
+        return
+    if not found:
+        out.print("No recorded decisions match.")
+        return
+    for d in found[:limit]:
+        status = f"  [dim]{escape(d.status)}[/]" if d.status else ""
+        out.print(f"[bold]{escape(d.title)}[/]  [dim]{d.kind}  {escape(d.label)}[/]{status}")
+        for r in d.reasons[:2]:
+            where = f"{d.path}:{r.start}-{r.end}" if r.start else d.path
+            out.print(f"    {escape(r.text[:300])}  [dim]({escape(where)})[/]")
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(idx.stats.decisions.items()))
+    more = f"; showing {limit}" if len(found) > limit else ""
+    out.print(f"{len(found)} decisions ({counts}){more}")
 
 
 @app.command("search")

@@ -520,7 +520,9 @@ def _static_result(
     f = _member(template, fid)
     label = f.label if f else fid
     citations = [_citation(index, fact.path, fact.line, fact.line) for fact in answer.facts]
+    citations += [_citation(index, *span) for span in answer.spans]
     value: Any = answer.rows if answer.rows is not None else answer.value
+    confidence = 0.95 if citations else 0.9
     return FieldResult(
         id=fid,
         label=label,
@@ -528,11 +530,15 @@ def _static_result(
         kind=f.kind.value if f else "text",
         status=answer.status,
         value=value,
-        confidence=0.95 if citations else 0.9,
+        # A reason matched to its subject by name alone is for a human to confirm.
+        confidence=min(confidence, 0.55) if answer.reasons else confidence,
         model_confidence=1.0,
         citations=citations,
         source="facts",
+        basis=answer.basis,
         is_rationale=bool(f and f.is_rationale),
+        flagged=bool(answer.reasons),
+        reasons=list(answer.reasons),
     )
 
 

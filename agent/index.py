@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent import decisions as decisionlib
 from agent import facts as factlib
 from agent import history, tokens
 from agent.chunking import Chunk, chunk_file
 from agent.config import home
+from agent.decisions import Decision
 from agent.facts import Fact
 from agent.history import Commit
 from agent.redact import Redaction, redact
@@ -35,7 +37,15 @@ def _extraction_digest() -> str:
     # left a benchmark's cached stack answers unchanged).
     here = Path(__file__).resolve().parent
     digest = hashlib.sha1()
-    modules = ("facts.py", "chunking.py", "redact.py", "secret_rules.py", "repo.py", "history.py")
+    modules = (
+        "facts.py",
+        "chunking.py",
+        "redact.py",
+        "secret_rules.py",
+        "repo.py",
+        "history.py",
+        "decisions.py",
+    )
     for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:12]
@@ -59,6 +69,7 @@ class FileRecord:
     redactions: list[Redaction]  # kind and line of each secret replaced, never its value
     language: str
     kind: str
+    decisions: list[Decision] = field(default_factory=list)  # reasons the file records
 
 
 @dataclass
@@ -74,6 +85,7 @@ class IndexStats:
     tokens: int = 0
     facts: int = 0
     commits: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)  # by kind: adr, design, commit ...
     redactions: int = 0
     reused_files: int = 0
     read_files: int = 0
@@ -102,6 +114,22 @@ class RepoIndex:
         self.chunks = retriever.chunks
         self.facts = _all_facts(records, stats)
         self._lines: dict[str, list[str] | None] = {}
+        self._decisions: list[Decision] | None = None
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """Every decision the repository records (files, then commits), most central source first."""
+        if self._decisions is None:
+            found = [
+                d
+                for _, rec in sorted(self.records.items())
+                if rec.skip is None
+                for d in rec.decisions
+            ]
+            found += decisionlib.from_commits(self.commits)  # newest first
+            found.sort(key=lambda d: -d.weight)  # stable: file order, then history order
+            self._decisions = found
+        return self._decisions
 
     def search(
         self, query: str, k: int = 8, *, intent: Intent | None = None, kinds: set[str] | None = None
@@ -235,6 +263,7 @@ def build_index(
     stats.commits = len(commits)
     index = RepoIndex(repo.root, records, commits, retriever, stats, repo.is_git)
     stats.facts = len(index.facts)
+    stats.decisions = Counter(d.kind for d in index.decisions)
     stats.seconds = time.perf_counter() - started
     return index
 
@@ -258,6 +287,11 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         found += factlib.env_var_facts(f.path, text)
     if f.kind is FileKind.CODE:
         found += factlib.code_entry_facts(f.path, text, f.language)
+    recorded: list[Decision] = []
+    if f.kind is FileKind.NOTES:
+        recorded = decisionlib.from_notes(f.path, text, f.language, f.is_adr)
+    elif f.kind is FileKind.CODE:
+        recorded = decisionlib.from_comments(f.path, text, f.language)
     return FileRecord(
         f.size,
         f.mtime_ns,
@@ -269,6 +303,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         redactions,
         f.language,
         f.kind.value,
+        recorded,
     )
 
 

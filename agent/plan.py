@@ -16,6 +16,7 @@ from itertools import zip_longest
 from agent.components import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
+from agent.rationale import Filled, adr_field, decision_items, is_decision_group, why_field
 from agent.render import group_members
 from agent.retrieval import Hit, Intent
 from agent.templates import FieldKind, Group, Section, Template, TemplateField
@@ -34,6 +35,16 @@ class StaticAnswer:
     note: str = ""
     # Group items (member field id -> value, "_citations" -> [(path, start, end)]).
     items: list[dict[str, object]] | None = None
+    spans: list[tuple[str, int, int]] = field(default_factory=list)  # cited lines beyond facts
+    basis: str | None = None  # documented, for a reason quoted from the repository's record
+    reasons: list[str] = field(default_factory=list)  # why a human should check it
+
+    @classmethod
+    def quoted(cls, filled: Filled, *, basis: str | None = None) -> StaticAnswer:
+        """A value quoted from (or stated about) the repository's own record, with its spans."""
+        return cls(
+            filled.value, "answered", spans=filled.spans, basis=basis, reasons=filled.reasons
+        )
 
 
 @dataclass
@@ -207,10 +218,19 @@ def static_answers(
         trail = sec.id.replace("-", " ")
         for f in sec.fields:
             answer = _static_for(f, trail, facts, index, topic)
+            if answer is None and not topic:
+                answer = _recorded_for(f, trail, out, index)
             if answer is not None:
                 out[f.id] = answer
         for g in sec.groups:
             labels = {f.id: f.label for f in group_members(g)[0]}
+            if not topic and is_decision_group(g.label, labels):
+                # Decisions are quoted from the ADRs and design docs; the embedded model filled
+                # none of the benchmark's 36 documented reasons when asked to find them.
+                items = decision_items(index, labels)
+                if items:
+                    out[g.id] = StaticAnswer("", "answered", items=items)
+                continue
             if not topic and is_decomposition(g.label, labels):
                 # The modules are read from the code's structure; a model shown five chunks of
                 # it named 3 of 81 documented components on the quality benchmark.
@@ -218,6 +238,24 @@ def static_answers(
                 if items:
                     out[g.id] = StaticAnswer("", "answered", items=items)
     return out
+
+
+def _recorded_for(
+    f: TemplateField, trail: str, done: dict[str, StaticAnswer], index: RepoIndex
+) -> StaticAnswer | None:
+    """ADR location/format and "Why <stack choice>" fields, from the recorded decisions."""
+    if f.kind is not FieldKind.TEXT:
+        return None
+    if re.search(r"\badrs?\b|decision record", trail):
+        filled = adr_field(f.label, index)
+        return StaticAnswer.quoted(filled) if filled else None
+    if not f.is_rationale:
+        return None
+    parent = done.get(f.id.rsplit(".", 1)[0])
+    if parent is None or not parent.facts:
+        return None
+    filled = why_field([x.name for x in parent.facts], index)
+    return StaticAnswer.quoted(filled, basis="documented") if filled else None
 
 
 def _static_for(

@@ -238,7 +238,10 @@ _ADR_DIR = re.compile(
     r"(^|/)(adrs?|decisions|decision[-_]records?|architecture[-_]decisions?|architecture/decisions)/",
     re.I,
 )
-_ADR_NAME = re.compile(r"(^|/)(adr[-_]?\d+|\d{3,5}[-_][\w-]+)\.(md|rst|adoc|txt)$", re.I)
+# `0007-use-postgres.md`, not a dated post (`2023-05-23-removing-pgp.md`: warehouse's blog).
+_ADR_NAME = re.compile(
+    r"(^|/)(adr[-_]?\d+|(?!\d{4}-\d\d-\d\d)\d{3,5}[-_][\w-]+)\.(md|rst|adoc|txt)$", re.I
+)
 # Files whose whole content is secret material: never read, so nothing in them can reach a model.
 # `prod.env`, `deploy/staging.env` are dotenv files as much as `.env` is; their examples and
 # templates (`.env.example`, `example.env`) are configuration, read (and redacted) like any file.

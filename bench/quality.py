@@ -210,8 +210,8 @@ def score(
     else:
         row["stack"] = score_stack(truth, draft)
         row["modules"] = score_modules(truth, draft)
-        # With no model (plan only) nothing could state a reason: not scored rather than 0.
-        if variant == "asis" and markdown:
+        # Scored with no model too (plan only): reasons are quoted from recorded decisions.
+        if variant == "asis":
             row["rationale"] = score_rationale(truth, draft)
         row["sufficiency"] = score_sufficiency(truth, draft, files)
     if markdown:

@@ -106,6 +106,23 @@ def test_overview_draft_end_to_end(
     assert "Import supplier feeds into stock storage." in text
     assert "`src/inventory/storage.py`" in group["items"][0][f"{group['id']}.dependencies"]
 
+    # The decisions come from the ADRs, quoted and cited, not from a model.
+    adrs = next(
+        f for f in draft["fields"] if f["id"].endswith("key-architectural-decisions.decision")
+    )
+    assert adrs["source"] == "facts" and not any(
+        adrs["id"] in call["field_ids"] for call in draft["plan"]
+    )
+    titles = [v for item in adrs["items"] for k, v in item.items() if k.endswith("-decision")]
+    assert titles == [
+        "Use SQLite for stock storage",
+        "Retry supplier imports with exponential backoff",
+    ]
+    rationale = adrs["items"][0][f"{adrs['id']}.rationale"]
+    assert "We rejected PostgreSQL because nobody on the team wanted to run it" in rationale
+    assert {c["path"] for c in adrs["items"][0]["citations"]} == {"docs/adr/0001-use-sqlite.md"}
+    assert "We rejected PostgreSQL because nobody on the team wanted to run it" in text
+
     # Weak answers are flagged with reasons, and the review report lists each one.
     summary = outcome.summary
     assert summary["flagged"] > 0 and summary["answered"] > 15

@@ -13,9 +13,9 @@ import pytest
 
 from agent import why
 from agent.calllog import CallLog
-from agent.citations import addressed_lines, addresses_model
 from agent.draft import DraftOptions, run_draft
 from agent.index import build_index
+from agent.injection import addressed_lines, addresses_model
 from agent.llm import ModelClient, ModelSettings, StructuredMode
 from tests.scripted_model import completion, evidence_lines, fill, request_schema
 

@@ -1,0 +1,203 @@
+"""The "why" half of a template, filled from the decisions the repository records (no model).
+
+- A group of decisions (the overview's Key Architectural Decisions) gets one item per recorded
+  decision, ADRs first, then the design docs' reasoned sections, each quoted and cited.
+- ADR Location / ADR Format come from where the ADRs live and how they are written.
+- A "Why ..." field whose subject the facts name (the database is SQLite) gets the recorded reason
+  that names that subject, quoted and cited as documented; flagged unless the passage says it
+  was chosen, since a reason that mentions SQLite may explain something else about it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from agent.decisions import Decision, Passage, doc_weight, split_sentences, states_cause
+from agent.index import RepoIndex
+
+MAX_DECISIONS = 12
+_PER_FILE = 6
+_CHOICE = re.compile(
+    r"\b(chose|choose|chosen|decided|decision|selected|picked|opted|prefer(?:red)?|went with|"
+    r"(?:is|are|was|were) used (?:as|for|because)|we use|uses? \w+ (?:as|for|because))\b",
+    re.IGNORECASE,
+)
+
+_ROLES = (
+    ("title", re.compile(r"title|^name$|^decision \d*$")),
+    ("context", re.compile(r"^context|problem|background")),
+    ("decision", re.compile(r"^decision$|what was decided|^outcome")),
+    ("rationale", re.compile(r"rationale|^why|reason")),
+    ("consequences", re.compile(r"consequence|implication|trade-?off")),
+    ("status", re.compile(r"^status$")),
+    ("location", re.compile(r"location|link|source|^where")),
+)
+
+
+@dataclass
+class Filled:
+    """A value with the spans that state it."""
+
+    value: str
+    spans: list[tuple[str, int, int]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def member_roles(labels: dict[str, str]) -> dict[str, str]:
+    """Which member (by id) takes which role in a decision item."""
+    roles: dict[str, str] = {}
+    for fid, label in labels.items():
+        low = label.lower().strip()
+        for role, pattern in _ROLES:
+            if role not in roles.values() and pattern.search(low):
+                roles[fid] = role
+                break
+    return roles
+
+
+def is_decision_group(group_label: str, labels: dict[str, str]) -> bool:
+    """A repeated group of decisions: titled items with a rationale (ADR-like)."""
+    roles = set(member_roles(labels).values())
+    return bool(re.search(r"decision|adr", group_label, re.I)) and {"title", "rationale"} <= roles
+
+
+def key_decisions(index: RepoIndex, limit: int = MAX_DECISIONS) -> list[Decision]:
+    """The recorded decisions that belong in an architecture document, most central first."""
+    chosen: list[Decision] = []
+    per_file: Counter[str] = Counter()
+    adrs = sorted((d for d in index.decisions if d.kind == "adr"), key=lambda d: d.path)
+    # The maintainers' design docs first; then, to fill the list, the other notes' reasoned
+    # sections (README, reference docs), never a tutorial's or a recipe's.
+    prose = [d for d in index.decisions if d.kind == "design" and doc_weight(d.path) >= 2]
+    prose += [d for d in index.decisions if d.kind == "design" and 2 > doc_weight(d.path) >= 1]
+    for d in [*adrs, *prose]:
+        if len(chosen) >= limit:
+            break
+        if d.kind == "design" and per_file[d.path] >= _PER_FILE:
+            continue
+        per_file[d.path] += 1
+        chosen.append(d)
+    return chosen
+
+
+def _quote(passages: list[Passage], path: str, limit: int = 2) -> Filled:
+    shown = passages[:limit]
+    return Filled(" … ".join(p.text for p in shown), [(path, p.start, p.end) for p in shown])
+
+
+def decision_items(index: RepoIndex, labels: dict[str, str]) -> list[dict[str, object]]:
+    """One group item per key decision: quoted from its source, every member cited."""
+    by_role = {role: fid for fid, role in member_roles(labels).items()}
+    items: list[dict[str, object]] = []
+    for d in key_decisions(index):
+        where = d.path if d.kind == "adr" else f"{d.path} ({d.subject})"
+        parts: list[tuple[str, Filled | None]] = [
+            ("title", Filled(d.title, [(d.path, d.start, d.start)])),
+            ("context", _quote([d.context], d.path) if d.context else None),
+            ("decision", _quote([d.decision], d.path) if d.decision else None),
+            ("rationale", _quote(d.reasons, d.path) if d.reasons else None),
+            ("consequences", _quote([d.consequences], d.path) if d.consequences else None),
+            ("status", Filled(d.status, [(d.path, d.start, d.start)]) if d.status else None),
+            # Cited by its first line: the whole span may hold lines no value should rest on.
+            ("location", Filled(f"{where}, lines {d.start}-{d.end}", [(d.path, d.start, d.start)])),
+        ]
+        values: dict[str, object] = {}
+        cites: list[tuple[str, int, int]] = []
+        for role, filled in parts:
+            if filled is not None and filled.value and role in by_role:
+                values[by_role[role]] = filled.value
+                cites.extend(filled.spans)
+        values["_citations"] = sorted(set(cites), key=cites.index)
+        items.append(values)
+    return items
+
+
+def adr_field(label: str, index: RepoIndex) -> Filled | None:
+    """ADR Location and ADR Format, from the ADR files themselves."""
+    low = label.lower()
+    adrs = [d for d in index.decisions if d.kind == "adr"]
+    if "location" in low or "where" in low:
+        if not adrs:
+            design = sorted(
+                {d.path for d in key_decisions(index) if doc_weight(d.path) >= 1.5},
+                key=lambda p: (-doc_weight(p), p),
+            )[:4]
+            if not design:
+                return None
+            return Filled(
+                "No ADR files; design decisions are written in "
+                + ", ".join(f"`{p}`" for p in design),
+                [(p, 1, 1) for p in design],
+            )
+        dirs = Counter(str(PurePosixPath(d.path).parent) for d in adrs)
+        shown = [f"`{p}/` ({n} records)" for p, n in dirs.most_common(3)]
+        first = {p: next(d.path for d in adrs if d.path.startswith(p)) for p in dirs}
+        return Filled(", ".join(shown), [(first[p], 1, 1) for p, _ in dirs.most_common(3)])
+    if "format" in low:
+        if not adrs:
+            return None
+        with_status = sum(bool(d.status) for d in adrs)
+        styles: Counter[str] = Counter()
+        for d in adrs:
+            if {"alternatives", "decision"} <= set(d.sections):
+                styles["MADR-style (context, considered options, decision outcome)"] += 1
+            elif {"context", "decision", "consequences"} <= set(d.sections):
+                styles["Nygard-style (status, context, decision, consequences)"] += 1
+            else:
+                styles["free-form records"] += 1
+        if len(styles) == 1:
+            name = next(iter(styles))
+        else:
+            name = "mixed: " + ", ".join(f"{n} {style}" for style, n in styles.most_common())
+        sample = adrs[0]
+        return Filled(
+            f"{name}; {with_status} of {len(adrs)} state a status",
+            [(sample.path, sample.start, min(sample.end, sample.start + 20))],
+        )
+    return None
+
+
+def why_field(names: list[str], index: RepoIndex) -> Filled | None:
+    """The recorded reason that names one of a field's subjects (from the facts), quoted."""
+    if not names:
+        return None
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(n) for n in names if n) + r")\b", re.IGNORECASE
+    )
+    best: tuple[float, Decision, Passage] | None = None
+    for d in index.decisions:
+        weight = doc_weight(d.path, d.kind == "adr")
+        if d.kind not in ("adr", "design") or weight < 1.2:
+            continue
+        if d.kind == "adr" and pattern.search(d.title):
+            # An ADR titled for the subject ("Use SQLite for stock storage") is its decision; its
+            # reason, or failing one its context, says why.
+            reason = d.reasons[0] if d.reasons else d.context
+            if reason is not None and (best is None or weight + 1 > best[0]):
+                best = (weight + 1, d, reason)
+            continue
+        for p in d.reasons:
+            # The subject and the reason in one sentence: "B2 is used ... as Backblaze has an
+            # agreement", not a paragraph that mentions Python and, later, gives some reason.
+            # Outside the design docs the sentence must also say it was a choice.
+            if not any(
+                pattern.search(s) and states_cause(s) and (weight >= 2 or _CHOICE.search(s))
+                for s in split_sentences(p.text)
+            ):
+                continue
+            score = weight + (1 if _CHOICE.search(p.text) else 0)
+            if best is None or score > best[0]:
+                best = (score, d, p)
+    if best is None:
+        return None
+    _, d, p = best
+    reasons = []
+    if d.kind != "adr" and not _CHOICE.search(p.text):
+        reasons.append(
+            f"a recorded reason that mentions {names[0]} ({d.path}, {d.subject}); confirm it "
+            "explains this choice"
+        )
+    return Filled(p.text, [(d.path, p.start, p.end)], reasons)

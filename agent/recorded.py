@@ -1,0 +1,81 @@
+"""Answer a "why" straight from a decision record: quoted, cited, no model.
+
+The embedded model answered 2 of 12 documented reviewer questions although the right document was in
+its evidence most of the time. When a recorded reason matches the question well enough, the record
+is the answer: its own words, its own lines. Otherwise `why` asks the model as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from agent.decisions import Decision, Passage, states_reason
+from agent.index import RepoIndex
+from agent.retrieval import tokenize
+
+# Share of the question's weighted terms a passage (with its heading and decision) must hold.
+# Chosen on the quality benchmark's dev questions; see bench/why.py --truth.
+MIN_COVERAGE = 0.6
+MIN_OWN = 0.2
+
+
+@dataclass
+class Match:
+    """The best recorded reason for a question."""
+
+    decision: Decision
+    passage: Passage
+    coverage: float
+
+
+class RecordMatcher:
+    """Scores every recorded reason against questions (idf over the records themselves)."""
+
+    def __init__(self, index: RepoIndex) -> None:
+        self.entries: list[tuple[Decision, Passage, set[str], set[str]]] = []
+        for d in index.decisions:
+            head = set(tokenize(f"{d.subject} {d.decision.text if d.decision else ''}"))
+            for p in d.reasons:
+                # In an ADR or a design doc "this allows" or ", so" states a reason often enough;
+                # elsewhere ("Otherwise it returns None.") it does not.
+                if states_reason(p.text, weak_counts=d.weight >= 2):
+                    own = set(tokenize(p.text))
+                    self.entries.append((d, p, head | own, own))
+        df: Counter[str] = Counter(t for _, _, terms, _ in self.entries for t in terms)
+        n = max(1, len(self.entries))
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.unknown = math.log(1 + n)
+
+    def best(self, question: str, ranked: list[str] | None = None) -> Match | None:
+        """The reason that covers most of the question, among the sources retrieval ranked
+        (`ranked`, best first; None: all), the higher-ranked and the design docs winning ties."""
+        terms = set(tokenize(question))
+        if not terms or not self.entries:
+            return None
+        total = sum(self.idf.get(t, self.unknown) for t in terms)
+        found: Match | None = None
+        rank = -1.0
+        for d, p, have, own in self.entries:
+            # The reason itself must speak to the question, not only its heading.
+            if sum(self.idf.get(t, self.unknown) for t in terms & own) < total * MIN_OWN:
+                continue
+            if ranked is not None and d.path not in ranked:
+                continue
+            coverage = sum(self.idf.get(t, self.unknown) for t in terms & have) / total
+            place = ranked.index(d.path) / len(ranked) if ranked else 0.0
+            score = coverage + 0.1 * (1 - place) + d.weight / 50
+            if score > rank:
+                found, rank = Match(d, p, coverage), score
+        return found
+
+
+def answer_from_record(
+    index: RepoIndex, question: str, ranked: list[str] | None = None
+) -> Match | None:
+    """A recorded reason that answers the question well enough to quote, or None."""
+    match = RecordMatcher(index).best(question, ranked)
+    if match is None or match.coverage < MIN_COVERAGE:
+        return None
+    return match
