@@ -335,6 +335,8 @@ class Citation(BaseModel):
     quote: str = ""
     verified: bool = True
     note: str = ""
+    # Digest of the cited lines when drafted (`docagent check` compares it with today's lines).
+    digest: str = ""
 
     @property
     def label(self) -> str:

@@ -279,6 +279,72 @@ def index_command(
         out.print("No secrets redacted.")
 
 
+@app.command("check")
+@friendly
+def check_command(
+    document: Annotated[Path, typer.Argument(help="A document docagent drafted.")],
+    repo: Annotated[
+        Path | None,
+        typer.Option(help="The repository it describes (default: the one it was drafted from)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every field as JSON.")] = False,
+    github: Annotated[
+        bool, typer.Option("--github", help="Print GitHub Actions annotations (::warning ...).")
+    ] = False,
+    fix_moved: Annotated[
+        bool, typer.Option("--fix-moved", help="Rewrite moved citations to their new lines.")
+    ] = False,
+) -> None:
+    """Check a drafted document against today's tree, without a model: which values' evidence
+    is fresh, moved or stale. Exit 1 when something is stale."""
+    from agent.check import check_document, github_annotations
+    from agent.check import fix_moved as rewrite_moved
+    from agent.report import link_base
+
+    _utf8_path("DOCUMENT", document)
+    report = check_document(document, repo)
+    if fix_moved:
+        n = rewrite_moved(report, link_base(document, report.repo))
+        if n:
+            report = check_document(document, repo)
+        if not (as_json or github):
+            out.print(f"{n} moved citations rewritten.")
+    if as_json:
+        data = {
+            "document": str(document),
+            "repository": str(report.repo),
+            "counts": report.counts(),
+            "fields": [f.to_json() for f in report.fields],
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    elif github:
+        for line in github_annotations(report):
+            sys.stdout.write(line + "\n")
+    else:
+        for f in report.fields:
+            if f.state == "fresh":
+                continue
+            who = "" if f.owner == "docagent" else f"  [bold]({f.owner})[/]"
+            out.print(f"[bold]{f.state}[/] {escape(f.label)}  [dim]line {f.line}[/]{who}")
+            said: set[str] = set()
+            for c in f.citations:
+                if c.state == "stale" and c.why in said:
+                    continue
+                said.add(c.why)
+                if c.state == "moved" and c.moved_to:
+                    out.print(
+                        f"    {escape(c.citation.label)} -> lines {c.moved_to[0]}-{c.moved_to[1]}"
+                    )
+                elif c.state == "stale":
+                    out.print(f"    {escape(c.why)}")
+                    for line in c.diff.split("\n")[2:12] if c.diff else []:
+                        out.print(f"      {escape(line)}", markup=True)
+        counts = ", ".join(f"{n} {state}" for state, n in report.counts().items())
+        out.print(f"{len(report.fields)} drafted fields: {counts}")
+    if report.stale:
+        raise typer.Exit(1)
+
+
 @app.command("decisions")
 @friendly
 def decisions_command(

@@ -403,8 +403,6 @@ def _adr(
             continue
         said = [s for p in _paragraphs(lines, *parts[part], language) for s in _sentences(p)]
         because = [s for s in said if _STRONG.search(s.text) or _WEAK.search(s.text)]
-        if part == "decision" and decision and because and because[0].start == decision.start:
-            continue
         if because:
             reasons = [_joined(because, _MAX_PASSAGE) or because[0]]
             if part == "consequences":

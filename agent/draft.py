@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from agent import prompts, tokens
+from agent import history, prompts, tokens
 from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
+from agent.check import stamp_citations
 from agent.citations import Verifier
 from agent.errors import (
     AllCallsFailedError,
@@ -52,7 +53,7 @@ from agent.plan import (
 from agent.pool import CallPool
 from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
-from agent.report import field_counts
+from agent.report import field_counts, link_base
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
 from agent.verify import field_result, flag_duplicates, group_result
@@ -312,48 +313,50 @@ def run_draft(
     if options.dry_run:
         outcome.seconds = time.perf_counter() - started
         return outcome
-    if client is None:
+    if client is None and prepared:  # a template the facts fill entirely needs no model
         raise ModelNotConfiguredError(
             "No model client.", hint="Configure an endpoint or install the embedded model."
         )
     done = 0
     stopped: str | None = None
-    ctx = _Drafting(client, verifier, sections_of, repo_name, extract)
+    if client is not None:
+        ctx = _Drafting(client, verifier, sections_of, repo_name, extract)
 
-    def work(item: tuple[Unit, list[Evidence], list[dict[str, str]]]) -> dict[str, FieldResult]:
-        unit, evidence, messages = item
-        if stopped:
-            return _failed(unit, sections_of, f"not drafted: {stopped}")
-        if progress:
-            progress(DraftEvent("start", unit.title, done, len(prepared)))
-        if not evidence:
-            return _not_found(unit, sections_of)
-        answered = _ask(ctx, unit, evidence, messages)
-        ctx.count(answered)
-        return answered
-
-    # Ctrl-C (or a fatal error) leaves this block at once: queued calls are cancelled, calls in
-    # flight are abandoned, and nothing below runs, so no output is half-written.
-    with CallPool(client.settings.max_concurrency, on_abort=client.cancel) as pool:
-        futures = [pool.submit(functools.partial(work, item)) for item in prepared]
-        for item, future in zip(prepared, futures, strict=True):
-            try:
-                results.update(future.result())
-            except BudgetExceededError as exc:
-                stopped = "the token budget was reached"
-                results.update(_failed(item[0], sections_of, str(exc.message)))
-            done += 1
+        def work(item: tuple[Unit, list[Evidence], list[dict[str, str]]]) -> dict[str, FieldResult]:
+            unit, evidence, messages = item
+            if stopped:
+                return _failed(unit, sections_of, f"not drafted: {stopped}")
             if progress:
-                progress(DraftEvent("done", item[0].title, done, len(prepared)))
-    if ctx.calls and ctx.failed == ctx.calls:
-        raise AllCallsFailedError(
-            f"Every model call failed ({ctx.failed} of {ctx.calls}); nothing was written. "
-            f"First failure: {ctx.first_failure}",
-            hint="Check the endpoint and model (docagent models), then run again.",
-            calls=ctx.calls,
-            cause=ctx.first_failure,
-        )
-    link_base = _link_base(output, index.root)
+                progress(DraftEvent("start", unit.title, done, len(prepared)))
+            if not evidence:
+                return _not_found(unit, sections_of)
+            answered = _ask(ctx, unit, evidence, messages)
+            ctx.count(answered)
+            return answered
+
+        # Ctrl-C (or a fatal error) leaves this block at once: queued calls are cancelled, calls in
+        # flight are abandoned, and nothing below runs, so no output is half-written.
+        with CallPool(client.settings.max_concurrency, on_abort=client.cancel) as pool:
+            futures = [pool.submit(functools.partial(work, item)) for item in prepared]
+            for item, future in zip(prepared, futures, strict=True):
+                try:
+                    results.update(future.result())
+                except BudgetExceededError as exc:
+                    stopped = "the token budget was reached"
+                    results.update(_failed(item[0], sections_of, str(exc.message)))
+                done += 1
+                if progress:
+                    progress(DraftEvent("done", item[0].title, done, len(prepared)))
+        if ctx.calls and ctx.failed == ctx.calls:
+            raise AllCallsFailedError(
+                f"Every model call failed ({ctx.failed} of {ctx.calls}); nothing was written. "
+                f"First failure: {ctx.first_failure}",
+                hint="Check the endpoint and model (docagent models), then run again.",
+                calls=ctx.calls,
+                cause=ctx.first_failure,
+            )
+    stamp_citations(results, index)
+    base = link_base(output, index.root)
     # Human edits are merged in when the output is written (outputs.write_draft recounts then).
     outcome.summary = summarize(results, (), client, time.perf_counter() - started, len(prepared))
     outcome.summary["style"] = "extract" if extract else "write"
@@ -363,12 +366,14 @@ def run_draft(
             template,
             results,
             existing,
-            link_base,
+            base,
             known,
             outcome.summary,
             {
                 "template": template.name,
                 "repository": str(index.root),
+                # What `docagent check` diffs the cited lines against.
+                "commit": history.head(index.root) if index.is_git else None,
                 "plan": [p.__dict__ for p in plan],
             },
         )
@@ -473,11 +478,6 @@ def _all_ids(template: Template) -> set[str]:
         ids.update(f.id for f in sec.fields)
         ids.update(g.id for g in sec.groups)
     return ids
-
-
-def _link_base(output: Path, root: Path) -> str:
-    rel = os.path.relpath(root.resolve(), output.resolve().parent)
-    return "" if rel == "." else rel.replace(os.sep, "/") + "/"
 
 
 def _section_titles(template: Template) -> dict[str, str]:

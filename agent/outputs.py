@@ -270,6 +270,7 @@ def _files(
         "generation": generation,
         "template": extra.get("template"),
         "repository": extra.get("repository"),
+        "commit": extra.get("commit"),
         "summary": summary,
         "fields": [r.model_dump(mode="json") for r in results.values()],
         "plan": extra.get("plan", []),

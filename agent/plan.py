@@ -254,7 +254,8 @@ def _recorded_for(
     parent = done.get(f.id.rsplit(".", 1)[0])
     if parent is None or not parent.facts:
         return None
-    filled = why_field([x.name for x in parent.facts], index)
+    role = f.context[-1] if f.context else ""
+    filled = why_field([x.name for x in parent.facts], index, role)
     return StaticAnswer.quoted(filled, basis="documented") if filled else None
 
 

@@ -160,10 +160,15 @@ def adr_field(label: str, index: RepoIndex) -> Filled | None:
     return None
 
 
-def why_field(names: list[str], index: RepoIndex) -> Filled | None:
-    """The recorded reason that names one of a field's subjects (from the facts), quoted."""
+def why_field(names: list[str], index: RepoIndex, role: str = "") -> Filled | None:
+    """The recorded reason that names one of a field's subjects (from the facts) in the role the
+    field asks about (`role`: the parent field's label, e.g. "Caching"), quoted."""
     if not names:
         return None
+    # "we already run Redis" in a decision about an e-mail queue is no reason for Redis caching:
+    # the sentence (or its record's subject) must also speak of the role.
+    stems = [w.lower()[:5] for w in re.findall(r"[A-Za-z]{4,}", role)]
+    role_re = re.compile(r"\b(" + "|".join(map(re.escape, stems)) + r")", re.I) if stems else None
     pattern = re.compile(
         r"\b(" + "|".join(re.escape(n) for n in names if n) + r")\b", re.IGNORECASE
     )
@@ -184,7 +189,10 @@ def why_field(names: list[str], index: RepoIndex) -> Filled | None:
             # agreement", not a paragraph that mentions Python and, later, gives some reason.
             # Outside the design docs the sentence must also say it was a choice.
             if not any(
-                pattern.search(s) and states_cause(s) and (weight >= 2 or _CHOICE.search(s))
+                pattern.search(s)
+                and states_cause(s)
+                and (weight >= 2 or _CHOICE.search(s))
+                and (role_re is None or role_re.search(f"{s} {d.subject}"))
                 for s in split_sentences(p.text)
             ):
                 continue

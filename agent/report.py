@@ -7,7 +7,9 @@ text, and escaped (escape.py): repository text and model output are data, never 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from agent import escape
@@ -32,6 +34,12 @@ def _link(c: Citation, link_base: str) -> str:
         f"-L{c.end_line}" if c.end_line != c.start_line else ""
     )
     return f"[{escape.link_label(c.label)}]({target})"
+
+
+def link_base(output: Path, root: Path) -> str:
+    """The relative path from a document's folder to the repository root ('' when the same)."""
+    rel = os.path.relpath(root.resolve(), output.resolve().parent)
+    return "" if rel == "." else rel.replace(os.sep, "/") + "/"
 
 
 def sources(citations: list[Citation], link_base: str) -> str:

@@ -1,0 +1,331 @@
+"""`docagent check`: is a drafted document still true of today's tree? No model.
+
+Every drafted value carries verified `path:start-end` citations, and .draft.json keeps a digest of
+the cited lines as they were. A citation is **fresh** when those lines still say the same, **moved**
+when the same lines now sit elsewhere in the file (the new span is reported; `--fix-moved` writes
+it), **stale** when they changed or their file is gone (with the diff since the draft when the
+draft's commit is known). A field is as bad as its worst citation; an answered field that cites
+nothing is **orphaned**. Values a human reviewed or edited are listed first: someone vouched for them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.answers import Citation, FieldResult
+from agent.errors import UserInputError
+from agent.index import RepoIndex
+from agent.markers import body_hash, find_markers
+from agent.outputs import companion_paths, write_atomic
+from agent.report import sources
+
+ORDER = {"stale": 0, "orphaned": 1, "moved": 2, "fresh": 3}
+
+
+def digest_lines(lines: list[str]) -> str:
+    """The digest of cited lines (whitespace at the ends of each line ignored)."""
+    body = "\n".join(line.strip() for line in lines)
+    return hashlib.sha1(body.encode()).hexdigest()[:12]
+
+
+def stamp_citations(results: dict[str, FieldResult], index: RepoIndex) -> None:
+    """Record the digest of every cited span as drafted (in .draft.json, for `docagent check`)."""
+    for result in results.values():
+        for c in result.citations:
+            lines = index.file_lines(c.path) if c.start_line else None
+            if lines is not None:
+                c.digest = digest_lines(lines[c.start_line - 1 : c.end_line])
+        for item in result.items:
+            for raw in item.get("citations") or []:
+                if isinstance(raw, dict) and raw.get("start_line"):
+                    lines = index.file_lines(str(raw.get("path")))
+                    if lines is not None:
+                        raw["digest"] = digest_lines(lines[raw["start_line"] - 1 : raw["end_line"]])
+
+
+@dataclass
+class CitationCheck:
+    """What became of one citation."""
+
+    citation: Citation
+    state: str  # fresh | moved | stale
+    moved_to: tuple[int, int] | None = None
+    why: str = ""
+    diff: str = ""
+
+
+@dataclass
+class FieldCheck:
+    """What became of one drafted field."""
+
+    id: str
+    label: str
+    state: str  # fresh | moved | stale | orphaned
+    owner: str  # docagent | reviewed | edited
+    citations: list[CitationCheck] = field(default_factory=list)
+    line: int = 0  # of its marker in the document
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON for --json."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "state": self.state,
+            "owner": self.owner,
+            "line": self.line,
+            "citations": [
+                {
+                    "cited": c.citation.label,
+                    "state": c.state,
+                    "moved_to": list(c.moved_to) if c.moved_to else None,
+                    "why": c.why,
+                    "diff": c.diff,
+                }
+                for c in self.citations
+            ],
+        }
+
+
+@dataclass
+class CheckReport:
+    """Every checked field, worst first (human-vouched ones before docagent's own)."""
+
+    document: Path
+    repo: Path
+    fields: list[FieldCheck]
+
+    @property
+    def stale(self) -> list[FieldCheck]:
+        """Fields whose evidence changed or went away."""
+        return [f for f in self.fields if f.state == "stale"]
+
+    def counts(self) -> dict[str, int]:
+        """How many fields are in each state."""
+        out = dict.fromkeys(ORDER, 0)
+        for f in self.fields:
+            out[f.state] += 1
+        return out
+
+
+class _Tree:
+    """Today's files (read once each) and the draft commit's, for diffs."""
+
+    def __init__(self, repo: Path, commit: str | None) -> None:
+        self.repo = repo
+        self.commit = commit
+        self._now: dict[str, list[str] | None] = {}
+
+    def lines(self, path: str) -> list[str] | None:
+        if path not in self._now:
+            target = self.repo / path
+            try:
+                self._now[path] = target.read_text(encoding="utf-8").split("\n")
+            except (OSError, UnicodeDecodeError):
+                self._now[path] = None
+        return self._now[path]
+
+    def then(self, path: str) -> list[str] | None:
+        if not self.commit:
+            return None
+        out = _git(self.repo, "show", f"{self.commit}:{path}")
+        return out.split("\n") if out is not None else None
+
+    def has_commit(self, ref: str) -> bool:
+        return _git(self.repo, "cat-file", "-e", f"{ref}^{{commit}}") is not None
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def _same(lines: list[str], start: int, end: int, c: Citation) -> bool:
+    span = lines[start - 1 : end]
+    if len(span) != end - start + 1:
+        return False
+    if c.digest:
+        return digest_lines(span) == c.digest
+    # A draft written before digests were kept: its quote is the start of the cited text.
+    quote = _norm(c.quote)
+    return bool(quote) and _norm(" ".join(span)).startswith(quote[:100])
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def check_citation(tree: _Tree, c: Citation) -> CitationCheck:
+    """Fresh, moved (with the new span) or stale (with why, and the diff when known)."""
+    if c.path.startswith("commit:") or not c.start_line:
+        ref = c.path.removeprefix("commit:")
+        if tree.has_commit(ref):
+            return CitationCheck(c, "fresh")
+        return CitationCheck(c, "stale", why=f"commit {ref} is not in the repository")
+    lines = tree.lines(c.path)
+    if lines is None:
+        return CitationCheck(c, "stale", why=f"{c.path} is gone")
+    if _same(lines, c.start_line, c.end_line, c):
+        return CitationCheck(c, "fresh")
+    size = c.end_line - c.start_line + 1
+    spots = [n for n in range(1, len(lines) - size + 2) if _same(lines, n, n + size - 1, c)]
+    if spots:
+        best = min(spots, key=lambda n: abs(n - c.start_line))
+        return CitationCheck(c, "moved", moved_to=(best, best + size - 1))
+    old = tree.then(c.path)
+    diff = ""
+    if old is not None:
+        before = old[c.start_line - 1 : c.end_line]
+        after = lines[c.start_line - 1 : c.end_line]
+        diff = "\n".join(
+            difflib.unified_diff(
+                before, after, f"{c.label} (drafted)", f"{c.label} (now)", lineterm="", n=1
+            )
+        )
+    return CitationCheck(c, "stale", why=f"{c.label} no longer says what was cited", diff=diff)
+
+
+def _citations(result: dict[str, Any]) -> list[Citation]:
+    raw = list(result.get("citations") or [])
+    for item in result.get("items") or []:
+        raw += item.get("citations") or []
+    return [Citation.model_validate(c) for c in raw]
+
+
+def _load(doc: Path) -> tuple[str, dict[str, Any]]:
+    if not doc.is_file():
+        raise UserInputError(f"{doc}: no such document")
+    companion = companion_paths(doc)["draft_json"]
+    try:
+        data = json.loads(companion.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserInputError(
+            f"{companion}: missing; `docagent check` reads the draft's record next to the document",
+            hint="Run it on a document docagent wrote (its .draft.json is written beside it).",
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserInputError(f"{companion}: not readable as JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("fields"), list):
+        raise UserInputError(f"{companion}: not a docagent draft record (no fields)")
+    return doc.read_text(encoding="utf-8"), data
+
+
+def check_document(doc: Path, repo: Path | None = None) -> CheckReport:
+    """Check every drafted field of a document against the repository as it is now."""
+    text, data = _load(doc)
+    root = repo or Path(str(data.get("repository") or "."))
+    if not root.is_dir():
+        raise UserInputError(
+            f"--repo {root}: not a directory", hint="Give the repository the document describes."
+        )
+    tree = _Tree(root, data.get("commit"))
+    found = find_markers(text)
+    markers = {**found.orphans, **found.markers}
+    out: list[FieldCheck] = []
+    for result in data["fields"]:
+        fid = str(result.get("id"))
+        if result.get("status") != "answered" or result.get("source") in ("human", "none"):
+            continue
+        marker = markers.get(fid)
+        owner = "docagent"
+        if marker is not None and not marker.untouched:
+            owner = "reviewed" if marker.state == "reviewed" else "edited"
+        checks = [check_citation(tree, c) for c in _citations(result)]
+        states = {c.state for c in checks}
+        state = (
+            "orphaned"
+            if not checks
+            else "stale"
+            if "stale" in states
+            else "moved"
+            if "moved" in states
+            else "fresh"
+        )
+        line = text.count("\n", 0, marker.start) + 1 if marker is not None else 0
+        out.append(FieldCheck(fid, str(result.get("label", fid)), state, owner, checks, line))
+    out.sort(key=lambda f: (ORDER[f.state], f.owner == "docagent", f.line))
+    return CheckReport(doc, root, out)
+
+
+def github_annotations(report: CheckReport) -> list[str]:
+    """`::warning file=...,line=...::` lines for CI (stale and orphaned fields)."""
+    lines = []
+    for f in report.fields:
+        if f.state not in ("stale", "orphaned"):
+            continue
+        why = "; ".join(c.why for c in f.citations if c.why) or "cites nothing"
+        who = "" if f.owner == "docagent" else f" ({f.owner} by a human)"
+        message = f"{f.label}{who} is {f.state}: {why}".replace("\n", " ").replace("::", ": ")
+        lines.append(f"::warning file={report.document},line={max(1, f.line)}::{message}")
+    return lines
+
+
+def fix_moved(report: CheckReport, link_base: str) -> int:
+    """Rewrite moved citations in the document and its record (atomically, markers kept);
+    returns how many citations moved."""
+    text, data = _load(report.document)
+    document = data.get("document") if isinstance(data.get("document"), str) else None
+    moved = {
+        (c.citation.path, c.citation.start_line, c.citation.end_line): c
+        for f in report.fields
+        for c in f.citations
+        if c.state == "moved" and c.moved_to
+    }
+    if not moved:
+        return 0
+    found = find_markers(text)
+    markers = {**found.orphans, **found.markers}
+    by_field = {f.id: f for f in report.fields}
+    pieces: list[tuple[int, int, str]] = []
+    for fid, marker in markers.items():
+        checked = by_field.get(fid)
+        if checked is None:
+            continue
+        body = marker.body
+        for c in checked.citations:
+            if c.state != "moved" or c.moved_to is None:
+                continue
+            new = c.citation.model_copy(
+                update={"start_line": c.moved_to[0], "end_line": c.moved_to[1]}
+            )
+            old_link, new_link = sources([c.citation], link_base), sources([new], link_base)
+            body = body.replace(old_link[2:-1], new_link[2:-1])
+            if document is not None:
+                document = document.replace(old_link[2:-1], new_link[2:-1])
+        if body == marker.body:
+            continue
+        # docagent's own untouched value stays docagent's: its hash follows the new text.
+        state_hash = body_hash(body) if marker.untouched else marker.hash
+        opening = f"<!-- da:{fid} {marker.state} {state_hash} -->"
+        rewritten = marker.text.replace(marker.text[: marker.text.index("-->") + 3], opening, 1)
+        rewritten = rewritten.replace(marker.body, body, 1)
+        pieces.append((marker.start, marker.end, rewritten))
+    for start, end, new_text in sorted(pieces, reverse=True):
+        text = text[:start] + new_text + text[end:]
+    for result in data["fields"]:
+        for holder in [result, *(result.get("items") or [])]:
+            for c in holder.get("citations") or []:
+                hit = moved.get((c.get("path"), c.get("start_line"), c.get("end_line")))
+                if hit is not None and hit.moved_to is not None:
+                    c["start_line"], c["end_line"] = hit.moved_to
+    if document is not None:
+        data["document"] = document
+    companion = companion_paths(report.document)["draft_json"]
+    write_atomic(
+        {
+            report.document: text,
+            companion: json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+        }
+    )
+    return len(moved)
