@@ -221,10 +221,20 @@ def _load(doc: Path) -> tuple[str, dict[str, Any]]:
     return doc.read_text(encoding="utf-8"), data
 
 
+def _default_repo(doc: Path, data: dict[str, Any]) -> Path:
+    # The path recorded at draft time is another machine's in CI: then the work tree holding the
+    # document is the repository.
+    recorded = Path(str(data.get("repository") or ""))
+    if str(recorded) not in ("", ".") and recorded.is_dir():
+        return recorded
+    top = _git(doc.resolve().parent, "rev-parse", "--show-toplevel")
+    return Path(top.strip()) if top else Path(".")
+
+
 def check_document(doc: Path, repo: Path | None = None) -> CheckReport:
     """Check every drafted field of a document against the repository as it is now."""
     text, data = _load(doc)
-    root = repo or Path(str(data.get("repository") or "."))
+    root = repo or _default_repo(doc, data)
     if not root.is_dir():
         raise UserInputError(
             f"--repo {root}: not a directory", hint="Give the repository the document describes."

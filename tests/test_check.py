@@ -5,8 +5,6 @@ file deleted (stale), the rest untouched (fresh)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,58 +13,12 @@ from typer.testing import CliRunner
 from agent.check import check_document
 from agent.cli import app
 from agent.draft import DraftOptions, run_draft
-from tests.test_decisions import FILES
+from tests.shop_repo import CONFIG, FILES, TEMPLATE, git
 
-# Every field of this template is answered from facts and decision records: no model is needed.
-TEMPLATE = """# Shop architecture
-
-## Technology Stack
-
-- **Language**: [Programming language and version]
-
-### Database & Storage
-
-- **Database**: [PostgreSQL, MySQL, etc.]
-    - **Why This Database**: [Rationale for database choice]
-
-## Configuration
-
-### Environment Variables
-
-| Variable | Required | Default | Description |
-|----------|----------|---------|-------------|
-| [NAME] | [Yes/No] | [default] | [What it configures] |
-
-## Decisions
-
-- **Decision 1**: [Title of architectural decision]
-    - **Rationale**: [Why this decision was made]
-    - **Location**: [Link to ADR document]
-
-- **Decision 2**: [Title of architectural decision]
-    - **Rationale**: [Why this decision was made]
-    - **Location**: [Link to ADR document]
-"""
-CONFIG = (
-    "import os\n\n\ndef settings() -> dict[str, str]:\n"
-    '    return {"url": os.environ.get("SHOP_DB_URL", "postgresql://localhost/shop")}\n'
-)
 ENV = "configuration.environment-variables.environment-variables"
 WHY = "technology-stack.database-storage.database.why-this-database"
 DECISIONS = "decisions.decision"
 LANGUAGE = "technology-stack.language"
-
-
-def git(root: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "A",
-        "GIT_AUTHOR_EMAIL": "a@example.com",
-        "GIT_COMMITTER_NAME": "A",
-        "GIT_COMMITTER_EMAIL": "a@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
 
 
 @pytest.fixture
