@@ -593,9 +593,14 @@ def _when(ts: float, *, iso: bool = False) -> str:
 def draft_command(
     repo: Annotated[Path, typer.Argument(help="Repository directory.")] = Path("."),
     template: Annotated[
-        str,
-        typer.Option("--template", "-t", help="Shipped template name or a Markdown template path."),
-    ] = "architecture-overview",
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Shipped template name or a Markdown template path (default: "
+            "architecture-overview; with --update, the one the last draft used).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Where to write the draft (default: TEMPLATE.md)."),
@@ -637,6 +642,20 @@ def draft_command(
             "and the value is those lines (default for the embedded 0.5B model)."
         ),
     ] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Re-draft only the calls whose evidence changed or whose fields are stale or "
+            "never drafted; keep everything else byte for byte.",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --update: also re-draft calls whose evidence changed since COMMIT."
+        ),
+    ] = None,
 ) -> None:
     """Draft an architecture document for a repository: cited, with confidence and review flags."""
     from agent.draft import DraftOptions, run_draft
@@ -644,6 +663,9 @@ def draft_command(
 
     _utf8_path("REPO", repo)
     _utf8_path("-o", output)
+    if template is None:
+        template = _recorded_template(output) if update else None
+        template = template or "architecture-overview"
     _utf8_path("-t", Path(template))
     _at_least("--evidence-tokens", evidence_tokens, 1)
     # Every setting is checked before anything runs, the dry run's too.
@@ -664,12 +686,20 @@ def draft_command(
         force=force,
         evidence_tokens=evidence_tokens,
         style=style,
+        update=update,
+        since=since,
     )
+    if since and not update:
+        raise UserInputError("--since works with --update", hint="Add --update.")
     if dry_run:
         # The plan is built for this endpoint (its evidence budget and style); no call is made.
         with ModelClient(settings) as planner:
             outcome = run_draft(repo, options, planner)
-        _print_plan(outcome.plan, settings)
+        if update:
+            _print_updates(outcome.updates, [p.title for p in outcome.plan])
+            _print_plan([outcome.plan[n] for n, _ in outcome.updates], settings)
+        else:
+            _print_plan(outcome.plan, settings)
         out.print(f"{len(outcome.results)} fields come from facts and need no model.")
         return
     err.print(f"Model: {escape(settings.describe())}")
@@ -677,6 +707,8 @@ def draft_command(
         outcome = run_draft(repo, options, client, progress=report)
         rate = client.rate()
     s = outcome.summary
+    if update:
+        _print_updates(outcome.updates, [p.title for p in outcome.plan])
     spent = costs.describe_cost(rate, settings.model, s["prompt_tokens"], s["completion_tokens"])
     # Each field is counted once: answered (flagged ones among them), not found, not drafted, kept.
     out.print(
@@ -689,6 +721,26 @@ def draft_command(
         f"cost: {escape(spent)}."
     )
     _print_human_text_notes(s, outcome.written[1] if len(outcome.written) > 1 else None)
+
+
+def _recorded_template(output: Path | None) -> str | None:
+    """The template the last draft of this output used, as it was given."""
+    if output is None:
+        return None
+    record = output.with_name(f"{output.stem}.draft.json")
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    given = data.get("template_source") if isinstance(data, dict) else None
+    return given if isinstance(given, str) and given else None
+
+
+def _print_updates(updates: list[tuple[int, str]], titles: list[str]) -> None:
+    """What --update asks again, and why; the rest keeps its previous answers."""
+    for n, why in updates:
+        out.print(f"re-draft [bold]{escape(titles[n])}[/]: {escape(why)}")
+    out.print(f"{len(updates)} of {len(titles)} calls re-drafted; the others keep their answers.")
 
 
 def _print_human_text_notes(s: dict[str, Any], review: Path | None) -> None:

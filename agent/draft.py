@@ -56,6 +56,7 @@ from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.report import field_counts, link_base
 from agent.schemas import describe
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
+from agent.update import plan_update, prompt_digest
 from agent.verify import field_result, flag_duplicates, group_result
 
 
@@ -72,6 +73,8 @@ class DraftOptions:
     evidence_tokens: int | None = None  # per call; default depends on the endpoint
     max_file_size: int | None = None
     style: str | None = None  # "write" or "extract"; default depends on the model
+    update: bool = False  # re-draft only what changed since the last draft (agent/update.py)
+    since: str | None = None  # with update: also re-ask calls whose evidence changed since this
 
 
 STYLES = ("write", "extract")
@@ -104,6 +107,7 @@ class PlannedCall:
     # "the evidence never reached the model" from "the model missed it" without a model.
     field_ids: list[str] = field(default_factory=list)
     evidence_spans: list[str] = field(default_factory=list)
+    prompt_digest: str = ""  # --update asks a call again only when its prompt changed
 
 
 @dataclass
@@ -129,6 +133,8 @@ class DraftOutcome:
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     summary: dict[str, Any] = field(default_factory=dict)
+    # --update: the calls asked again and why (the others kept their previous answers).
+    updates: list[tuple[int, str]] = field(default_factory=list)  # (index in plan, reason)
 
 
 class _UnitResult(BaseModel):
@@ -304,10 +310,17 @@ def run_draft(
                     e.path if e.start_line == 0 else f"{e.path}:{e.start_line}-{e.end_line}"
                     for e in evidence
                 ],
+                prompt_digest(messages),
             )
         )
         prepared.append((unit, evidence, messages))
     outcome = DraftOutcome(template, results, plan)
+    if options.update:
+        calls = [(p.field_ids, p.evidence_spans, p.prompt_digest) for p in plan]
+        update = plan_update(output, index.root, calls, options.since)
+        results.update(update.kept)
+        outcome.updates = sorted(update.redo.items())
+        prepared = [item for n, item in enumerate(prepared) if n in update.redo]
     if progress:
         progress(DraftEvent("plan", total=len(prepared)))
     if options.dry_run:
@@ -371,6 +384,7 @@ def run_draft(
             outcome.summary,
             {
                 "template": template.name,
+                "template_source": options.template,  # as given: --update reuses it
                 "repository": str(index.root),
                 # What `docagent check` diffs the cited lines against.
                 "commit": history.head(index.root) if index.is_git else None,

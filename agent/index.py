@@ -24,6 +24,7 @@ from agent.config import home
 from agent.decisions import Decision
 from agent.facts import Fact
 from agent.history import Commit
+from agent.markers import GENERATION_RE
 from agent.redact import Redaction, redact
 from agent.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
 from agent.retrieval import Hit, Intent, Retriever, tokenize
@@ -273,6 +274,9 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         raw, skip = read_text(root, f)
     except OSError as exc:
         raw, skip = None, f"unreadable ({exc.strerror})"
+    if raw is not None and _written_by_docagent(f.path, raw):
+        # A draft must never cite an earlier draft (or its review files) as evidence of itself.
+        raw, skip = None, "written by docagent (a draft or its review files)"
     if raw is None:
         return FileRecord(f.size, f.mtime_ns, "", 0, skip, [], [], [], f.language, f.kind.value)
     digest = hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -305,6 +309,12 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         f.kind.value,
         recorded,
     )
+
+
+def _written_by_docagent(path: str, text: str) -> bool:
+    if path.endswith((".draft.json", ".review.json")) and '"generation"' in text[:200]:
+        return True
+    return GENERATION_RE.search(text) is not None
 
 
 def _commits(

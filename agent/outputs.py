@@ -269,6 +269,7 @@ def _files(
     draft_json = {
         "generation": generation,
         "template": extra.get("template"),
+        "template_source": extra.get("template_source"),
         "repository": extra.get("repository"),
         "commit": extra.get("commit"),
         "summary": summary,
