@@ -345,6 +345,25 @@ def check_command(
         raise typer.Exit(1)
 
 
+@app.command("mcp")
+@friendly
+def mcp_command(
+    repo: Annotated[Path, typer.Argument(help="Repository directory.")] = Path("."),
+) -> None:
+    """Serve why / evidence / search / decisions / check to coding agents over MCP (stdio)."""
+    _utf8_path("REPO", repo)
+    if not repo.is_dir():
+        raise UserInputError(f"REPO {repo}: not a directory")
+    try:
+        from agent.mcp_server import serve
+    except ModuleNotFoundError as exc:
+        raise UserInputError(
+            f"docagent mcp needs the MCP SDK ({exc.name} is missing)",
+            hint="pip install 'docagent[mcp]'",
+        ) from None
+    serve(repo.resolve())
+
+
 @app.command("decisions")
 @friendly
 def decisions_command(
