@@ -575,13 +575,14 @@ def _static_group(
     for item in answer.items or []:
         spans = item.get("_citations") or []
         assert isinstance(spans, list)
+        reasons = [str(r) for r in item.get("_reasons") or []]  # type: ignore[attr-defined]
         items.append(
             {
-                **{k: v for k, v in item.items() if k != "_citations"},
+                **{k: v for k, v in item.items() if k not in ("_citations", "_reasons")},
                 "citations": [_citation(index, *span).model_dump() for span in spans],
-                "confidence": 0.9,
-                "flagged": False,
-                "reasons": [],
+                "confidence": 0.55 if reasons else 0.9,
+                "flagged": bool(reasons),
+                "reasons": reasons,
                 "basis": None,
             }
         )

@@ -13,10 +13,17 @@ import re
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from agent.components import decomposition_items, is_decomposition
+from agent.components import decomposition_items, find_components, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
-from agent.rationale import Filled, adr_field, decision_items, is_decision_group, why_field
+from agent.rationale import (
+    Filled,
+    adr_field,
+    component_reason,
+    decision_items,
+    is_decision_group,
+    why_field,
+)
 from agent.render import group_members
 from agent.retrieval import Hit, Intent
 from agent.templates import FieldKind, Group, Section, Template, TemplateField
@@ -234,10 +241,23 @@ def static_answers(
             if not topic and is_decomposition(g.label, labels):
                 # The modules are read from the code's structure; a model shown five chunks of
                 # it named 3 of 81 documented components on the quality benchmark.
-                items = decomposition_items(index, labels)
+                comps = find_components(index)
+                items = decomposition_items(index, labels, comps)
+                why_id = next((fid for fid, lab in labels.items() if _WHY_LABEL.match(lab)), None)
+                for item, comp in zip(items, comps, strict=False):
+                    filled = component_reason(index, comp) if why_id else None
+                    if why_id and filled:
+                        item[why_id] = filled.value
+                        cites = item.setdefault("_citations", [])
+                        assert isinstance(cites, list)
+                        cites.extend(filled.spans)
+                        item["_reasons"] = filled.reasons
                 if items:
                     out[g.id] = StaticAnswer("", "answered", items=items)
     return out
+
+
+_WHY_LABEL = re.compile(r"^why\b", re.IGNORECASE)
 
 
 def _recorded_for(

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from agent.components import Component
 from agent.decisions import Decision, Passage, doc_weight, split_sentences, states_cause
 from agent.index import RepoIndex
 
@@ -209,3 +210,92 @@ def why_field(names: list[str], index: RepoIndex, role: str = "") -> Filled | No
             "explains this choice"
         )
     return Filled(p.text, [(d.path, p.start, p.end)], reasons)
+
+
+_SEPARATE = re.compile(
+    r"\b(separat\w*|split|own (?:crate|package|module|library|process|service)|"
+    r"independent(?:ly)?|decoupl\w*|isolat\w*|boundar\w*|reus\w*|layer\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def component_reason(index: RepoIndex, comp: Component) -> Filled | None:
+    """Why Separated: the reason a design record gives in a section that names the component (its
+    package name, its path, or an identifier-like name) and speaks of separation, quoted; flagged
+    unless the heading, or a sentence with a cause, says so."""
+    # A plain directory name ("index", "query", "lib") is a word in any sentence: only the
+    # package's own name, the path written as a path, or an identifier-like name count.
+    names = {comp.package, f"{comp.path}/"} - {"", "/"}
+    if "/" in comp.path:
+        names.add(comp.path)
+    if re.search(r"[-_]|[a-z][A-Z]", comp.name) and comp.name.lower() not in _GENERIC:
+        names.add(comp.name)
+    pattern = re.compile(
+        r"(?<![\w/.-])("
+        + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        + r")(?![\w-])",
+        re.IGNORECASE,
+    )
+    best: tuple[float, Decision, Passage, bool] | None = None
+    for d in index.decisions:
+        weight = doc_weight(d.path, d.kind == "adr")
+        if d.kind not in ("adr", "design") or weight < 1.2:
+            continue
+        # The record names the part (in its heading, its opening sentence or the reason) and
+        # says why something stands apart ("Separation of library from UI").
+        head = f"{d.subject} {d.decision.text if d.decision else ''}"
+        for p in d.reasons:
+            if not pattern.search(f"{head} {p.text}"):
+                continue
+            if not _SEPARATE.search(f"{d.subject} {p.text}"):
+                continue
+            separate = bool(_SEPARATE.search(d.subject)) or any(
+                _SEPARATE.search(s) and states_cause(s) for s in split_sentences(p.text)
+            )
+            score = weight + (1 if separate else 0)
+            if best is None or score > best[0]:
+                best = (score, d, p, separate)
+    if best is None:
+        return None
+    _, d, p, separate = best
+    reasons = (
+        []
+        if separate
+        else [
+            f"a recorded reason that names {comp.package or comp.name}; confirm it explains the split"
+        ]
+    )
+    return Filled(p.text, [(d.path, p.start, p.end)], reasons)
+
+
+_GENERIC = frozenset(
+    {
+        "utils",
+        "common",
+        "tests",
+        "testing",
+        "scripts",
+        "tools",
+        "server",
+        "client",
+        "models",
+        "views",
+        "routes",
+        "config",
+        "types",
+        "helpers",
+        "internal",
+        "public",
+        "static",
+        "assets",
+        "templates",
+        "components",
+        "services",
+        "handlers",
+        "cmd",
+        "pkg",
+        "core",
+        "base",
+        "shared",
+    }
+)

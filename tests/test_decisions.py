@@ -184,3 +184,33 @@ def test_why_quotes_a_matching_record_and_asks_the_model_otherwise(shop: Path) -
 
     # Nothing on record about it: no quote; `why` asks the model instead.
     assert why.answer_from_records(index, "Why is the checkout page blue?") is None
+
+
+def test_why_separated_comes_from_a_section_that_names_the_part(tmp_path: Path) -> None:
+    from agent.components import Component
+    from agent.rationale import component_reason
+
+    root = tmp_path / "two"
+    files = {
+        "docs/architecture.md": (
+            "# Architecture\n\n## Separation of storage from the API\n\n"
+            "The storage code lives in `storage/` (package `shop-storage`).\n"
+            "It is meant to be usable from batch jobs, so it never imports the web layer.\n\n"
+            "## Index\n\nThe index is rebuilt because queries change.\n"
+        ),
+        "storage/db.py": "def save() -> None:\n    pass\n",
+        "index/build.py": "def build() -> None:\n    pass\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    index = build_index(root)
+    storage = Component("storage", 2, ["storage/db.py"], package="shop-storage")
+    found = component_reason(index, storage)
+    assert found is not None and not found.reasons
+    assert found.value == (
+        "It is meant to be usable from batch jobs, so it never imports the web layer."
+    )
+    assert found.spans == [("docs/architecture.md", 6, 6)]
+    # "index" is a plain word: a section that mentions it says nothing about its separation.
+    assert component_reason(index, Component("index", 2, ["index/build.py"])) is None
