@@ -144,5 +144,8 @@ def git(root: Path, *args: str) -> None:
         "GIT_COMMITTER_NAME": "A",
         "GIT_COMMITTER_EMAIL": "a@example.com",
         "GIT_CONFIG_GLOBAL": os.devnull,
+        # Fixed dates: the same commits (and prompts) on every run, as the cassettes need.
+        "GIT_AUTHOR_DATE": "2024-05-01T10:00:00+00:00",
+        "GIT_COMMITTER_DATE": "2024-05-01T10:00:00+00:00",
     }
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)

@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.draft import DraftOptions, run_draft
+from tests.conftest import recorded_client
 from tests.scripted_model import fill, request_schema, scripted_server
 from tests.shop_repo import FILES, git
 
@@ -105,3 +107,26 @@ def test_update_needs_an_earlier_draft(shop: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["draft", str(shop), "--since", "HEAD", "--dry-run"])
     assert result.exit_code == 2 and "--since works with --update" in result.output
     assert os.path.exists(shop / "docs")
+
+
+@pytest.mark.cassette
+def test_update_against_the_embedded_model_redrafts_exactly_the_stale_call(
+    cassette: Path, model_base_url: str, shop: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "t.md"
+    template.write_text(TEMPLATE)
+    doc = tmp_path / "NOTES.md"
+    options = DraftOptions(template=str(template), output=doc)
+    with recorded_client(model_base_url) as client:
+        first = run_draft(shop, options, client)
+        assert client.usage.calls == 2
+    before = doc.read_text()
+    internals = shop / "docs/internals.rst"
+    internals.write_text(internals.read_text().replace("an hour", "a day"))
+    update = DraftOptions(template=str(template), output=doc, update=True)
+    with recorded_client(model_base_url) as client:
+        again = run_draft(shop, update, client)
+        # One call asked again (Caching: its evidence changed), none served from elsewhere.
+        assert client.usage.calls + client.usage.cache_hits == 1
+    assert [first.plan[n].title for n, _ in again.updates] == ["Caching"]
+    assert doc.read_text().split("## Caching")[0] == before.split("## Caching")[0]
