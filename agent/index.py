@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent import decision_notes, history, tokens
 from agent import decisions as decisionlib
 from agent import facts as factlib
-from agent import history, tokens
 from agent.chunking import Chunk, chunk_file
 from agent.config import home
 from agent.decisions import Decision
@@ -46,6 +46,7 @@ def _extraction_digest() -> str:
         "repo.py",
         "history.py",
         "decisions.py",
+        "decision_notes.py",
     )
     for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())
@@ -293,7 +294,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         found += factlib.code_entry_facts(f.path, text, f.language)
     recorded: list[Decision] = []
     if f.kind is FileKind.NOTES:
-        recorded = decisionlib.from_notes(f.path, text, f.language, f.is_adr)
+        recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr)
     elif f.kind is FileKind.CODE:
         recorded = decisionlib.from_comments(f.path, text, f.language)
     return FileRecord(

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.decisions import Decision, from_comments, from_notes
+from agent.decision_notes import from_notes
+from agent.decisions import Decision, from_comments
 from agent.index import build_index
 from agent.plan import static_answers
 from agent.templates import load_template
