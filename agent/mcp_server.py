@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import DocAgentError, UserInputError
 from agent.index import RepoIndex, build_index
 from agent.llm import ModelClient, resolve_settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 INSTRUCTIONS = (
     "docagent answers questions about this repository's architecture from its own record (ADRs, "
@@ -30,9 +33,9 @@ INSTRUCTIONS = (
 class Session:
     """One repository served: its index and, once a question needs it, a model client."""
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, client: ModelClient | None = None) -> None:
         self.repo = repo
-        self._client: ModelClient | None = None
+        self._client: ModelClient | None = client
 
     def index(self) -> RepoIndex:
         """The repository's index, refreshed (incrementally) for each call."""
@@ -122,10 +125,18 @@ def _json(value: Any) -> str:
 
 def serve(repo: Path) -> None:
     """Serve one repository over stdio until the client disconnects."""
+    session = Session(repo)
+    try:
+        build_server(session).run("stdio")
+    finally:
+        session.close()
+
+
+def build_server(session: Session) -> MCPServer[Any]:
+    """The MCP server for one session (tests connect to it in-process)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
-    session = Session(repo)
     app: MCPServer[Any] = MCPServer("docagent", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def guarded(call: Any) -> str:
@@ -173,7 +184,4 @@ def serve(repo: Path) -> None:
         """The code's components and their imports, as JSON."""
         return guarded(session.components)
 
-    try:
-        app.run("stdio")
-    finally:
-        session.close()
+    return app

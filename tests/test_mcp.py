@@ -15,6 +15,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from agent.draft import DraftOptions, run_draft
+from tests.conftest import recorded_client
 from tests.shop_repo import CONFIG, FILES, TEMPLATE, git
 
 
@@ -78,3 +79,25 @@ def test_tools_and_resources_over_stdio(shop: Path, tmp_path: Path) -> None:
     assert got["bad"][0] and "nowhere.py" in got["bad"][1]
     assert got["outside"][0] and "not a path inside" in got["outside"][1]
     assert {d["kind"] for d in got["resource"]} >= {"adr", "design"}
+
+
+@pytest.mark.cassette
+def test_why_over_mcp_asks_the_model_when_no_record_answers(
+    cassette: Path, model_base_url: str, repo: Path
+) -> None:
+    from mcp import Client
+
+    from agent.mcp_server import Session, build_server
+
+    question = "Why does the alert worker poll every five minutes?"
+
+    async def ask() -> dict[str, Any]:
+        async with Client(build_server(Session(repo, client))) as mcp_client:
+            result = await mcp_client.call_tool("why", {"question": question})
+            return dict(json.loads(_text(result)))
+
+    with recorded_client(model_base_url) as client:
+        got = anyio.run(ask)
+        assert client.usage.calls + client.usage.cache_hits == 1  # the model was asked once
+    assert not got["from_record"] and got["question"] == question
+    assert got["basis"] in ("inferred", "not_recorded") and got["evidence"]
