@@ -71,6 +71,7 @@ class FieldCheck:
     owner: str  # docagent | reviewed | edited
     citations: list[CitationCheck] = field(default_factory=list)
     line: int = 0  # of its marker in the document
+    missing: list[str] = field(default_factory=list)  # `names` in the value the tree lost
 
     def to_json(self) -> dict[str, Any]:
         """JSON for --json."""
@@ -80,6 +81,7 @@ class FieldCheck:
             "state": self.state,
             "owner": self.owner,
             "line": self.line,
+            "missing": self.missing,
             "citations": [
                 {
                     "cited": c.citation.label,
@@ -136,6 +138,29 @@ class _Tree:
             return None
         out = _git(self.repo, "show", f"{self.commit}:{path}")
         return out.split("\n") if out is not None else None
+
+    def has_name(self, name: str) -> bool:
+        """Whether a path, file name or identifier (as a whole word) is still in the tree; True
+        when it cannot be told (no git)."""
+        bare = name.rstrip("/")
+        if (self.repo / bare).exists():
+            return True
+        if "/" in bare:
+            return False
+        if re.fullmatch(r"[\w-]+\.[A-Za-z]{1,5}", bare):  # a file name: anywhere in the tree
+            listed = _git(self.repo, "ls-files", "--", bare, f"*/{bare}")
+            return listed is None or bool(listed.strip())
+        word = bare.removesuffix("()").split(".")[-1] or bare
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(self.repo), "grep", "-q", "-w", "-F", "-I", word],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return True
+        return proc.returncode != 1  # 0 found, 1 not found, anything else: cannot tell
 
     def has_commit(self, ref: str) -> bool:
         return _git(self.repo, "cat-file", "-e", f"{ref}^{{commit}}") is not None
@@ -196,6 +221,24 @@ def check_citation(tree: _Tree, c: Citation) -> CitationCheck:
     return CitationCheck(c, "stale", why=f"{c.label} no longer says what was cited", diff=diff)
 
 
+_CODE = re.compile(r"`([^`\n]{2,80})`")
+_NAME = re.compile(r"^\.?[A-Za-z_][\w.]*(\(\))?$|^[\w.-]+(/[\w.-]+)+/?$")
+
+
+def _names(result: dict[str, Any]) -> list[str]:
+    """Backticked paths and identifiers in a drafted value (and its group items)."""
+    texts = [json.dumps(result.get("value"), ensure_ascii=False)]
+    for item in result.get("items") or []:
+        texts += [str(v) for k, v in item.items() if k not in ("citations", "reasons")]
+    found = []
+    for text in texts:
+        for m in _CODE.finditer(text.replace("\\`", "`")):
+            name = m.group(1).strip()
+            if _NAME.match(name) and name not in found:
+                found.append(name)
+    return found
+
+
 def _citations(result: dict[str, Any]) -> list[Citation]:
     raw = list(result.get("citations") or [])
     for item in result.get("items") or []:
@@ -252,18 +295,21 @@ def check_document(doc: Path, repo: Path | None = None) -> CheckReport:
         if marker is not None and not marker.untouched:
             owner = "reviewed" if marker.state == "reviewed" else "edited"
         checks = [check_citation(tree, c) for c in _citations(result)]
+        missing = [n for n in _names(result) if not tree.has_name(n)]
         states = {c.state for c in checks}
         state = (
             "orphaned"
             if not checks
             else "stale"
-            if "stale" in states
+            if "stale" in states or missing
             else "moved"
             if "moved" in states
             else "fresh"
         )
         line = text.count("\n", 0, marker.start) + 1 if marker is not None else 0
-        out.append(FieldCheck(fid, str(result.get("label", fid)), state, owner, checks, line))
+        out.append(
+            FieldCheck(fid, str(result.get("label", fid)), state, owner, checks, line, missing)
+        )
     out.sort(key=lambda f: (ORDER[f.state], f.owner == "docagent", f.line))
     return CheckReport(doc, root, out)
 
@@ -274,7 +320,9 @@ def github_annotations(report: CheckReport) -> list[str]:
     for f in report.fields:
         if f.state not in ("stale", "orphaned"):
             continue
-        why = "; ".join(c.why for c in f.citations if c.why) or "cites nothing"
+        whys = list(dict.fromkeys(c.why for c in f.citations if c.why))
+        whys += [f"`{n}` is no longer in the repository" for n in f.missing]
+        why = "; ".join(whys) or "cites nothing"
         who = "" if f.owner == "docagent" else f" ({f.owner} by a human)"
         message = f"{f.label}{who} is {f.state}: {why}".replace("\n", " ").replace("::", ": ")
         lines.append(f"::warning file={report.document},line={max(1, f.line)}::{message}")

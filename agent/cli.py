@@ -326,6 +326,8 @@ def check_command(
                 continue
             who = "" if f.owner == "docagent" else f"  [bold]({f.owner})[/]"
             out.print(f"[bold]{f.state}[/] {escape(f.label)}  [dim]line {f.line}[/]{who}")
+            for name in f.missing:
+                out.print(f"    `{escape(name)}` is no longer in the repository")
             said: set[str] = set()
             for c in f.citations:
                 if c.state == "stale" and c.why in said:

@@ -126,3 +126,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "NOTES.draft.json: missing" in result.output
     result = runner.invoke(app, ["check", str(tmp_path / "absent.md")])
     assert result.exit_code == 2 and "no such document" in result.output
+
+
+def test_names_in_a_value_that_left_the_tree_make_it_stale(drafted: tuple[Path, Path]) -> None:
+    from agent.check import _Tree
+
+    root, doc = drafted
+    tree = _Tree(root, None)
+    assert tree.has_name("SHOP_DB_URL") and tree.has_name("config.py")
+    assert tree.has_name("src/shop/") and tree.has_name("settings()")
+    assert not tree.has_name("NO_SUCH_SETTING") and not tree.has_name("src/gone/")
+    config = root / "src/shop/config.py"
+    config.write_text(CONFIG.replace("SHOP_DB_URL", "SHOP_DATABASE_URL"))
+    env = next(f for f in check_document(doc, root).fields if f.id == ENV)
+    assert env.state == "stale" and env.missing == ["SHOP_DB_URL"]
+    result = CliRunner().invoke(app, ["check", str(doc), "--repo", str(root), "--github"])
+    assert "`SHOP_DB_URL` is no longer in the repository" in result.output
