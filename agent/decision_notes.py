@@ -27,6 +27,7 @@ from agent.decisions import (
     states_reason,
 )
 from agent.injection import addressed_lines
+from agent.markdown import looks_like_template
 
 
 @dataclass(slots=True)
@@ -111,6 +112,8 @@ def _sentences(para: _Para) -> list[Passage]:
 def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decision]:
     """The decisions a Markdown/RST notes file records: an ADR as one record, prose per section."""
     if NOT_DESIGN.search(path) or language not in ("markdown", "rst", "text"):
+        return []
+    if looks_like_template(path, text):  # what a document should say, not a decision
         return []
     lines = text.split("\n")
     sections = note_sections(lines, language)

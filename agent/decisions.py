@@ -37,7 +37,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9(`\"*_\[])")
 NOT_DESIGN = re.compile(
     r"(^|/)(changelog|changes|history|news|release[-_ ]?notes?|releases|authors|contributors|"
     r"code[-_]of[-_]conduct|license|licence|security|claude|agents?|gemini|copilot-instructions|"
-    r"\.cursorrules)([./_-]|$)|(^|/)(locale|locales|i18n|translations?)/",
+    r"\.cursorrules)([./_-]|$)|(^|/)(locale|locales|i18n|translations?)/|"
+    # Prompts, test data and document templates say what a model or a test should see.
+    r"(^|/)(prompts?|tests?|testdata|fixtures|golden|templates?)/",
     re.IGNORECASE,
 )
 _DESIGN_DOC = re.compile(

@@ -16,6 +16,7 @@ from itertools import zip_longest
 from agent.components import decomposition_items, find_components, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
+from agent.markdown import looks_like_template
 from agent.rationale import (
     Filled,
     adr_field,
@@ -487,29 +488,6 @@ def evidence_text(evidence: list[Evidence]) -> str:
 
 # "[Product Name]", "[Service]": bracketed text that is not a link, a reference link or a reference
 # definition ("[x](url)", "[x][y]", "[x]: url") nor a checkbox ("[ ]", "[x]").
-_PLACEHOLDER_RE = re.compile(r"\[([^\]\n]{2,})\](?![(\[:])")
-_CODE_SPAN_RE = re.compile(r"`[^`]*`")
-_PROSE_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
-
-
-def looks_like_template(path: str, text: str) -> bool:
-    """Whether a prose file is a document template (lines of `[placeholders]`): it says what a
-    document should contain, not what this repository does, so it is never evidence. Notes that
-    tag speakers ("[Matt] said ...") repeat a few names; a template's placeholders are all different."""
-    if not path.lower().endswith(_PROSE_SUFFIXES):
-        return False
-    lines = []
-    fenced = False
-    for line in text.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        elif line.strip():
-            # Brackets in code are code ("[Collection(...)]" in a C# example), not placeholders.
-            lines.append("" if fenced else _CODE_SPAN_RE.sub("", line))
-    found = [_PLACEHOLDER_RE.findall(line) for line in lines]
-    marked = sum(1 for f in found if f)
-    distinct = {p for f in found for p in f}
-    return marked >= 5 and len(distinct) >= 5 and marked >= 0.15 * len(lines)
 
 
 def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") -> list[Evidence]:

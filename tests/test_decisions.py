@@ -215,3 +215,12 @@ def test_why_separated_comes_from_a_section_that_names_the_part(tmp_path: Path) 
     assert found.spans == [("docs/architecture.md", 6, 6)]
     # "index" is a plain word: a section that mentions it says nothing about its separation.
     assert component_reason(index, Component("index", 2, ["index/build.py"])) is None
+
+
+def test_templates_prompts_and_test_data_record_no_decisions() -> None:
+    template = "\n".join(f"- **Why {n}**: [Rationale, because of reason {n}]" for n in range(8))
+    assert from_notes("docs/architecture-template.md", template, "markdown", False) == []
+    prose = "# Why\n\nWe quote the record because the model invents reasons.\n"
+    assert from_notes("prompts/why.md", prose, "markdown", False) == []
+    assert from_notes("tests/golden/design.md", prose, "markdown", False) == []
+    assert len(from_notes("docs/why.md", prose, "markdown", False)) == 1
