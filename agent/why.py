@@ -410,6 +410,8 @@ def review_reply(results: list[WhyResult], link_base: str = "") -> str:
             "inferred": "Inferred from code",
             "not_recorded": "Not recorded",
         }[r.basis]
+        if r.from_record:
+            label += " (quoted from the repository's record; no model asked)"
         lines.append(f"**Q: {r.question}**")
         lines.append("")
         lines.append(f"{label}: {r.answer}{sources(r.citations, link_base)}")

@@ -176,6 +176,8 @@ def test_why_quotes_a_matching_record_and_asks_the_model_otherwise(shop: Path) -
     assert result.basis == "documented"
     assert result.answer == "We rejected SQLite because concurrent writers would block each other."
     assert [c.label for c in result.citations] == ["docs/adr/0001-use-postgresql.md:19-19"]
+    reply = why.review_reply([result])
+    assert "Documented (quoted from the repository's record; no model asked): We rejected" in reply
 
     # A reason given in a code comment is quoted, but flagged: it explains one change.
     token = why.answer_from_records(index, "Why is the provider token kept for an hour?")
