@@ -162,6 +162,20 @@ class _Tree:
             return True
         return proc.returncode != 1  # 0 found, 1 not found, anything else: cannot tell
 
+    def had_name(self, name: str) -> bool:
+        """Whether the name was in the tree at the draft's commit (False when unknown)."""
+        if not self.commit:
+            return False
+        bare = name.rstrip("/")
+        if "/" in bare or re.fullmatch(r"[\w-]+\.[A-Za-z]{1,5}", bare):
+            pattern = bare if "/" in bare else f"*{bare}"
+            listed = _git(self.repo, "ls-tree", "-r", "--name-only", self.commit, "--", pattern)
+            if "/" not in bare and listed is not None:
+                return any(p.rsplit("/", 1)[-1] == bare for p in listed.split("\n"))
+            return bool(listed and listed.strip())
+        word = bare.removesuffix("()").split(".")[-1] or bare
+        return _git(self.repo, "grep", "-q", "-w", "-F", "-I", word, self.commit) is not None
+
     def has_commit(self, ref: str) -> bool:
         return _git(self.repo, "cat-file", "-e", f"{ref}^{{commit}}") is not None
 
@@ -295,7 +309,9 @@ def check_document(doc: Path, repo: Path | None = None) -> CheckReport:
         if marker is not None and not marker.untouched:
             owner = "reviewed" if marker.state == "reviewed" else "edited"
         checks = [check_citation(tree, c) for c in _citations(result)]
-        missing = [n for n in _names(result) if not tree.has_name(n)]
+        # Only a name that was there when drafted and is gone now is a change; a value that
+        # named something the tree never had (an example path in prose) is the draft's matter.
+        missing = [n for n in _names(result) if not tree.has_name(n) and tree.had_name(n)]
         states = {c.state for c in checks}
         state = (
             "orphaned"

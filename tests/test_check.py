@@ -132,7 +132,10 @@ def test_names_in_a_value_that_left_the_tree_make_it_stale(drafted: tuple[Path, 
     from agent.check import _Tree
 
     root, doc = drafted
-    tree = _Tree(root, None)
+    commit = json.loads(doc.with_name("ARCHITECTURE.draft.json").read_text())["commit"]
+    tree = _Tree(root, commit)
+    assert tree.had_name("SHOP_DB_URL") and tree.had_name("src/shop/config.py")
+    assert not tree.had_name("deploy/prod.env") and not tree.had_name("NO_SUCH_SETTING")
     assert tree.has_name("SHOP_DB_URL") and tree.has_name("config.py")
     assert tree.has_name("src/shop/") and tree.has_name("settings()")
     assert not tree.has_name("NO_SUCH_SETTING") and not tree.has_name("src/gone/")
