@@ -16,7 +16,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agent.answers import Citation, FieldResult
@@ -24,6 +24,8 @@ from agent.errors import UserInputError
 from agent.index import RepoIndex
 from agent.markers import body_hash, find_markers
 from agent.outputs import companion_paths, write_atomic
+from agent.redact import redact
+from agent.repo import RepoFile, classify, read_text
 from agent.report import sources
 
 ORDER = {"stale": 0, "orphaned": 1, "moved": 2, "fresh": 3}
@@ -36,15 +38,17 @@ def digest_lines(lines: list[str]) -> str:
 
 
 def stamp_citations(results: dict[str, FieldResult], index: RepoIndex) -> None:
-    """Record the digest of every cited span as drafted (in .draft.json, for `docagent check`)."""
+    """Record the digest of every cited span as drafted (in .draft.json, for `docagent check`).
+    A citation that has one keeps it: an answer carried over by --update still describes the
+    lines as they were when it was drafted."""
     for result in results.values():
         for c in result.citations:
-            lines = index.file_lines(c.path) if c.start_line else None
+            lines = index.file_lines(c.path) if c.start_line and not c.digest else None
             if lines is not None:
                 c.digest = digest_lines(lines[c.start_line - 1 : c.end_line])
         for item in result.items:
             for raw in item.get("citations") or []:
-                if isinstance(raw, dict) and raw.get("start_line"):
+                if isinstance(raw, dict) and raw.get("start_line") and not raw.get("digest"):
                     lines = index.file_lines(str(raw.get("path")))
                     if lines is not None:
                         raw["digest"] = digest_lines(lines[raw["start_line"] - 1 : raw["end_line"]])
@@ -116,28 +120,52 @@ class CheckReport:
         return out
 
 
-class _Tree:
-    """Today's files (read once each) and the draft commit's, for diffs."""
+_SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 
-    def __init__(self, repo: Path, commit: str | None) -> None:
+
+def safe_ref(ref: object) -> str | None:
+    """A commit id from a record, or None: a committed .draft.json is untrusted input, and a
+    value like `--output=FILE` would be an option to git."""
+    return ref if isinstance(ref, str) and _SHA.fullmatch(ref) else None
+
+
+class _Tree:
+    """Today's files (read once each, as the index reads them: secrets redacted) and the draft
+    commit's, for diffs. `own` are the document and its companions: never evidence of a name."""
+
+    def __init__(self, repo: Path, commit: str | None, own: list[str] | None = None) -> None:
         self.repo = repo
-        self.commit = commit
+        self.commit = safe_ref(commit)
         self._now: dict[str, list[str] | None] = {}
+        self._excluded = [f":(exclude){p}" for p in own or []]
+        self._then_files: list[str] | None = None
 
     def lines(self, path: str) -> list[str] | None:
         if path not in self._now:
-            target = self.repo / path
-            try:
-                self._now[path] = target.read_text(encoding="utf-8").split("\n")
-            except (OSError, UnicodeDecodeError):
-                self._now[path] = None
+            self._now[path] = self._read(path)
         return self._now[path]
+
+    def _read(self, path: str) -> list[str] | None:
+        rel = PurePosixPath(path)
+        if rel.is_absolute() or ".." in rel.parts:
+            return None  # a citation outside the repository is no evidence of it
+        target = self.repo / path
+        if not target.is_file():
+            return None
+        kind, language, _ = classify(path)
+        file = RepoFile(path, kind, language, target.stat().st_size, 0)
+        try:
+            text, _skip = read_text(self.repo, file)
+        except OSError:
+            return None
+        # The digests were taken of what the model saw: redacted, as the index reads files.
+        return redact(text, language).text.split("\n") if text is not None else None
 
     def then(self, path: str) -> list[str] | None:
         if not self.commit:
             return None
         out = _git(self.repo, "show", f"{self.commit}:{path}")
-        return out.split("\n") if out is not None else None
+        return redact(out, classify(path)[1]).text.split("\n") if out is not None else None
 
     def has_name(self, name: str) -> bool:
         """Whether a path, file name or identifier (as a whole word) is still in the tree; True
@@ -147,13 +175,27 @@ class _Tree:
             return True
         if "/" in bare:
             return False
-        if re.fullmatch(r"[\w-]+\.[A-Za-z]{1,5}", bare):  # a file name: anywhere in the tree
-            listed = _git(self.repo, "ls-files", "--", bare, f"*/{bare}")
-            return listed is None or bool(listed.strip())
+        if _FILE_NAME.fullmatch(bare):  # a file name: anywhere in the tree
+            listed = _git(self.repo, "ls-files")
+            return listed is None or any(p.rsplit("/", 1)[-1] == bare for p in listed.split("\n"))
         word = bare.removesuffix("()").split(".")[-1] or bare
         try:
             proc = subprocess.run(
-                ["git", "-C", str(self.repo), "grep", "-q", "-w", "-F", "-I", word],
+                [
+                    "git",
+                    "-C",
+                    str(self.repo),
+                    "grep",
+                    "-q",
+                    "-w",
+                    "-F",
+                    "-I",
+                    "-e",
+                    word,
+                    "--",
+                    ".",
+                    *self._excluded,
+                ],
                 capture_output=True,
                 timeout=60,
                 check=False,
@@ -167,17 +209,38 @@ class _Tree:
         if not self.commit:
             return False
         bare = name.rstrip("/")
-        if "/" in bare or re.fullmatch(r"[\w-]+\.[A-Za-z]{1,5}", bare):
-            pattern = bare if "/" in bare else f"*{bare}"
-            listed = _git(self.repo, "ls-tree", "-r", "--name-only", self.commit, "--", pattern)
-            if "/" not in bare and listed is not None:
-                return any(p.rsplit("/", 1)[-1] == bare for p in listed.split("\n"))
-            return bool(listed and listed.strip())
+        if "/" in bare or _FILE_NAME.fullmatch(bare):
+            if self._then_files is None:
+                listed = _git(self.repo, "ls-tree", "-r", "--name-only", self.commit)
+                self._then_files = listed.split("\n") if listed else []
+            if "/" in bare:
+                return any(p == bare or p.startswith(bare + "/") for p in self._then_files)
+            return any(p.rsplit("/", 1)[-1] == bare for p in self._then_files)
         word = bare.removesuffix("()").split(".")[-1] or bare
-        return _git(self.repo, "grep", "-q", "-w", "-F", "-I", word, self.commit) is not None
+        found = _git(
+            self.repo,
+            "grep",
+            "-q",
+            "-w",
+            "-F",
+            "-I",
+            "-e",
+            word,
+            self.commit,
+            "--",
+            ".",
+            *self._excluded,
+        )
+        return found is not None
 
     def has_commit(self, ref: str) -> bool:
-        return _git(self.repo, "cat-file", "-e", f"{ref}^{{commit}}") is not None
+        sha = safe_ref(ref)
+        return (
+            sha is not None and _git(self.repo, "cat-file", "-e", f"{sha}^{{commit}}") is not None
+        )
+
+
+_FILE_NAME = re.compile(r"[\w-]+\.[A-Za-z]{1,5}")
 
 
 def _git(repo: Path, *args: str) -> str | None:
@@ -278,6 +341,13 @@ def _load(doc: Path) -> tuple[str, dict[str, Any]]:
     return doc.read_text(encoding="utf-8"), data
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name  # outside the repository: it cannot be matched anyway
+
+
 def _default_repo(doc: Path, data: dict[str, Any]) -> Path:
     # The path recorded at draft time is another machine's in CI: then the work tree holding the
     # document is the repository.
@@ -296,7 +366,8 @@ def check_document(doc: Path, repo: Path | None = None) -> CheckReport:
         raise UserInputError(
             f"--repo {root}: not a directory", hint="Give the repository the document describes."
         )
-    tree = _Tree(root, data.get("commit"))
+    own = [doc, *companion_paths(doc).values()]
+    tree = _Tree(root, data.get("commit"), [_relative(p, root) for p in own])
     found = find_markers(text)
     markers = {**found.orphans, **found.markers}
     out: list[FieldCheck] = []
@@ -362,35 +433,44 @@ def fix_moved(report: CheckReport, link_base: str) -> int:
     markers = {**found.orphans, **found.markers}
     by_field = {f.id: f for f in report.fields}
     pieces: list[tuple[int, int, str]] = []
-    for fid, marker in markers.items():
-        checked = by_field.get(fid)
-        if checked is None:
-            continue
-        body = marker.body
-        for c in checked.citations:
-            if c.state != "moved" or c.moved_to is None:
-                continue
+    links: dict[str, str] = {}
+    for c in (c for f in report.fields for c in f.citations):
+        if c.state == "moved" and c.moved_to is not None:
             new = c.citation.model_copy(
                 update={"start_line": c.moved_to[0], "end_line": c.moved_to[1]}
             )
-            old_link, new_link = sources([c.citation], link_base), sources([new], link_base)
-            body = body.replace(old_link[2:-1], new_link[2:-1])
-            if document is not None:
-                document = document.replace(old_link[2:-1], new_link[2:-1])
+            links[sources([c.citation], link_base)[2:-1]] = sources([new], link_base)[2:-1]
+    # One pass over each text, so a rewritten link is never rewritten again (5->6, then 6->7).
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(links, key=len, reverse=True)))
+
+    def relink(text: str) -> str:
+        return pattern.sub(lambda m: links[m.group(0)], text)
+
+    rewritten_spans: set[tuple[str, int, int]] = set()
+    for fid, marker in markers.items():
+        if fid not in by_field:
+            continue
+        body = relink(marker.body)
         if body == marker.body:
             continue
+        for c in by_field[fid].citations:
+            if c.state == "moved" and sources([c.citation], link_base)[2:-1] in marker.body:
+                rewritten_spans.add((c.citation.path, c.citation.start_line, c.citation.end_line))
         # docagent's own untouched value stays docagent's: its hash follows the new text.
         state_hash = body_hash(body) if marker.untouched else marker.hash
         opening = f"<!-- da:{fid} {marker.state} {state_hash} -->"
         rewritten = marker.text.replace(marker.text[: marker.text.index("-->") + 3], opening, 1)
         rewritten = rewritten.replace(marker.body, body, 1)
         pieces.append((marker.start, marker.end, rewritten))
+    if document is not None:
+        document = relink(document)
     for start, end, new_text in sorted(pieces, reverse=True):
         text = text[:start] + new_text + text[end:]
     for result in data["fields"]:
         for holder in [result, *(result.get("items") or [])]:
             for c in holder.get("citations") or []:
-                hit = moved.get((c.get("path"), c.get("start_line"), c.get("end_line")))
+                key = (c.get("path"), c.get("start_line"), c.get("end_line"))
+                hit = moved.get(key) if key in rewritten_spans else None
                 if hit is not None and hit.moved_to is not None:
                     c["start_line"], c["end_line"] = hit.moved_to
     if document is not None:
@@ -402,4 +482,4 @@ def fix_moved(report: CheckReport, link_base: str) -> int:
             companion: json.dumps(data, indent=2, ensure_ascii=False) + "\n",
         }
     )
-    return len(moved)
+    return len(rewritten_spans)

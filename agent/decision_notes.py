@@ -26,7 +26,7 @@ from agent.decisions import (
     reason_score,
     states_reason,
 )
-from agent.injection import addressed_lines
+from agent.injection import addressed_lines, addresses_model
 from agent.markdown import looks_like_template
 
 
@@ -65,8 +65,9 @@ def _paragraphs(lines: list[str], first: int, last: int, language: str) -> list[
         if not stripped:
             cur = _flush(out, cur, start)
             continue
-        if language == "rst" and (
-            stripped.startswith(".. ") or re.match(r"^([=\-~^\"'`#*+])\1{2,}$", stripped)
+        # An underline (RST headings, Markdown setext headings) or front matter's `---` is no prose.
+        if re.match(r"^([=\-~^\"'`#*+])\1{2,}$", stripped) or (
+            language == "rst" and stripped.startswith(".. ")
         ):
             cur = _flush(out, cur, start)
             literal = stripped.startswith(".. ")
@@ -116,6 +117,9 @@ def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decisi
     if looks_like_template(path, text):  # what a document should say, not a decision
         return []
     lines = text.split("\n")
+    if lines and lines[0].strip() == "---":  # YAML front matter: metadata, not prose or a title
+        close = next((n for n in range(1, min(len(lines), 60)) if lines[n].strip() == "---"), 0)
+        lines = [""] * (close + 1) + lines[close + 1 :]  # blanked: line numbers stay exact
     sections = note_sections(lines, language)
     planted = addressed_lines(lines)
     if is_adr:
@@ -203,21 +207,22 @@ def _adr(
     path: str, lines: list[str], sections: list[tuple[int, int, str]], language: str
 ) -> Decision | None:
     title = ""
+    title_line = status_line = 0
     parts: dict[str, tuple[int, int]] = {}
     status = date = ""
     for first, last, heading in sections:
         name = heading.rsplit(" > ", 1)[-1].strip() if heading else ""
         if name and not title:
-            title = name
+            title, title_line = name, first
             continue
         for part, pattern in _ADR_PARTS.items():
             if name and part not in parts and pattern.search(name):
                 parts[part] = (first + 1, last)
                 break
-    for line in lines[:40]:
+    for n, line in enumerate(lines[:40], start=1):
         m = _FIELD_LINE.match(line)
         if m and m.group(1).lower() == "status" and not status:
-            status = clean(m.group(2))
+            status, status_line = clean(m.group(2)), n
         if m and m.group(1).lower() == "date" and not date:
             date = clean(m.group(2))
     if not title:
@@ -231,7 +236,7 @@ def _adr(
 
     if "status" in parts and not status:
         found = passage("status", 80)
-        status = found.text if found else ""
+        status, status_line = (found.text, found.start) if found else ("", 0)
     decision = passage("decision")
     reasons = [r for r in (passage("rationale"),) if r]
     # Nygard records have no rationale section: the reason is stated in the decision or the
@@ -251,14 +256,14 @@ def _adr(
         s.text
         for p in _paragraphs(lines, 1, len(lines), language)
         for s in _sentences(p)
-        if _REJECTED.search(s.text)
+        if _REJECTED.search(s.text) and not addresses_model(s.text)
     ][:4]
     if "alternatives" in parts:
         a, b = parts["alternatives"]
         alternatives = [
             clean(re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", x))
             for x in lines[a - 1 : b]
-            if re.match(r"^\s*([-*+]|\d+[.)])\s+", x)
+            if re.match(r"^\s*([-*+]|\d+[.)])\s+", x) and not addresses_model(x)
         ][:6]
     return Decision(
         kind="adr",
@@ -274,6 +279,8 @@ def _adr(
         consequences=consequences,
         alternatives=alternatives,
         sections=sorted(parts),
+        title_line=title_line,
+        status_line=status_line,
         status=status.rstrip("."),
         date=date,
     )

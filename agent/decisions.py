@@ -57,7 +57,8 @@ _HOWTO_DOC = re.compile(
     r"recipes|changelog|upgrad|migrat(?:e|ing)[-_]from|contributing",
     re.IGNORECASE,
 )
-_RST_ROLE = re.compile(r":[\w:.-]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
+# The lookbehind keeps a long run of "a:a:a:..." linear (each start is tried once).
+_RST_ROLE = re.compile(r"(?<![\w:.-]):[\w.-]+(?::[\w.-]+)*:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MAX_PASSAGE = 700
 _ANAPHORA = re.compile(r"^(this|that|these|those|it|so|therefore|thus|hence|which)\b", re.I)
@@ -92,6 +93,8 @@ class Decision:
     date: str = ""
     files: list[str] = field(default_factory=list)  # a commit's touched files
     sections: list[str] = field(default_factory=list)  # an ADR's parts: context, decision ...
+    title_line: int = 0  # an ADR's title and status lines (0: the record's first line)
+    status_line: int = 0
 
     @property
     def text(self) -> str:
@@ -231,6 +234,8 @@ def from_commits(commits: list[Commit]) -> list[Decision]:
 
 
 _COMMENT = re.compile(r"^\s*(#(?!!)|//+|--|/?\*+(?!/))\s?(.*)$")
+_SLASH_COMMENT = re.compile(r"^\s*(//+|/?\*+(?!/))\s?(.*)$")  # C-like: `#` is a directive
+_HASH_LANGS = {"python", "shell", "ruby", "perl", "r", "yaml", "toml", "elixir"}
 _NO_REASON = re.compile(r"copyright|licen[sc]e|noqa|type: ?ignore|eslint-|pragma|nolint|spdx", re.I)
 _DEFINITION = re.compile(
     r"^\s*(?:export\s+|pub(?:\(\w+\))?\s+|async\s+|static\s+|public\s+|private\s+)*"
@@ -262,16 +267,17 @@ def from_comments(path: str, text: str, language: str) -> list[Decision]:
     if language not in _COMMENT_LANGS:
         return []
     lines = text.split("\n")
+    comment = _COMMENT if language in _HASH_LANGS or language == "sql" else _SLASH_COMMENT
     out = []
     n = 0
     while n < len(lines):
-        m = _COMMENT.match(lines[n])
+        m = comment.match(lines[n])
         if not m:
             n += 1
             continue
         first = n
         block = []
-        while n < len(lines) and (m := _COMMENT.match(lines[n])):
+        while n < len(lines) and (m := comment.match(lines[n])):
             block.append(m.group(2).rstrip("*/ ").strip())
             n += 1
         joined = " ".join(b for b in block if b)

@@ -315,12 +315,14 @@ def run_draft(
         )
         prepared.append((unit, evidence, messages))
     outcome = DraftOutcome(template, results, plan)
+    human: dict[str, FieldResult] = {}
     if options.update:
         calls = [(p.field_ids, p.evidence_spans, p.prompt_digest) for p in plan]
         update = plan_update(output, index.root, calls, options.since)
         results.update(update.kept)
         outcome.updates = sorted(update.redo.items())
         prepared = [item for n, item in enumerate(prepared) if n in update.redo]
+        human = update.human
     if progress:
         progress(DraftEvent("plan", total=len(prepared)))
     if options.dry_run:
@@ -368,6 +370,7 @@ def run_draft(
                 calls=ctx.calls,
                 cause=ctx.first_failure,
             )
+    results.update(human)  # --update: a reviewed or edited value's record is not refreshed
     stamp_citations(results, index)
     base = link_base(output, index.root)
     # Human edits are merged in when the output is written (outputs.write_draft recounts then).

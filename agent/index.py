@@ -47,6 +47,9 @@ def _extraction_digest() -> str:
         "history.py",
         "decisions.py",
         "decision_notes.py",
+        "markdown.py",
+        "injection.py",
+        "markers.py",
     )
     for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())

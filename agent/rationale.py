@@ -96,12 +96,20 @@ def decision_items(index: RepoIndex, labels: dict[str, str]) -> list[dict[str, o
     for d in key_decisions(index):
         where = d.path if d.kind == "adr" else f"{d.path} ({d.subject})"
         parts: list[tuple[str, Filled | None]] = [
-            ("title", Filled(d.title, [(d.path, d.start, d.start)])),
+            (
+                "title",
+                Filled(d.title, [(d.path, d.title_line or d.start, d.title_line or d.start)]),
+            ),
             ("context", _quote([d.context], d.path) if d.context else None),
             ("decision", _quote([d.decision], d.path) if d.decision else None),
             ("rationale", _quote(d.reasons, d.path) if d.reasons else None),
             ("consequences", _quote([d.consequences], d.path) if d.consequences else None),
-            ("status", Filled(d.status, [(d.path, d.start, d.start)]) if d.status else None),
+            (
+                "status",
+                Filled(d.status, [(d.path, d.status_line or d.start, d.status_line or d.start)])
+                if d.status
+                else None,
+            ),
             # Cited by its first line: the whole span may hold lines no value should rest on.
             ("location", Filled(f"{where}, lines {d.start}-{d.end}", [(d.path, d.start, d.start)])),
         ]

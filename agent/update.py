@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.answers import FieldResult
-from agent.check import CheckReport, check_document
+from agent.check import CheckReport, check_document, safe_ref
 from agent.errors import UserInputError
 from agent.outputs import companion_paths
 
@@ -35,6 +35,7 @@ class UpdatePlan:
 
     redo: dict[int, str] = field(default_factory=dict)  # index in the plan -> reason
     kept: dict[str, FieldResult] = field(default_factory=dict)
+    human: dict[str, FieldResult] = field(default_factory=dict)  # reviewed/edited: record kept
     previous_commit: str | None = None
 
 
@@ -55,13 +56,42 @@ def load_previous(output: Path) -> dict[str, Any]:
     return data
 
 
+def resolve_since(repo: Path, since: str) -> str:
+    """The commit --since names, or a one-line error."""
+    try:
+        proc = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"{since}^{{commit}}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        proc = None
+    if proc is None or proc.returncode != 0 or not proc.stdout.strip():
+        raise UserInputError(
+            f"--since {since}: not a commit of {repo}", hint="Give a commit id, tag or branch."
+        )
+    return proc.stdout.strip()
+
+
 def changed_files(repo: Path, since: str | None) -> set[str] | None:
-    """Files changed (committed or not) since a commit; None when that cannot be told."""
+    """Files changed (committed or not) since a commit id; None when that cannot be told."""
+    since = safe_ref(since)
     if not since:
         return None
     try:
         proc = subprocess.run(
-            ["git", "-C", str(repo), "diff", "--name-only", since],
+            ["git", "-C", str(repo), "diff", "--name-only", since, "--"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -96,10 +126,15 @@ def plan_update(
         for p in data.get("plan") or []
         if isinstance(p, dict)
     }
-    base = data.get("commit") if isinstance(data.get("commit"), str) else None
-    touched_since = changed_files(repo, since)
+    base = safe_ref(data.get("commit"))
+    touched_since = changed_files(repo, resolve_since(repo, since)) if since else None
     touched_draft = changed_files(repo, base)
     out = UpdatePlan(previous_commit=base)
+    # A value a human reviewed or edited keeps its text whatever a call returns; its record must
+    # keep the old answer too, or the next `check` would call the stale value fresh.
+    for f in report.fields:
+        if f.owner != "docagent" and f.id in previous:
+            out.human[f.id] = FieldResult.model_validate(previous[f.id])
     for n, (field_ids, spans, digest) in enumerate(calls):
         files = {
             s.rsplit(":", 1)[0] if ":" in s and not s.startswith("commit:") else s for s in spans

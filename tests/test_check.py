@@ -145,3 +145,34 @@ def test_names_in_a_value_that_left_the_tree_make_it_stale(drafted: tuple[Path, 
     assert env.state == "stale" and env.missing == ["SHOP_DB_URL"]
     result = CliRunner().invoke(app, ["check", str(doc), "--repo", str(root), "--github"])
     assert "`SHOP_DB_URL` is no longer in the repository" in result.output
+
+
+def test_lines_are_read_as_the_draft_saw_them(drafted: tuple[Path, Path]) -> None:
+    from agent.check import _Tree
+    from agent.index import build_index
+
+    root, _ = drafted
+    (root / "src/shop/secrets.py").write_text('API_PASSWORD = "hunter2-very-secret-value"\n')
+    seen = build_index(root).file_lines("src/shop/secrets.py")
+    assert seen is not None and "hunter2" not in seen[0]  # redacted, as the model saw it
+    assert _Tree(root, None).lines("src/shop/secrets.py") == seen
+    assert _Tree(root, None).lines("../outside.py") is None
+
+
+def test_update_since_must_name_a_commit(drafted: tuple[Path, Path], tmp_path: Path) -> None:
+    root, doc = drafted
+    template = tmp_path / "template.md"
+    result = CliRunner().invoke(
+        app,
+        [
+            "draft",
+            str(root),
+            "-t",
+            str(template),
+            "-o",
+            str(doc),
+            "--update",
+            "--since=no-such-ref",
+        ],
+    )
+    assert result.exit_code == 2 and "--since no-such-ref: not a commit" in result.output

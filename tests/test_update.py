@@ -79,6 +79,10 @@ def test_update_asks_only_what_changed_and_keeps_every_other_byte(
         assert doc.read_text() == before
 
         # A human pins the cache policy; then the internals doc (its evidence) changes.
+        record = doc.with_name("NOTES.draft.json")
+        pinned_record = next(
+            f for f in json.loads(record.read_text())["fields"] if f["id"] == "caching.cache-policy"
+        )
         pinned = before.replace("da:caching.cache-policy draft", "da:caching.cache-policy reviewed")
         assert pinned != before
         doc.write_text(pinned)
@@ -98,6 +102,11 @@ def test_update_asks_only_what_changed_and_keeps_every_other_byte(
     assert after.split("## Caching")[0] == storage  # the storage section kept every byte
     pinned_line = next(x for x in pinned.split("\n") if "da:caching.cache-policy" in x)
     assert pinned_line in after  # the reviewed value is kept, though its call ran again
+    # ...and so is its record: the next `check` still compares it with the lines it was drafted from.
+    kept = next(
+        f for f in json.loads(record.read_text())["fields"] if f["id"] == "caching.cache-policy"
+    )
+    assert kept == pinned_record
 
 
 def test_update_needs_an_earlier_draft(shop: Path, tmp_path: Path) -> None:
