@@ -178,31 +178,8 @@ class _Tree:
         if _FILE_NAME.fullmatch(bare):  # a file name: anywhere in the tree
             listed = _git(self.repo, "ls-files")
             return listed is None or any(p.rsplit("/", 1)[-1] == bare for p in listed.split("\n"))
-        word = bare.removesuffix("()").split(".")[-1] or bare
-        try:
-            proc = subprocess.run(
-                [
-                    "git",
-                    "-C",
-                    str(self.repo),
-                    "grep",
-                    "-q",
-                    "-w",
-                    "-F",
-                    "-I",
-                    "-e",
-                    word,
-                    "--",
-                    ".",
-                    *self._excluded,
-                ],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return True
-        return proc.returncode != 1  # 0 found, 1 not found, anything else: cannot tell
+        found = self._grep(bare, None)
+        return found is not False  # not found: gone; None (cannot tell): present
 
     def had_name(self, name: str) -> bool:
         """Whether the name was in the tree at the draft's commit (False when unknown)."""
@@ -216,22 +193,23 @@ class _Tree:
             if "/" in bare:
                 return any(p == bare or p.startswith(bare + "/") for p in self._then_files)
             return any(p.rsplit("/", 1)[-1] == bare for p in self._then_files)
-        word = bare.removesuffix("()").split(".")[-1] or bare
-        found = _git(
-            self.repo,
-            "grep",
-            "-q",
-            "-w",
-            "-F",
-            "-I",
-            "-e",
-            word,
-            self.commit,
-            "--",
-            ".",
-            *self._excluded,
-        )
-        return found is not None
+        return self._grep(bare, self.commit) is True
+
+    def _grep(self, name: str, commit: str | None) -> bool | None:
+        """Whether an identifier occurs as a whole word in the tree (or at a commit), outside
+        the document and its companions; None when git cannot tell."""
+        word = name.removesuffix("()").split(".")[-1] or name
+        args = ["grep", "-q", "-w", "-F", "-I", "-e", word, *([commit] if commit else [])]
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(self.repo), *args, "--", ".", *self._excluded],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return {0: True, 1: False}.get(proc.returncode)
 
     def has_commit(self, ref: str) -> bool:
         sha = safe_ref(ref)
