@@ -22,11 +22,10 @@ from typing import Any
 from agent.answers import Citation, FieldResult
 from agent.errors import UserInputError
 from agent.index import RepoIndex
-from agent.markers import body_hash, find_markers
-from agent.outputs import companion_paths, write_atomic
+from agent.markers import find_markers
+from agent.outputs import companion_paths
 from agent.redact import redact
 from agent.repo import RepoFile, classify, read_text
-from agent.report import sources
 
 ORDER = {"stale": 0, "orphaned": 1, "moved": 2, "fresh": 3}
 
@@ -301,7 +300,8 @@ def _citations(result: dict[str, Any]) -> list[Citation]:
     return [Citation.model_validate(c) for c in raw]
 
 
-def _load(doc: Path) -> tuple[str, dict[str, Any]]:
+def load_record(doc: Path) -> tuple[str, dict[str, Any]]:
+    """The document's text and its .draft.json (one-line errors when either is missing or bad)."""
     if not doc.is_file():
         raise UserInputError(f"{doc}: no such document")
     companion = companion_paths(doc)["draft_json"]
@@ -338,7 +338,7 @@ def _default_repo(doc: Path, data: dict[str, Any]) -> Path:
 
 def check_document(doc: Path, repo: Path | None = None) -> CheckReport:
     """Check every drafted field of a document against the repository as it is now."""
-    text, data = _load(doc)
+    text, data = load_record(doc)
     root = repo or _default_repo(doc, data)
     if not root.is_dir():
         raise UserInputError(
@@ -392,72 +392,3 @@ def github_annotations(report: CheckReport) -> list[str]:
         message = f"{f.label}{who} is {f.state}: {why}".replace("\n", " ").replace("::", ": ")
         lines.append(f"::warning file={report.document},line={max(1, f.line)}::{message}")
     return lines
-
-
-def fix_moved(report: CheckReport, link_base: str) -> int:
-    """Rewrite moved citations in the document and its record (atomically, markers kept);
-    returns how many citations moved."""
-    text, data = _load(report.document)
-    document = data.get("document") if isinstance(data.get("document"), str) else None
-    moved = {
-        (c.citation.path, c.citation.start_line, c.citation.end_line): c
-        for f in report.fields
-        for c in f.citations
-        if c.state == "moved" and c.moved_to
-    }
-    if not moved:
-        return 0
-    found = find_markers(text)
-    markers = {**found.orphans, **found.markers}
-    by_field = {f.id: f for f in report.fields}
-    pieces: list[tuple[int, int, str]] = []
-    links: dict[str, str] = {}
-    for c in (c for f in report.fields for c in f.citations):
-        if c.state == "moved" and c.moved_to is not None:
-            new = c.citation.model_copy(
-                update={"start_line": c.moved_to[0], "end_line": c.moved_to[1]}
-            )
-            links[sources([c.citation], link_base)[2:-1]] = sources([new], link_base)[2:-1]
-    # One pass over each text, so a rewritten link is never rewritten again (5->6, then 6->7).
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(links, key=len, reverse=True)))
-
-    def relink(text: str) -> str:
-        return pattern.sub(lambda m: links[m.group(0)], text)
-
-    rewritten_spans: set[tuple[str, int, int]] = set()
-    for fid, marker in markers.items():
-        if fid not in by_field:
-            continue
-        body = relink(marker.body)
-        if body == marker.body:
-            continue
-        for c in by_field[fid].citations:
-            if c.state == "moved" and sources([c.citation], link_base)[2:-1] in marker.body:
-                rewritten_spans.add((c.citation.path, c.citation.start_line, c.citation.end_line))
-        # docagent's own untouched value stays docagent's: its hash follows the new text.
-        state_hash = body_hash(body) if marker.untouched else marker.hash
-        opening = f"<!-- da:{fid} {marker.state} {state_hash} -->"
-        rewritten = marker.text.replace(marker.text[: marker.text.index("-->") + 3], opening, 1)
-        rewritten = rewritten.replace(marker.body, body, 1)
-        pieces.append((marker.start, marker.end, rewritten))
-    if document is not None:
-        document = relink(document)
-    for start, end, new_text in sorted(pieces, reverse=True):
-        text = text[:start] + new_text + text[end:]
-    for result in data["fields"]:
-        for holder in [result, *(result.get("items") or [])]:
-            for c in holder.get("citations") or []:
-                key = (c.get("path"), c.get("start_line"), c.get("end_line"))
-                hit = moved.get(key) if key in rewritten_spans else None
-                if hit is not None and hit.moved_to is not None:
-                    c["start_line"], c["end_line"] = hit.moved_to
-    if document is not None:
-        data["document"] = document
-    companion = companion_paths(report.document)["draft_json"]
-    write_atomic(
-        {
-            report.document: text,
-            companion: json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-        }
-    )
-    return len(rewritten_spans)

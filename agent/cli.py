@@ -298,7 +298,7 @@ def check_command(
     """Check a drafted document against today's tree, without a model: which values' evidence
     is fresh, moved or stale. Exit 1 when something is stale."""
     from agent.check import check_document, github_annotations
-    from agent.check import fix_moved as rewrite_moved
+    from agent.relink import fix_moved as rewrite_moved
     from agent.report import link_base
 
     _utf8_path("DOCUMENT", document)
