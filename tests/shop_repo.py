@@ -149,3 +149,22 @@ def git(root: Path, *args: str) -> None:
         "GIT_COMMITTER_DATE": "2024-05-01T10:00:00+00:00",
     }
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
+
+
+def build(root: Path, *, config: bool = True) -> Path:
+    """The shop repository, committed (with src/shop/config.py unless `config` is False)."""
+    files = {**FILES, "src/shop/config.py": CONFIG} if config else FILES
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "Shop")
+    return root
+
+
+def write_template(directory: Path) -> Path:
+    """TEMPLATE as a file: every field answered from facts and decision records."""
+    path = directory / "template.md"
+    path.write_text(TEMPLATE, encoding="utf-8")
+    return path

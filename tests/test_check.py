@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from agent.check import check_document
 from agent.cli import app
 from agent.draft import DraftOptions, run_draft
-from tests.shop_repo import CONFIG, FILES, TEMPLATE, git
+from tests.shop_repo import CONFIG, build, git, write_template
 
 ENV = "configuration.environment-variables.environment-variables"
 WHY = "technology-stack.database-storage.database.why-this-database"
@@ -23,15 +23,8 @@ LANGUAGE = "technology-stack.language"
 
 @pytest.fixture
 def drafted(tmp_path: Path) -> tuple[Path, Path]:
-    root = tmp_path / "shop"
-    for rel, text in {**FILES, "src/shop/config.py": CONFIG}.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "Shop")
-    template = tmp_path / "template.md"
-    template.write_text(TEMPLATE, encoding="utf-8")
+    root = build(tmp_path / "shop")
+    template = write_template(tmp_path)
     doc = tmp_path / "docs" / "ARCHITECTURE.md"
     outcome = run_draft(root, DraftOptions(template=str(template), output=doc), None)
     assert outcome.plan == []  # nothing was asked of a model

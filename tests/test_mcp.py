@@ -16,20 +16,13 @@ from mcp.client.stdio import stdio_client
 
 from agent.draft import DraftOptions, run_draft
 from tests.conftest import recorded_client
-from tests.shop_repo import CONFIG, FILES, TEMPLATE, git
+from tests.shop_repo import build, write_template
 
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    root = tmp_path / "shop"
-    for rel, text in {**FILES, "src/shop/config.py": CONFIG}.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "Shop")
-    template = tmp_path / "template.md"
-    template.write_text(TEMPLATE, encoding="utf-8")
+    root = build(tmp_path / "shop")
+    template = write_template(tmp_path)
     run_draft(root, DraftOptions(template=str(template), output=root / "docs/ARCH.md"), None)
     return root
 

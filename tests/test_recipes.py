@@ -18,7 +18,7 @@ from agent.cli import app
 from agent.draft import DraftOptions, run_draft
 from agent.index import build_index
 from tests.scripted_model import scripted_server
-from tests.shop_repo import CONFIG, FILES, TEMPLATE, git
+from tests.shop_repo import CONFIG, build, git, write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,15 +46,8 @@ def _commands() -> list[list[str]]:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository with its drafted document committed, moved to another path (as in CI)."""
-    drafted = tmp_path / "drafted-here"
-    for rel, text in {**FILES, "src/shop/config.py": CONFIG}.items():
-        (drafted / rel).parent.mkdir(parents=True, exist_ok=True)
-        (drafted / rel).write_text(text, encoding="utf-8")
-    git(drafted, "init", "-q", "-b", "main")
-    git(drafted, "add", ".")
-    git(drafted, "commit", "-q", "-m", "Shop")
-    template = tmp_path / "template.md"
-    template.write_text(TEMPLATE, encoding="utf-8")
+    drafted = build(tmp_path / "drafted-here")
+    template = write_template(tmp_path)
     output = drafted / "docs/ARCHITECTURE.md"
     run_draft(drafted, DraftOptions(template=str(template), output=output), None)
     git(drafted, "add", ".")

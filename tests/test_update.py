@@ -15,7 +15,7 @@ from agent.cli import app
 from agent.draft import DraftOptions, run_draft
 from tests.conftest import recorded_client
 from tests.scripted_model import fill, request_schema, scripted_server
-from tests.shop_repo import FILES, git
+from tests.shop_repo import build
 
 TEMPLATE = """# Shop notes
 
@@ -38,14 +38,7 @@ def answer(body: dict[str, Any]) -> str:
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    root = tmp_path / "shop"
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "Shop")
-    return root
+    return build(tmp_path / "shop", config=False)
 
 
 def _caching_prompts(seen: list[dict[str, Any]]) -> int:
