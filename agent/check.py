@@ -21,11 +21,12 @@ from typing import Any
 
 from agent.answers import Citation, FieldResult
 from agent.errors import UserInputError
-from agent.index import RepoIndex
+from agent.history import git
+from agent.index import RepoIndex, read_lines
 from agent.markers import find_markers
 from agent.outputs import companion_paths
 from agent.redact import redact
-from agent.repo import RepoFile, classify, read_text
+from agent.repo import RepoFile, classify
 
 ORDER = {"stale": 0, "orphaned": 1, "moved": 2, "fresh": 3}
 
@@ -152,18 +153,16 @@ class _Tree:
         if not target.is_file():
             return None
         kind, language, _ = classify(path)
-        file = RepoFile(path, kind, language, target.stat().st_size, 0)
         try:
-            text, _skip = read_text(self.repo, file)
+            # The digests were taken of what the model saw: redacted, as the index reads files.
+            return read_lines(self.repo, RepoFile(path, kind, language, target.stat().st_size, 0))
         except OSError:
             return None
-        # The digests were taken of what the model saw: redacted, as the index reads files.
-        return redact(text, language).text.split("\n") if text is not None else None
 
     def then(self, path: str) -> list[str] | None:
         if not self.commit:
             return None
-        out = _git(self.repo, "show", f"{self.commit}:{path}")
+        out = git(self.repo, "show", f"{self.commit}:{path}")
         return redact(out, classify(path)[1]).text.split("\n") if out is not None else None
 
     def has_name(self, name: str) -> bool:
@@ -175,7 +174,7 @@ class _Tree:
         if "/" in bare:
             return False
         if _FILE_NAME.fullmatch(bare):  # a file name: anywhere in the tree
-            listed = _git(self.repo, "ls-files")
+            listed = git(self.repo, "ls-files")
             return listed is None or any(p.rsplit("/", 1)[-1] == bare for p in listed.split("\n"))
         found = self._grep(bare, None)
         return found is not False  # not found: gone; None (cannot tell): present
@@ -187,7 +186,7 @@ class _Tree:
         bare = name.rstrip("/")
         if "/" in bare or _FILE_NAME.fullmatch(bare):
             if self._then_files is None:
-                listed = _git(self.repo, "ls-tree", "-r", "--name-only", self.commit)
+                listed = git(self.repo, "ls-tree", "-r", "--name-only", self.commit)
                 self._then_files = listed.split("\n") if listed else []
             if "/" in bare:
                 return any(p == bare or p.startswith(bare + "/") for p in self._then_files)
@@ -212,22 +211,10 @@ class _Tree:
 
     def has_commit(self, ref: str) -> bool:
         sha = safe_ref(ref)
-        return (
-            sha is not None and _git(self.repo, "cat-file", "-e", f"{sha}^{{commit}}") is not None
-        )
+        return sha is not None and git(self.repo, "cat-file", "-e", f"{sha}^{{commit}}") is not None
 
 
 _FILE_NAME = re.compile(r"[\w-]+\.[A-Za-z]{1,5}")
-
-
-def _git(repo: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
 
 
 def _same(lines: list[str], start: int, end: int, c: Citation) -> bool:
@@ -332,7 +319,7 @@ def _default_repo(doc: Path, data: dict[str, Any]) -> Path:
     recorded = Path(str(data.get("repository") or ""))
     if str(recorded) not in ("", ".") and recorded.is_dir():
         return recorded
-    top = _git(doc.resolve().parent, "rev-parse", "--show-toplevel")
+    top = git(doc.resolve().parent, "rev-parse", "--show-toplevel")
     return Path(top.strip()) if top else Path(".")
 
 

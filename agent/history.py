@@ -40,7 +40,8 @@ class Commit:
         return f"{self.subject}\n\n{self.body}".strip()
 
 
-def _git(root: Path, *args: str, timeout: int = 120) -> str | None:
+def git(root: Path, *args: str, timeout: int = 120) -> str | None:
+    """stdout of `git -C root ARGS`, or None when git fails or is missing."""
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, timeout=timeout, check=False
@@ -54,7 +55,7 @@ def _git(root: Path, *args: str, timeout: int = 120) -> str | None:
 
 def head(root: Path) -> str | None:
     """The HEAD commit sha, or None."""
-    out = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    out = git(root, "rev-parse", "--verify", "-q", "HEAD")
     return out.strip() if out else None
 
 
@@ -85,13 +86,13 @@ def log(root: Path, *, limit: int = 2000, paths: list[str] | None = None) -> lis
     ]
     if paths:
         args += ["--", *paths]
-    out = _git(root, *args)
+    out = git(root, *args)
     return _parse(out, with_files=True) if out else []
 
 
 def blame_commits(root: Path, path: str, start: int, end: int) -> list[Commit]:
     """Commits that last touched lines start..end of path (most lines first), with messages."""
-    out = _git(root, "blame", "--porcelain", "-w", "-L", f"{start},{end}", "--", path)
+    out = git(root, "blame", "--porcelain", "-w", "-L", f"{start},{end}", "--", path)
     if not out:
         return []
     counts: dict[str, int] = {}
@@ -105,7 +106,7 @@ def blame_commits(root: Path, path: str, start: int, end: int) -> list[Commit]:
 
 def line_log(root: Path, path: str, start: int, end: int, *, limit: int = 20) -> list[Commit]:
     """Every commit that changed lines start..end of path over time (git log -L), newest first."""
-    out = _git(
+    out = git(
         root,
         "log",
         f"--max-count={limit}",
@@ -121,6 +122,6 @@ def show(root: Path, shas: list[str]) -> list[Commit]:
     """Commits by sha, in the order given."""
     if not shas:
         return []
-    out = _git(root, "show", "-s", "--no-color", f"--format={_FORMAT}", *shas)
+    out = git(root, "show", "-s", "--no-color", f"--format={_FORMAT}", *shas)
     found = {c.sha: c for c in _parse(out, with_files=False)} if out else {}
     return [found[s] for s in shas if s in found]

@@ -151,12 +151,13 @@ class RepoIndex:
         # Verification asks for the same few files once per citation: read and redact each once.
         if path not in self._lines:
             rec = self.records.get(path)
-            text = None
-            if rec is not None and rec.skip is None:
-                file = RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns)
-                text, _ = read_text(self.root, file)
             self._lines[path] = (
-                redact(text, rec.language).text.split("\n") if rec and text is not None else None
+                read_lines(
+                    self.root,
+                    RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns),
+                )
+                if rec is not None and rec.skip is None
+                else None
             )
         return self._lines[path]
 
@@ -175,6 +176,13 @@ class RepoIndex:
         """A commit of the indexed history by (abbreviated) sha."""
         ref = ref.removeprefix("commit:")
         return next((c for c in self.commits if c.sha.startswith(ref)), None)
+
+
+def read_lines(root: Path, file: RepoFile) -> list[str] | None:
+    """A file's lines as docagent reads them (and as the model saw them): decoded, secrets
+    redacted with line numbers kept; None if it cannot be read as text."""
+    text, _ = read_text(root, file)
+    return redact(text, file.language).text.split("\n") if text is not None else None
 
 
 def _all_facts(records: dict[str, FileRecord], stats: IndexStats) -> list[Fact]:

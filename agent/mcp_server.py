@@ -59,8 +59,13 @@ class Session:
 
         index = self.index()
         location = why.Location.parse(at) if at else None
-        recorded = why.answer_from_records(index, question, location)
-        result = recorded or why.answer(index, question, self.client(), location)
+        # One search and one evidence list: the model (started only now) sees the same evidence
+        # the record match looked at.
+        hits = why.ranked_hits(index, question, location)
+        evidence = why.gather(index, question, location, hits=hits)
+        result = why.answer_without_model(index, question, location, evidence, hits)
+        if result is None:
+            result = why.ask_model(index, question, self.client(), location, evidence)
         return result.to_json()
 
     def evidence(self, question: str, at: str | None = None) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from agent.decisions import Decision, Passage, states_reason
 from agent.index import RepoIndex
@@ -19,6 +20,11 @@ from agent.retrieval import tokenize
 # Chosen on the quality benchmark's dev questions; see bench/why.py --truth.
 MIN_COVERAGE = 0.6
 MIN_OWN = 0.2
+
+
+# One matcher per index: `why --questions FILE` and the MCP server ask many questions of one index,
+# and building it tokenizes every recorded reason.
+_MATCHERS: WeakKeyDictionary[RepoIndex, RecordMatcher] = WeakKeyDictionary()
 
 
 @dataclass
@@ -75,7 +81,10 @@ def answer_from_record(
     index: RepoIndex, question: str, ranked: list[str] | None = None
 ) -> Match | None:
     """A recorded reason that answers the question well enough to quote, or None."""
-    match = RecordMatcher(index).best(question, ranked)
+    matcher = _MATCHERS.get(index)
+    if matcher is None:
+        matcher = _MATCHERS[index] = RecordMatcher(index)
+    match = matcher.best(question, ranked)
     if match is None or match.coverage < MIN_COVERAGE:
         return None
     return match

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.answers import FieldResult
-from agent.check import CheckReport, check_document, safe_ref
+from agent.check import CheckReport, check_document, load_record, safe_ref
 from agent.errors import UserInputError
+from agent.history import git
 from agent.outputs import companion_paths
 
 
@@ -47,61 +47,24 @@ def load_previous(output: Path) -> dict[str, Any]:
             f"--update: {output} has no earlier draft to update (no {record.name} beside it)",
             hint="Draft it once without --update.",
         )
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserInputError(f"{record}: not readable as JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("fields"), list):
-        raise UserInputError(f"{record}: not a docagent draft record (no fields)")
-    return data
+    return load_record(output)[1]
 
 
 def resolve_since(repo: Path, since: str) -> str:
     """The commit --since names, or a one-line error."""
-    try:
-        proc = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(repo),
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{since}^{{commit}}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        proc = None
-    if proc is None or proc.returncode != 0 or not proc.stdout.strip():
+    found = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{since}^{{commit}}")
+    if not found or not found.strip():
         raise UserInputError(
             f"--since {since}: not a commit of {repo}", hint="Give a commit id, tag or branch."
         )
-    return proc.stdout.strip()
+    return found.strip()
 
 
 def changed_files(repo: Path, since: str | None) -> set[str] | None:
     """Files changed (committed or not) since a commit id; None when that cannot be told."""
     since = safe_ref(since)
-    if not since:
-        return None
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "diff", "--name-only", since, "--"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    return {line for line in proc.stdout.split("\n") if line}
+    out = git(repo, "diff", "--name-only", since, "--") if since else None
+    return None if out is None else {line for line in out.split("\n") if line}
 
 
 def plan_update(

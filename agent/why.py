@@ -22,7 +22,7 @@ from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence, evidence_text
 from agent.recorded import answer_from_record
-from agent.retrieval import Intent, pack, rerank_by_title, tokenize
+from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
 from agent.verify import injection_reason
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
@@ -118,15 +118,25 @@ class WhyResult:
         }
 
 
+def ranked_hits(
+    index: RepoIndex, question: str, at: Location | None = None, k: int = 30
+) -> list[Hit]:
+    """The repository ranked for a why-question: one search, shared by the evidence and the
+    decision-record match."""
+    query = question + (f" {at.path}" if at else "")
+    return rerank_by_title(index.search(query, k, intent=Intent.WHY), question)
+
+
 def gather(
     index: RepoIndex,
     question: str,
     at: Location | None = None,
     budget: int = WHY_EVIDENCE_TOKENS,
     k: int = 20,
+    hits: list[Hit] | None = None,
 ) -> list[Evidence]:
     """Evidence for a why-question: with --at, the commits behind those lines and the code around them
-    first; then notes, ADRs, commits and code ranked for "why"."""
+    first; then notes, ADRs, commits and code ranked for "why" (`hits`: that ranking, if made)."""
     chunks = []
     if at is not None:
         if at.path not in index.paths():
@@ -155,11 +165,7 @@ def gather(
             for c in index.chunks
             if c.path == at.path and c.start_line <= at.end and at.start <= c.end_line
         ]
-    hits = rerank_by_title(
-        index.search(question + (f" {at.path}" if at else ""), max(k, 30), intent=Intent.WHY),
-        question,
-    )[:k]
-    from agent.retrieval import Hit
+    hits = (ranked_hits(index, question, at, max(k, 30)) if hits is None else hits)[:k]
 
     ranked = [Hit(c, 1e9, n) for n, c in enumerate(chunks)] + hits
     unique: dict[str, Hit] = {}
@@ -201,7 +207,20 @@ def answer(
     index: RepoIndex, question: str, client: ModelClient, at: Location | None = None
 ) -> WhyResult:
     """Answer one question; never a reason the repository does not record."""
-    evidence = gather(index, question, at)
+    hits = ranked_hits(index, question, at)
+    evidence = gather(index, question, at, hits=hits)
+    early = answer_without_model(index, question, at, evidence, hits)
+    return early if early is not None else ask_model(index, question, client, at, evidence)
+
+
+def answer_without_model(
+    index: RepoIndex,
+    question: str,
+    at: Location | None,
+    evidence: list[Evidence],
+    hits: list[Hit] | None = None,
+) -> WhyResult | None:
+    """The answers that need no model: nothing to go on, or a recorded decision that says it."""
     missing = absent_names(index, question)
     if missing and not at:
         return WhyResult(
@@ -217,9 +236,17 @@ def answer(
         return WhyResult(
             question, "Nothing in the repository matches this question.", "not_recorded", 0.0
         )
-    recorded = answer_from_records(index, question, at, evidence)
-    if recorded is not None:
-        return recorded
+    return answer_from_records(index, question, at, evidence, hits)
+
+
+def ask_model(
+    index: RepoIndex,
+    question: str,
+    client: ModelClient,
+    at: Location | None,
+    evidence: list[Evidence],
+) -> WhyResult:
+    """Ask the model to find the reason in the evidence, then verify what it says."""
     where = f"The question is about {at.path} lines {at.start}-{at.end}.\n" if at else ""
     text = prompts.render(
         "why",
@@ -256,17 +283,18 @@ def answer_from_records(
     question: str,
     at: Location | None = None,
     evidence: list[Evidence] | None = None,
+    hits: list[Hit] | None = None,
 ) -> WhyResult | None:
     """The recorded reason that answers the question, quoted and cited; None to ask the model."""
     # Records are looked for only in the sources retrieval ranks for the question (recall@8 0.94
     # on the benchmark's documented reasons): a record elsewhere that shares its words is rarely
     # the reason asked about.
-    hits = index.search(question + (f" {at.path}" if at else ""), 30, intent=Intent.WHY)
-    ranked = list(dict.fromkeys(h.chunk.path for h in rerank_by_title(hits, question)))[:8]
+    hits = ranked_hits(index, question, at) if hits is None else hits
+    ranked = list(dict.fromkeys(h.chunk.path for h in hits))[:8]
     if at is not None:
         ranked.insert(0, at.path)
     if evidence is None:
-        evidence = gather(index, question, at)
+        evidence = gather(index, question, at, hits=hits)
     ranked += [e.path for e in evidence if e.path.startswith("commit:") and e.path not in ranked]
     match = answer_from_record(index, question, ranked)
     if match is None:

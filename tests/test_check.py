@@ -169,3 +169,15 @@ def test_update_since_must_name_a_commit(drafted: tuple[Path, Path], tmp_path: P
         ],
     )
     assert result.exit_code == 2 and "--since no-such-ref: not a commit" in result.output
+
+
+def test_an_answer_that_cites_nothing_is_orphaned(drafted: tuple[Path, Path]) -> None:
+    root, doc = drafted
+    record = doc.with_name("ARCHITECTURE.draft.json")
+    data = json.loads(record.read_text())
+    language = next(f for f in data["fields"] if f["id"] == LANGUAGE)
+    language["citations"] = []
+    record.write_text(json.dumps(data))
+    states = _states(doc, root)
+    assert states[LANGUAGE] == "orphaned"
+    assert CliRunner().invoke(app, ["check", str(doc), "--repo", str(root)]).exit_code == 0

@@ -129,6 +129,10 @@ def test_the_index_holds_every_kind_and_the_command_lists_them(shop: Path) -> No
         "Use PostgreSQL for orders",
         "Choose a queue for e-mail",
     ]
+    about = json.loads(
+        runner.invoke(app, ["decisions", str(shop), "--json", "--about", "S3"]).output
+    )
+    assert [d["subject"] for d in about] == ["Design notes > Storage"]
     result = runner.invoke(app, ["decisions", str(shop), "--kind", "memo"])
     assert result.exit_code == 2
     assert "--kind memo" in result.output
