@@ -219,6 +219,7 @@ def index_command(
     ] = False,
 ) -> None:
     """Index a repository (cached) and show what docagent will read: files, chunks, facts."""
+    from agent import repomap
     from agent.index import build_index
 
     _utf8_path("REPO", repo)
@@ -238,6 +239,7 @@ def index_command(
             "facts": s.facts,
             "commits": s.commits,
             "decisions": dict(s.decisions),
+            "model": repomap.counts(idx.model),
             "redactions": s.redactions,
             "files_read": s.read_files,
             "files_reused": s.reused_files,
@@ -270,6 +272,13 @@ def index_command(
     )
     recorded = ", ".join(f"{n} {kind}" for kind, n in s.decisions.most_common()) or "none"
     out.print(f"Recorded decisions (docagent decisions): {recorded}")
+    shape = repomap.counts(idx.model)
+    parsed = ", ".join(f"{n} {lang}" for lang, n in shape["parsed_files"].items()) or "none"
+    ways = ", ".join(f"{n} {k}" for k, n in shape["interfaces"].items()) or "no interfaces"
+    out.print(
+        f"Repository model (docagent map): {shape['symbols']:,} definitions in files parsed "
+        f"({parsed}); {ways}; {shape['tables']} tables; {shape['seconds']:.2f}s"
+    )
     if show_redactions and redacted:
         listing = Table("redacted at", "kind", title="Secrets redacted (values never shown)")
         for r in redacted:
@@ -277,6 +286,46 @@ def index_command(
         out.print(listing)
     elif show_redactions:
         out.print("No secrets redacted.")
+
+
+@app.command("map")
+@friendly
+def map_command(
+    repo: Annotated[Path, typer.Argument(help="Repository directory.")] = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole model as JSON.")] = False,
+    mermaid: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the component graph (components.mmd) and the ER diagram (er.mmd) "
+            "to this directory."
+        ),
+    ] = None,
+) -> None:
+    """Show the repository model: components and their edges, entry points, interfaces, data
+    model, integrations, and what the structure implies about the stack (no model needed)."""
+    from agent import mermaid as diagrams
+    from agent import repomap
+    from agent.index import build_index
+    from agent.outputs import write_atomic
+
+    _utf8_path("REPO", repo)
+    model = build_index(repo).model
+    if mermaid is not None:
+        if mermaid.exists() and not mermaid.is_dir():
+            raise UserInputError(
+                f"--mermaid {mermaid}: not a directory", hint="Give a directory to write into."
+            )
+        written = {mermaid / "components.mmd": diagrams.component_graph(model.components)}
+        if model.tables:
+            written[mermaid / "er.mmd"] = diagrams.er_diagram(model.tables)
+        write_atomic(written)
+    if as_json:
+        sys.stdout.write(json.dumps(repomap.to_json(model), indent=2) + "\n")
+        return
+    repomap.show(model, out)
+    if mermaid is not None:
+        names = "components.mmd" + (" and er.mmd" if model.tables else "")
+        out.print(f"Wrote {names} to {escape(str(mermaid))}")
 
 
 @app.command("check")

@@ -18,6 +18,8 @@ from pathlib import PurePosixPath
 
 from agent.imports import file_imports, manifest_names
 from agent.index import RepoIndex
+from agent.interfaces import Interface
+from agent.symbols import Symbol
 
 # Languages whose files make up components (markup, styles and config do not).
 CODE_LANGUAGES = {
@@ -87,18 +89,26 @@ class Component:
     summary: str = ""
     summary_at: tuple[str, int, int] | None = None
     package: str = ""  # the name its own manifest gives it (jj-lib), if any
+    # Its most-used parts (files or directories), each with its most-used definition.
+    parts: list[tuple[str, Definition | None]] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)  # the ways in it declares
 
     @property
     def name(self) -> str:
         """The directory or module name (`routes`, `app.py`)."""
         return PurePosixPath(self.path).name or self.path
 
+    def set_key_symbols(self, ranked: list[tuple[Symbol, str]]) -> None:
+        """Show these definitions (most used first) instead of the first ones found."""
+        self.definitions = [Definition(s.name, s.kind, path, s.line) for s, path in ranked]
+
     def owns(self, path: str) -> bool:
         """Whether a file belongs to this component."""
         return path == self.path or path.startswith(self.path + "/")
 
 
-def _code_files(index: RepoIndex) -> dict[str, int]:
+def code_files(index: RepoIndex) -> dict[str, int]:
+    """Lines of each code file outside tests, examples, docs, tooling and vendored code."""
     return {
         path: rec.lines
         for path, rec in index.records.items()
@@ -136,13 +146,18 @@ def code_root(files: dict[str, int]) -> str:
         base = top
 
 
-def find_components(index: RepoIndex) -> list[Component]:
+def find_components(
+    index: RepoIndex,
+    imports: dict[str, dict[str, int]] | None = None,
+    file_rank: dict[str, float] | None = None,
+) -> list[Component]:
     """The main components, largest first (at most MAX_COMPONENTS)."""
-    files = _code_files(index)
+    files = code_files(index)
     total = sum(files.values())
     if not total:
         return []
-    imports = file_imports(index, files)
+    if imports is None:
+        imports = file_imports(index, files)
     imported_by: dict[str, set[str]] = {}
     for source, targets in imports.items():
         for target in targets:
@@ -162,7 +177,7 @@ def find_components(index: RepoIndex) -> list[Component]:
             # then the large ones: an architecture description names the first kind.
             ranked = [
                 p
-                for p in _rank_parts(parts, imported_by)
+                for p in _rank_parts(parts, imported_by, file_rank)
                 if parts[p] >= _MIN_SHARE * total / 3 and not _is_entry_module(p, files)
             ]
             if len(ranked) < 3:
@@ -195,7 +210,9 @@ def _is_entry_module(path: str, files: dict[str, int]) -> bool:
     return path in files and PurePosixPath(path).stem in {"__init__", "mod", "index", "lib", "main"}
 
 
-def _rank_parts(parts: Counter[str], imported_by: dict[str, set[str]]) -> list[str]:
+def _rank_parts(
+    parts: Counter[str], imported_by: dict[str, set[str]], file_rank: dict[str, float] | None
+) -> list[str]:
     def importers(part: str) -> int:
         # Files outside the part that import it: a part's imports of itself say nothing.
         inside = part + "/"
@@ -209,10 +226,20 @@ def _rank_parts(parts: Counter[str], imported_by: dict[str, set[str]]) -> list[s
             }
         )
 
+    def centrality(part: str) -> float:
+        # The rank the rest of the code passes to the part (PageRank over names used across files).
+        inside = part + "/"
+        return sum(r for f, r in (file_rank or {}).items() if f == part or f.startswith(inside))
+
     most_lines = max(parts.values()) or 1
     counts = {p: importers(p) for p in parts}
     most_importers = max(counts.values()) or 1
-    return sorted(parts, key=lambda p: -(counts[p] / most_importers + parts[p] / most_lines))
+    ranks = {p: centrality(p) for p in parts}
+    most_rank = max(ranks.values()) or 1.0
+    return sorted(
+        parts,
+        key=lambda p: -(counts[p] / most_importers + parts[p] / most_lines + ranks[p] / most_rank),
+    )
 
 
 def _definitions(index: RepoIndex, comp: Component, limit: int = 6) -> list[Definition]:
@@ -377,7 +404,16 @@ _MEMBER_ROLES = (
     ("summary", re.compile(r"responsib|purpose|description|summary")),
     ("definitions", re.compile(r"key components|components|contents|main (classes|types)")),
     ("dependencies", re.compile(r"^dependencies$|depends")),
+    ("interfaces", re.compile(r"\bapis?\b|interfaces?\b")),
 )
+_INTERFACE_KINDS = {
+    "http": "HTTP routes",
+    "cli": "CLI commands",
+    "grpc": "gRPC services/methods",
+    "task": "background tasks",
+    "queue": "queues",
+    "hook": "plugin hooks",
+}
 _GROUP_LABEL = re.compile(r"service|module|component|subsystem", re.I)
 
 
@@ -417,7 +453,15 @@ def decomposition_items(
         if c.summary and c.summary_at and "summary" in by_role:
             values[by_role["summary"]] = c.summary
             cites.append(c.summary_at)
-        if c.definitions and "definitions" in by_role:
+        if c.parts and "definitions" in by_role:
+            shown_parts = []
+            for part, d in c.parts:
+                label = PurePosixPath(part).name + ("" if PurePosixPath(part).suffix else "/")
+                shown_parts.append(f"`{label}` (`{d.name}`)" if d else f"`{label}`")
+                if d:
+                    cites.append((d.path, d.line, d.line))
+            values[by_role["definitions"]] = ", ".join(shown_parts)
+        elif c.definitions and "definitions" in by_role:
             shown = c.definitions[:5]
             values[by_role["definitions"]] = ", ".join(f"`{d.name}` ({d.kind})" for d in shown)
             cites += [(d.path, d.line, d.line) for d in shown]
@@ -427,6 +471,23 @@ def decomposition_items(
                 f"`{d}`" if PurePosixPath(d).suffix else f"`{d}/`" for d in deps
             )
             cites += [(c.depends_on[d][0], c.depends_on[d][1], c.depends_on[d][1]) for d in deps]
+        if c.interfaces and "interfaces" in by_role:
+            values[by_role["interfaces"]] = _describe_interfaces(c.interfaces, cites)
         values["_citations"] = cites
         items.append(values)
     return items
+
+
+def _describe_interfaces(found: list[Interface], cites: list[tuple[str, int, int]]) -> str:
+    """ "12 HTTP routes (`POST documents.list`, ...); 3 CLI commands (...)", citing the shown ones."""
+    parts = []
+    for kind, label in _INTERFACE_KINDS.items():
+        of_kind = [i for i in found if i.kind == kind]
+        if not of_kind:
+            continue
+        shown = of_kind[:3]
+        more = ", ..." if len(of_kind) > len(shown) else ""
+        names = ", ".join(f"`{i.name}`" for i in shown)
+        parts.append(f"{len(of_kind)} {label} ({names}{more})")
+        cites += [(i.path, i.line, i.line) for i in shown]
+    return "; ".join(parts)

@@ -173,6 +173,29 @@ KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     "sea-orm": ("orm", "SeaORM"),
     "serde": ("validation", "Serde"),
     "clap": ("cli-framework", "clap"),
+    "insta": ("testing", "insta (snapshot tests)"),
+    "proptest": ("testing", "proptest"),
+    "rstest": ("testing", "rstest"),
+    "criterion": ("testing", "criterion (benchmarks)"),
+    "clru": ("cache", "In-memory LRU cache (clru)"),
+    "lru": ("cache", "In-memory LRU cache (lru)"),
+    "moka": ("cache", "In-memory cache (moka)"),
+    "koa-router": ("api-framework", "koa-router"),
+    "@koa/router": ("api-framework", "@koa/router"),
+    "sequelize-cli": ("migrations", "Sequelize CLI migrations"),
+    "typeorm-cli": ("migrations", "TypeORM migrations"),
+    "oxlint": ("code-quality", "Oxlint"),
+    "oxfmt": ("code-quality", "oxfmt"),
+    "@biomejs/biome": ("code-quality", "Biome"),
+    "stylelint": ("code-quality", "Stylelint"),
+    "husky": ("code-quality", "husky (git hooks)"),
+    "cachetools": ("cache", "In-memory cache (cachetools)"),
+    "flask-migrate": ("migrations", "Flask-Migrate (Alembic)"),
+    "yoyo-migrations": ("migrations", "yoyo-migrations"),
+    "sqlite-migrate": ("migrations", "sqlite-migrate"),
+    "github.com/golang-migrate/migrate/v4": ("migrations", "golang-migrate"),
+    "github.com/pressly/goose/v3": ("migrations", "goose"),
+    "refinery": ("migrations", "refinery"),
     "tonic": ("api-framework", "gRPC (tonic)"),
 }
 
@@ -495,6 +518,17 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
         facts.append(
             Fact(kind="container", name="Kubernetes", path=path, line=_line_of(text, "kind:"))
         )
+    if lowered.startswith(".github/workflows/") or name in (
+        ".gitlab-ci.yml",
+        ".pre-commit-config.yaml",
+    ):
+        facts += _ci_tools(path, text)
+    if name == "devcontainer.json":
+        facts.append(
+            Fact(kind="container", name="Dev container (.devcontainer)", path=path, line=1)
+        )
+    if name in ("buf.yaml", "buf.work.yaml"):
+        facts.append(Fact(kind="code-quality", name="buf (protobuf lint)", path=path, line=1))
     if name == "chart.yaml":
         facts.append(Fact(kind="container", name="Helm", path=path, line=1))
     if name.endswith(".tf"):
@@ -536,6 +570,46 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
             m = re.match(r"^([\w.-]+):(?!=)", line)
             if m and not m.group(1).startswith("."):
                 facts.append(Fact(kind="make-target", name=m.group(1), path=path, line=n))
+    return facts
+
+
+# Linters, formatters and type checkers a CI job or pre-commit hook runs, as they appear there.
+_CI_TOOLS = {
+    "golangci-lint": "golangci-lint",
+    "staticcheck": "staticcheck",
+    "go vet": "go vet",
+    "shellcheck": "ShellCheck",
+    "shfmt": "shfmt",
+    "buf lint": "buf lint",
+    "cargo clippy": "Clippy",
+    "cargo fmt": "rustfmt",
+    "ruff": "Ruff",
+    "mypy": "mypy",
+    "eslint": "ESLint",
+    "prettier": "Prettier",
+    "black": "Black",
+    "flake8": "flake8",
+    "pyright": "Pyright",
+    "hadolint": "hadolint",
+}
+_CI_TOOL_RE = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(t) for t in _CI_TOOLS) + r")(?![\w-])", re.IGNORECASE
+)
+
+
+def _ci_tools(path: str, text: str) -> list[Fact]:
+    seen: set[str] = set()
+    facts: list[Fact] = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        for m in _CI_TOOL_RE.finditer(line):
+            tool = _CI_TOOLS[m.group(1).lower()]
+            if tool not in seen:
+                seen.add(tool)
+                facts.append(
+                    Fact(kind="code-quality", name=tool, path=path, line=n, detail="run in CI")
+                )
     return facts
 
 

@@ -27,9 +27,10 @@ from agent.history import Commit
 from agent.markers import GENERATION_RE
 from agent.redact import Redaction, redact
 from agent.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
+from agent.repomodel import FileModel, RepoModel, build_model, extract_file
 from agent.retrieval import Hit, Intent, Retriever, tokenize
 
-_SHAPE = 4  # bump when what is stored changes shape
+_SHAPE = 5  # bump when what is stored changes shape
 
 
 def _extraction_digest() -> str:
@@ -50,6 +51,11 @@ def _extraction_digest() -> str:
         "markdown.py",
         "injection.py",
         "markers.py",
+        "symbols.py",
+        "interfaces.py",
+        "datamodel.py",
+        "integrations.py",
+        "repomodel.py",
     )
     for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())
@@ -75,6 +81,7 @@ class FileRecord:
     language: str
     kind: str
     decisions: list[Decision] = field(default_factory=list)  # reasons the file records
+    model: FileModel | None = None  # symbols, interfaces, tables, integrations (code files)
 
 
 @dataclass
@@ -120,6 +127,14 @@ class RepoIndex:
         self.facts = _all_facts(records, stats)
         self._lines: dict[str, list[str] | None] = {}
         self._decisions: list[Decision] | None = None
+        self._model: RepoModel | None = None
+
+    @property
+    def model(self) -> RepoModel:
+        """The repository model (components, ranking, interfaces, data model), built on first use."""
+        if self._model is None:
+            self._model = build_model(self)
+        return self._model
 
     @property
     def decisions(self) -> list[Decision]:
@@ -303,6 +318,9 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         found += factlib.env_var_facts(f.path, text)
     if f.kind is FileKind.CODE:
         found += factlib.code_entry_facts(f.path, text, f.language)
+    model = None
+    if f.kind in (FileKind.CODE, FileKind.CONFIG, FileKind.OTHER):
+        model = extract_file(f.path, text, f.language)
     recorded: list[Decision] = []
     if f.kind is FileKind.NOTES:
         recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr)
@@ -320,6 +338,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         f.language,
         f.kind.value,
         recorded,
+        model,
     )
 
 

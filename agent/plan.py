@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from agent.components import decomposition_items, find_components, is_decomposition
+from agent import structural
+from agent.architecture import INFERRED_KINDS
+from agent.components import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
 from agent.markdown import looks_like_template
@@ -201,6 +203,14 @@ _RULES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"database|storage", r"^database$", ("database",)),
     (r"", r"^migration tool", ("migrations",)),
     (r"database|storage", r"^caching$", ("cache",)),
+    (r"database|storage", r"^storage", ("storage",)),
+    (r"high level architecture", r"^architecture style", ("architecture-style",)),
+    (r"high level architecture", r"^deployment model", ("deployment-model",)),
+    (r"high level architecture", r"^communication pattern", ("communication",)),
+    (r"communication", r"^synchronous communication", ("sync-communication",)),
+    (r"communication", r"^asynchronous communication", ("async-communication",)),
+    (r"integration", r"^api integration", ("external-integration",)),
+    (r"integration", r"^async task processing", ("async-tasks",)),
     (r"", r"^api framework", ("api-framework",)),
     (r"", r"^validation", ("validation",)),
     (r"frontend", r"^ui library", ("ui-library",)),
@@ -221,7 +231,9 @@ def static_answers(
 ) -> dict[str, StaticAnswer]:
     """Fields that facts (or the draft itself) answer: stack fields, env vars, dates, status, title."""
     out: dict[str, StaticAnswer] = {}
-    facts = index.facts
+    # Manifest facts first, then what the repository model implies (framework fallbacks,
+    # architecture style, deployment, communication).
+    facts = index.facts + index.model.facts
     for sec in template.sections():
         trail = sec.id.replace("-", " ")
         for f in sec.fields:
@@ -242,7 +254,7 @@ def static_answers(
             if not topic and is_decomposition(g.label, labels):
                 # The modules are read from the code's structure; a model shown five chunks of
                 # it named 3 of 81 documented components on the quality benchmark.
-                comps = find_components(index)
+                comps = index.model.components
                 items = decomposition_items(index, labels, comps)
                 why_id = next((fid for fid, lab in labels.items() if _WHY_LABEL.match(lab)), None)
                 for item, comp in zip(items, comps, strict=False):
@@ -309,6 +321,8 @@ def _static_for(
         )
     if f.kind is FieldKind.TABLE and label == "environment variables":
         return _env_table(f, facts, index)
+    if topic and f.kind in (FieldKind.TABLE, FieldKind.CODE):
+        return _structural(f, trail, index, topic)
     if f.kind is not FieldKind.TEXT:
         return None
     for section_re, label_re, kinds in _RULES:
@@ -334,7 +348,13 @@ def _static_for(
         found = _primary(found)
         if not found:
             return None
-        return StaticAnswer(_describe_facts(found), "answered", facts=_unique_facts(found)[:4])
+        inferred = any(x.kind in INFERRED_KINDS for x in found)
+        return StaticAnswer(
+            _describe_facts(found),
+            "answered",
+            facts=_unique_facts(found)[:4],
+            reasons=["inferred from the code's structure: confirm"] if inferred else [],
+        )
     return None
 
 
@@ -402,6 +422,25 @@ def project_name(index: RepoIndex) -> tuple[str, Fact | None]:
             if m:
                 return m.group(1), Fact(kind="project-name", name=m.group(1), path=path, line=n)
     return index.root.name, None
+
+
+_TOPIC_CHOICE = "chosen by the topic's words and how much the code uses each file: confirm"
+
+
+def _structural(f: TemplateField, trail: str, index: RepoIndex, topic: str) -> StaticAnswer | None:
+    """Code locations and schema blocks of a component document, from the repository model."""
+    if f.kind is FieldKind.TABLE and "code locations" in trail:
+        found = structural.locations_table(f, index, topic)
+        if found is None:
+            return None
+        rows, spans = found
+        return StaticAnswer("", "answered", rows=rows, spans=spans, reasons=[_TOPIC_CHOICE])
+    if f.kind is FieldKind.CODE and re.search(r"schema|relationship|tables|models", trail):
+        block = structural.schema_block(f, index, topic)
+        if block is None:
+            return None
+        return StaticAnswer(block[0], "answered", spans=block[1], reasons=[_TOPIC_CHOICE])
+    return None
 
 
 def _env_table(f: TemplateField, facts: list[Fact], index: RepoIndex) -> StaticAnswer | None:

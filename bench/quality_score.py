@@ -507,9 +507,14 @@ def score_sufficiency(truth: RepoTruth, draft: Draft, repo: RepoFiles) -> dict[s
         if entry is None or result is None:
             continue
         spans = draft.evidence_of(result["id"])
+        # A value the draft already states right (a fact, the repository model) had what it
+        # needed, whatever lines it cites.
+        stated, copied = draft.claim(result)
         reached[f"stack.{key}"] = (
-            repo.path_exists(parse_at(entry.at)[0]) and _inside(entry.at, spans)
-        ) or any(any_keyword(t, entry.keywords) for t in _span_texts(spans, repo))
+            (bool(stated) and not copied and any_keyword(stated, entry.keywords))
+            or (repo.path_exists(parse_at(entry.at)[0]) and _inside(entry.at, spans))
+            or any(any_keyword(t, entry.keywords) for t in _span_texts(spans, repo))
+        )
     group = draft.find(DECOMPOSITION)
     if group is not None:
         spans = draft.evidence_of(group["id"])

@@ -390,7 +390,7 @@ def test_dry_run_plans_calls_without_a_model(repo: Path) -> None:
     assert re.search(r"\d+ calls, ~[\d,]+ prompt tokens", result.output)
     assert not (repo.parent / "x.md").exists()
     only = runner.invoke(app, ["draft", str(repo), "--dry-run", "-s", "system-architecture"])
-    assert "Service Communication Patterns" in only.output and "Technology Stack" not in only.output
+    assert "System Architecture" in only.output and "Technology Stack" not in only.output
 
 
 def test_template_field_kinds_are_all_drafted(repo: Path) -> None:

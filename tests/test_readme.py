@@ -18,6 +18,7 @@ COMMANDS = [
     ["draft"],
     ["why"],
     ["index"],
+    ["map"],
     ["search"],
     ["templates", "list"],
     ["templates", "show"],

@@ -1,0 +1,123 @@
+"""External services the code talks to, read from the SDKs and clients it imports: where each is
+used, at the import line. A dependency in a manifest says a package is installed; an import in
+the project's own code says where the service is reached from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass
+class Integration:
+    """One external service reached from one file."""
+
+    provider: str  # "AWS S3", "Redis", "Stripe"
+    category: str  # storage, cloud, cache, queue, payments, email, search, llm, monitoring, vcs ...
+    path: str
+    line: int
+    module: str  # the imported module as written
+
+
+# Imported module (prefix, as a regex) -> (provider, category), per language family. Ordered: the
+# first match wins.
+_PYTHON: list[tuple[str, str, str]] = [
+    (r"boto3|botocore|aiobotocore", "AWS SDK", "cloud"),
+    (r"google\.cloud\.storage", "Google Cloud Storage", "storage"),
+    (r"google\.cloud(\.\w+)?", "Google Cloud", "cloud"),
+    (r"azure\.storage\.blob", "Azure Blob Storage", "storage"),
+    (r"azure(\.\w+)?", "Azure", "cloud"),
+    (r"b2sdk", "Backblaze B2", "storage"),
+    (r"redis|aioredis", "Redis", "cache"),
+    (r"pymemcache|memcache", "Memcached", "cache"),
+    (r"celery", "Celery", "queue"),
+    (r"kombu", "Kombu (message transport)", "queue"),
+    (r"kafka|confluent_kafka|aiokafka", "Kafka", "queue"),
+    (r"pika|aio_pika", "RabbitMQ", "queue"),
+    (r"elasticsearch|opensearchpy", "Elasticsearch/OpenSearch", "search"),
+    (r"stripe", "Stripe", "payments"),
+    (r"twilio", "Twilio", "messaging"),
+    (r"sendgrid", "SendGrid", "email"),
+    (r"openai", "OpenAI", "llm"),
+    (r"anthropic", "Anthropic", "llm"),
+    (r"sentry_sdk|raven", "Sentry", "monitoring"),
+    (r"datadog|ddtrace", "Datadog", "monitoring"),
+    (r"slack_sdk", "Slack", "messaging"),
+    (r"github", "GitHub API", "vcs"),
+    (r"ldap3|ldap", "LDAP", "auth"),
+    (r"requests|httpx|aiohttp\.client|urllib3", "HTTP client", "http"),
+]
+_JAVASCRIPT: list[tuple[str, str, str]] = [
+    (r"@aws-sdk/client-s3|@aws-sdk/s3-\w+", "AWS S3", "storage"),
+    (r"@aws-sdk/[\w-]+|aws-sdk", "AWS SDK", "cloud"),
+    (r"@google-cloud/storage", "Google Cloud Storage", "storage"),
+    (r"@google-cloud/[\w-]+", "Google Cloud", "cloud"),
+    (r"ioredis|redis", "Redis", "cache"),
+    (r"bull|bullmq", "Bull (Redis queues)", "queue"),
+    (r"kafkajs", "Kafka", "queue"),
+    (r"amqplib", "RabbitMQ", "queue"),
+    (r"socket\.io|socket\.io-client|ws", "WebSockets", "realtime"),
+    (r"stripe", "Stripe", "payments"),
+    (r"nodemailer", "SMTP (nodemailer)", "email"),
+    (r"@sentry/[\w-]+", "Sentry", "monitoring"),
+    (r"@slack/[\w-]+", "Slack", "messaging"),
+    (r"@octokit/[\w-]+", "GitHub API", "vcs"),
+    (r"openai", "OpenAI", "llm"),
+    (r"axios|node-fetch|got", "HTTP client", "http"),
+]
+_GO_SDKS: list[tuple[str, str, str]] = [
+    (r"github\.com/aws/aws-sdk-go(?:-v2)?/service/s3", "AWS S3", "storage"),
+    (r"github\.com/aws/aws-sdk-go(?:-v2)?", "AWS SDK", "cloud"),
+    (r"cloud\.google\.com/go/storage", "Google Cloud Storage", "storage"),
+    (r"cloud\.google\.com/go(/\w+)?", "Google Cloud", "cloud"),
+    (r"github\.com/(?:redis/go-redis|go-redis/redis|gomodule/redigo)", "Redis", "cache"),
+    (r"google\.golang\.org/grpc", "gRPC", "rpc"),
+    (r"github\.com/prometheus/client_golang", "Prometheus", "monitoring"),
+    (r"go\.opentelemetry\.io/otel", "OpenTelemetry", "monitoring"),
+    (r"github\.com/stripe/stripe-go", "Stripe", "payments"),
+    (r"net/http", "HTTP (net/http)", "http"),
+]
+_RUST_SDKS: list[tuple[str, str, str]] = [
+    (r"aws_sdk_s3", "AWS S3", "storage"),
+    (r"aws_sdk_\w+|aws_config", "AWS SDK", "cloud"),
+    (r"redis", "Redis", "cache"),
+    (r"tonic", "gRPC (tonic)", "rpc"),
+    (r"reqwest|hyper", "HTTP client", "http"),
+    (r"git2|gix", "Git (library)", "vcs"),
+]
+_COMPILED = {
+    language: [(re.compile(rf"(?:{p})(?:[./\-]|$)"), provider, cat) for p, provider, cat in table]
+    for language, table in (
+        ("python", _PYTHON),
+        ("js", _JAVASCRIPT),
+        ("ts", _JAVASCRIPT),
+        ("go", _GO_SDKS),
+        ("rust", _RUST_SDKS),
+    )
+}
+
+_PY = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))")
+_JS = re.compile(r"""(?:from\s+|require\(\s*|import\(\s*)['"]([^'"./][^'"]*)['"]""")
+_GO = re.compile(r'^\s*(?:import\s+)?(?:\w+\s+)?"([\w./-]+)"\s*$')
+_RUST = re.compile(r"^\s*(?:pub\s+)?use\s+([a-z_][a-z0-9_]*)::")
+
+
+def integrations(path: str, lines: list[str], language: str) -> list[Integration]:
+    """The external services this file's imports reach (one per provider, at its first import)."""
+    pattern = {"python": _PY, "js": _JS, "ts": _JS, "go": _GO, "rust": _RUST}.get(language)
+    if pattern is None:
+        return []
+    out: dict[str, Integration] = {}
+    for n, line in enumerate(lines, start=1):
+        if len(line) > 400:
+            continue
+        m = pattern.search(line) if language in ("js", "ts") else pattern.match(line)
+        if not m:
+            continue
+        module = next(g for g in m.groups() if g)
+        for regex, provider, category in _COMPILED[language]:
+            if regex.match(module):
+                out.setdefault(provider, Integration(provider, category, path, n, module))
+                break
+    return list(out.values())

@@ -1,0 +1,212 @@
+"""How the outside world reaches the code, read from one file: HTTP routes, CLI commands, task-queue
+tasks and queues, gRPC services, plugin hooks. Each is stated at the line that declares it.
+
+Registrations are read with per-framework patterns over the file's lines (Flask/FastAPI/Quart
+decorators, Pyramid `add_route`, Django `path()`, Starlette `Route`, Express/Koa routers, Next.js
+file routes, Go net/http/gin/echo/chi, axum/actix/Rocket, Spring mappings); declarations that need
+the syntax tree (click/typer commands, clap subcommand enums, Celery tasks, pluggy hookspecs) come
+from the file's tree-sitter symbols. A route registered through a helper these patterns do not
+know is simply not listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from agent.symbols import Symbol
+
+
+@dataclass
+class Interface:
+    """One way in: a route, a command, a task, a service method, a hook."""
+
+    kind: str  # http | cli | task | queue | grpc | hook
+    name: str  # "GET /users/{id}", "serve", "send_email", "Search.StreamSearch"
+    path: str
+    line: int
+    framework: str = ""
+
+
+_HTTP_METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
+
+# (language, pattern, framework); the pattern's "method" and "route" groups, when present.
+_LINE_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
+    (
+        "python",
+        re.compile(r"\.add_route\(\s*[\"']([\w.:-]+)[\"']\s*,\s*[\"'](?P<route>/[^\"']*)[\"']"),
+        "Pyramid",
+    ),
+    (
+        "python",
+        re.compile(r"\badd_route\(\s*[\w.()]+\s*,\s*r?[\"'](?P<route>[^\"']+)[\"']"),
+        "ASGI",
+    ),
+    (
+        "python",
+        re.compile(r"\b(?:Route|WebSocketRoute)\(\s*[\"'](?P<route>/[^\"']*)[\"']"),
+        "Starlette",
+    ),
+    (
+        "js",
+        re.compile(
+            r"\b(?:app|router|server|api|\w*[Rr]outer|\w*[Aa]pp)\.(?P<method>get|post|put|delete|"
+            r"patch|all|head|options)\(\s*[\"'`](?P<route>[^\"'`]+)[\"'`]"
+        ),
+        "router",
+    ),
+    ("go", re.compile(r"\.(?:HandleFunc|Handle)\(\s*\"(?P<route>[^\"]+)\""), "net/http"),
+    (
+        "go",
+        re.compile(
+            r"\.(?P<method>GET|POST|PUT|DELETE|PATCH|Get|Post|Put|Delete|Patch)\(\s*\"(?P<route>/[^\"]*)\""
+        ),
+        "router",
+    ),
+    (
+        "rust",
+        re.compile(
+            r"\.route\(\s*\"(?P<route>[^\"]+)\"\s*,\s*(?:\w+::)*(?P<method>get|post|put|delete|patch)\b"
+        ),
+        "axum",
+    ),
+    (
+        "rust",
+        re.compile(r"#\[(?P<method>get|post|put|delete|patch)\(\s*\"(?P<route>[^\"]+)\""),
+        "actix/Rocket",
+    ),
+    (
+        "java",
+        re.compile(
+            r"@(?P<method>Get|Post|Put|Delete|Patch|Request)Mapping\(\s*(?:value\s*=\s*|path\s*=\s*)?"
+            r"\"(?P<route>[^\"]*)\""
+        ),
+        "Spring",
+    ),
+]
+_DJANGO_PATH = re.compile(r"\b(?:re_)?path\(\s*r?[\"'](?P<route>[^\"']*)[\"']")
+_PY_ROUTE = re.compile(
+    r"^@[\w.]*\.(?P<method>route|get|post|put|delete|patch|head|options|websocket|api_route)\(\s*"
+    r"(?:(?:path|rule)\s*=\s*)?[rbu]?[\"'](?P<route>[^\"']*)[\"']"
+)
+_PY_COMMAND = re.compile(
+    r"^@(?:[\w.]*\.)?(?:command|group)\(\s*(?:name\s*=\s*)?(?:[\"']([\w:-]+)[\"'])?"
+)
+_PY_TASK = re.compile(r"^@(?:[\w.]*\.)?(?:task|shared_task|actor|job)\b")
+_PY_HOOK = re.compile(r"^@(?:[\w.]*\.)?hookspec\b")
+_ARGPARSE = re.compile(r"\badd_parser\(\s*[\"']([\w:-]+)[\"']")
+_COBRA = re.compile(r"^\s*Use:\s*\"([\w:-]+)")
+_JS_COMMAND = re.compile(r"\.command\(\s*[\"'`]([\w:-]+)")
+_JS_QUEUE = re.compile(r"\b(?:createQueue|new\s+(?:Queue|Worker|Bull))\(\s*[\"'`]([\w.:-]+)[\"'`]")
+_PROTO_SERVICE = re.compile(r"^\s*service\s+(\w+)\s*\{")
+_PROTO_RPC = re.compile(r"^\s*rpc\s+(\w+)\s*\(")
+_NEXT_ROUTE = re.compile(r"(?:^|/)(?:pages/(api/.+?)|app/(.*?)/?route)\.(?:t|j)sx?$")
+_QUICK = re.compile(
+    r"route|Route|path\(|Handle|GET|POST|Get\(|Post\(|Mapping|add_parser|Use:|\.command\(|Queue|"
+    r"\.(?:get|post|put|delete|patch|all)\("
+)
+
+
+def _lang(language: str) -> str:
+    return "js" if language in ("js", "ts") else language
+
+
+def _route(method: str | None, route: str) -> str:
+    verb = (method or "").lower()
+    if verb in _HTTP_METHODS:
+        return f"{verb.upper()} {route}"
+    if verb in ("request", "route", "all", "api_route", ""):
+        return route
+    return f"{verb.upper()} {route}"
+
+
+def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -> list[Interface]:
+    """Every route, command, task, queue, service and hook this file declares."""
+    out: list[Interface] = []
+    lang = _lang(language)
+    name = PurePosixPath(path).name
+    if language == "proto":
+        service = ""
+        for n, line in enumerate(lines, start=1):
+            m = _PROTO_SERVICE.match(line)
+            if m:
+                service = m.group(1)
+                out.append(Interface("grpc", service, path, n, "gRPC"))
+            m = _PROTO_RPC.match(line)
+            if m and service:
+                out.append(Interface("grpc", f"{service}.{m.group(1)}", path, n, "gRPC"))
+        return out
+    next_route = _NEXT_ROUTE.search(path) if lang == "js" else None
+    if next_route:
+        route = "/" + (next_route.group(1) or next_route.group(2) or "").strip("/")
+        out.append(Interface("http", route, path, 1, "Next.js"))
+    for n, line in enumerate(lines, start=1):
+        if len(line) > 400 or not _QUICK.search(line):
+            continue
+        for lang_of, pattern, framework in _LINE_PATTERNS:
+            if lang_of != lang:
+                continue
+            m = pattern.search(line)
+            if m:
+                groups = m.groupdict()
+                out.append(
+                    Interface(
+                        "http", _route(groups.get("method"), groups["route"]), path, n, framework
+                    )
+                )
+                break
+        if lang == "python":
+            if name == "urls.py":
+                m = _DJANGO_PATH.search(line)
+                if m:
+                    out.append(
+                        Interface("http", "/" + m.group("route").lstrip("^/"), path, n, "Django")
+                    )
+            m = _ARGPARSE.search(line)
+            if m:
+                out.append(Interface("cli", m.group(1), path, n, "argparse"))
+        elif lang == "go":
+            m = _COBRA.match(line)
+            if m:
+                out.append(Interface("cli", m.group(1), path, n, "Cobra"))
+        elif lang == "js":
+            m = _JS_QUEUE.search(line)
+            if m:
+                out.append(Interface("queue", m.group(1), path, n, "queue"))
+            m = _JS_COMMAND.search(line)
+            if (m and "program" in line) or (m and "yargs" in line):
+                out.append(Interface("cli", m.group(1), path, n, "commander"))
+    out += _from_symbols(path, syms)
+    return out
+
+
+def _from_symbols(path: str, syms: list[Symbol]) -> list[Interface]:
+    out: list[Interface] = []
+    for s in syms:
+        for deco in s.decorators:
+            m = _PY_ROUTE.match(deco)
+            if m:
+                method = m.group("method")
+                verbs = re.search(r"methods\s*=\s*[\[(]([^\])]*)", deco)
+                if method == "route" and verbs:
+                    method = re.sub(r"[\"'\s]", "", verbs.group(1)).split(",")[0]
+                out.append(Interface("http", _route(method, m.group("route")), path, s.start, ""))
+                break
+            m = _PY_COMMAND.match(deco)
+            if m and s.kind in ("function", "method"):
+                command = m.group(1) or s.name.replace("_", "-")
+                out.append(Interface("cli", command, path, s.line, "click/typer"))
+                break
+            if _PY_TASK.match(deco) and s.kind == "function":
+                out.append(Interface("task", s.name, path, s.line, "task queue"))
+                break
+            if _PY_HOOK.match(deco):
+                out.append(Interface("hook", s.name, path, s.line, "pluggy"))
+                break
+            if s.kind == "enum" and "Subcommand" in deco:
+                for variant, line in s.variants:
+                    command = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", variant).lower()
+                    out.append(Interface("cli", command, path, line, "clap"))
+                break
+    return out

@@ -1,0 +1,267 @@
+"""The repository model: what a parser can state about the whole repository before any model call.
+
+Per file (extracted at index time, cached with the file's record): tree-sitter symbols, the
+interfaces it declares, the tables it defines, the external services it imports. Per repository
+(assembled on first use from those records): files and definitions ranked by use (PageRank), the
+main components with their most-used definitions and dependencies, entry points, and the stack
+facts the structure implies (architecture style, deployment model, communication patterns ...).
+Everything carries the `path:line` that states it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from agent import datamodel, integrations, interfaces, symbols
+from agent.datamodel import Table
+from agent.integrations import Integration
+from agent.interfaces import Interface
+from agent.rank import Ranking, rank
+from agent.symbols import Symbol
+
+if TYPE_CHECKING:
+    from agent.components import Component, Definition
+    from agent.facts import Fact
+    from agent.index import RepoIndex
+
+# Files that test, demonstrate or document the code: their routes and tables are not the system's.
+AUXILIARY_PARTS = frozenset(
+    {
+        "test",
+        "tests",
+        "__tests__",
+        "testing",
+        "e2e",
+        "spec",
+        "specs",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "demo",
+        "demos",
+        "docs",
+        "doc",
+        "fixtures",
+        "vendor",
+        "third_party",
+        "node_modules",
+        "benchmarks",
+        "bench",
+        "testutils",
+        "test-utils",
+        "test_utils",
+    }
+)
+# Languages whose files hold definitions, interfaces or tables docagent reads.
+MODEL_LANGUAGES = frozenset({"python", "js", "ts", "go", "rust", "java", "sql", "proto"})
+
+
+def is_auxiliary(path: str) -> bool:
+    """A test, example, docs or vendored file."""
+    parts = PurePosixPath(path).parts[:-1]
+    name = PurePosixPath(path).name
+    return (
+        any(p.lower() in AUXILIARY_PARTS or p.startswith(".") for p in parts)
+        or name.startswith("test_")
+        or name.endswith(("_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "_test.py"))
+    )
+
+
+@dataclass
+class FileModel:
+    """What one file declares."""
+
+    symbols: list[Symbol] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    integrations: list[Integration] = field(default_factory=list)
+    skipped: str = ""  # why the file was not parsed (generated, minified)
+
+
+def extract_file(path: str, text: str, language: str) -> FileModel | None:
+    """The file's symbols, interfaces, tables and integrations (None for other languages)."""
+    if language not in MODEL_LANGUAGES and not path.endswith(".prisma"):
+        return None
+    if symbols.is_generated(text):
+        return FileModel(skipped="generated or minified")
+    lines = text.split("\n")
+    syms = symbols.symbols(path, text, language)
+    return FileModel(
+        symbols=syms,
+        interfaces=interfaces.interfaces(path, lines, language, syms),
+        tables=datamodel.tables(path, lines, language, syms),
+        integrations=integrations.integrations(path, lines, language),
+    )
+
+
+@dataclass
+class RepoModel:
+    """The whole repository's structure, every item with the lines that state it."""
+
+    ranking: Ranking
+    components: list[Component]
+    interfaces: list[Interface]  # the system's own (not tests' or examples')
+    tables: list[Table]
+    integrations: list[Integration]
+    entry_points: list[Fact]
+    facts: list[Fact]  # stack facts the structure implies
+    symbol_count: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)  # files parsed per language
+    seconds: float = 0.0
+
+    def central_files(self, limit: int = 10) -> list[tuple[str, float]]:
+        """The most-used files, most central first."""
+        return sorted(self.ranking.files.items(), key=lambda kv: -kv[1])[:limit]
+
+    def key_symbols(self, paths: list[str], limit: int = 6) -> list[tuple[Symbol, str]]:
+        """The most-used exported top-level definitions among these files, with their file."""
+        return key_symbols(self._symbols, self.ranking, paths, limit)
+
+    _symbols: dict[str, list[Symbol]] = field(default_factory=dict, repr=False)
+
+
+_TYPE_KINDS = {"class", "struct", "trait", "interface", "enum", "type"}
+_SHOWN_KINDS = _TYPE_KINDS | {"function"}
+
+
+def key_symbols(
+    by_file: dict[str, list[Symbol]], ranking: Ranking, paths: list[str], limit: int
+) -> list[tuple[Symbol, str]]:
+    """The most-used exported top-level definitions among these files (by the rank their users
+    pass them; a file's size breaks ties when nothing uses them)."""
+    scored: list[tuple[float, int, str, Symbol]] = []
+    for path in paths:
+        for s in by_file.get(path, []):
+            if s.parent or not s.exported or s.kind not in _SHOWN_KINDS or s.name.startswith("_"):
+                continue
+            score = ranking.symbols.get((path, s.name), 0.0)
+            scored.append((score, -(s.end - s.start), path, s))
+    # Types first: an architecture description names the store, the repository, the backend,
+    # not the helper functions everything calls.
+    scored.sort(key=lambda t: (t[3].kind not in _TYPE_KINDS, -t[0], t[1]))
+    out: list[tuple[Symbol, str]] = []
+    seen: set[str] = set()
+    for _, _, path, s in scored:
+        if s.name not in seen:
+            seen.add(s.name)
+            out.append((s, path))
+        if len(out) == limit:
+            break
+    return out
+
+
+MAX_PARTS = 8
+_ENTRY_STEMS = {"__init__", "mod", "lib", "index", "main", "doc"}
+
+
+def _key_parts(
+    comp: Component,
+    files: dict[str, int],
+    ranking: Ranking,
+    by_file: dict[str, list[Symbol]],
+    shown: set[str],
+) -> list[tuple[str, Definition | None]]:
+    """A directory component's most-used parts (files or subdirectories below its code root),
+    each with its most-used definition; parts shown as components of their own are left out."""
+    from agent.components import Definition, code_root
+
+    own = {p: n for p, n in files.items() if comp.owns(p)}
+    if comp.path in own or len(own) < 2:
+        return []
+    inner = code_root(own) or comp.path
+    score: dict[str, float] = {}
+    members: dict[str, list[str]] = {}
+    for path in own:
+        if not path.startswith(inner + "/"):
+            continue
+        head = path[len(inner) + 1 :].split("/", 1)[0]
+        part = f"{inner}/{head}"
+        if part in shown or PurePosixPath(head).stem in _ENTRY_STEMS:
+            continue
+        score[part] = score.get(part, 0.0) + ranking.files.get(path, 0.0)
+        members.setdefault(part, []).append(path)
+    if len(score) < 2:
+        return []
+    out: list[tuple[str, Definition | None]] = []
+    for part in sorted(score, key=lambda p: -score[p])[:MAX_PARTS]:
+        top = key_symbols(by_file, ranking, members[part], 1)
+        out.append(
+            (
+                part,
+                Definition(top[0][0].name, top[0][0].kind, top[0][1], top[0][0].line)
+                if top
+                else None,
+            )
+        )
+    return out
+
+
+def build_model(index: RepoIndex) -> RepoModel:
+    """Assemble the repository model from the index's file records."""
+    from agent.architecture import stack_facts
+    from agent.components import code_files, find_components
+    from agent.imports import file_imports
+
+    started = time.perf_counter()
+    by_file: dict[str, list[Symbol]] = {}
+    found_interfaces: list[Interface] = []
+    found_tables: list[Table] = []
+    found_integrations: list[Integration] = []
+    skipped: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    for path, rec in sorted(index.records.items()):
+        fm = rec.model
+        if rec.skip is not None or fm is None:
+            continue
+        if fm.skipped:
+            skipped[fm.skipped] += 1
+            continue
+        languages[rec.language] += 1
+        by_file[path] = fm.symbols
+        if is_auxiliary(path):
+            continue
+        found_interfaces += fm.interfaces
+        found_tables += fm.tables
+        found_integrations += fm.integrations
+    files = code_files(index)
+    imports = file_imports(index, files)
+    texts = {p: "\n".join(index.file_lines(p) or []) for p in files}
+    defined = {
+        # Module declarations (`mod store;`) name files, not definitions others use.
+        p: {
+            s.name for s in by_file.get(p, []) if s.exported and not s.parent and s.kind != "module"
+        }
+        for p in files
+    }
+    ranking = rank(texts, defined, imports)
+    comps = find_components(index, imports=imports, file_rank=ranking.files)
+    shown = {c.path for c in comps}
+    for c in comps:
+        ranked = key_symbols(by_file, ranking, c.files, 6)
+        if ranked:
+            c.set_key_symbols(ranked)
+        c.parts = _key_parts(c, files, ranking, by_file, shown)
+        c.interfaces = [i for i in found_interfaces if c.owns(i.path)]
+    entry_points = [f for f in index.facts if f.kind == "entry-point" and not is_auxiliary(f.path)]
+    model = RepoModel(
+        ranking=ranking,
+        components=comps,
+        interfaces=found_interfaces,
+        tables=found_tables,
+        integrations=found_integrations,
+        entry_points=entry_points,
+        facts=[],
+        symbol_count=sum(len(v) for v in by_file.values()),
+        skipped=skipped,
+        languages=languages,
+        _symbols=by_file,
+    )
+    model.facts = stack_facts(index, model)
+    model.seconds = time.perf_counter() - started
+    return model

@@ -1,0 +1,184 @@
+"""Component-document fields the repository model fills for a topic, without a model call: the
+Code Locations tables (the files that implement the topic, most-used first), the Relationships ER
+diagram and the schema code blocks (the topic's tables as the repository defines them).
+
+A file belongs to a topic when its path or its definitions name one of the topic's words (with
+the usual abbreviations: `cli` for command line, `config` for configuration and settings ...), or,
+for a configuration topic, when it reads environment variables. The choice is the model's
+judgement-free part; the draft flags it for a human to confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from agent.mermaid import er_diagram
+from agent.repomodel import is_auxiliary
+
+if TYPE_CHECKING:
+    from agent.datamodel import Table
+    from agent.index import RepoIndex
+    from agent.template_model import TemplateField
+
+MAX_ROWS = 8
+MAX_SCHEMA_TABLES = 6
+MAX_SCHEMA_LINES = 16
+_STOP = frozenset(
+    [
+        "and",
+        "the",
+        "for",
+        "with",
+        "from",
+        "into",
+        "of",
+        "to",
+        "in",
+        "on",
+        "a",
+        "an",
+        "its",
+        "their",
+        "how",
+        "what",
+    ]
+)
+# Words a topic is written with, and the names code gives the same thing.
+_ALIASES = {
+    "command": {"cli", "cmd", "command", "commands"},
+    "configuration": {"config", "configuration", "settings", "env", "environment"},
+    "settings": {"config", "configuration", "settings", "env"},
+    "config": {"config", "configuration", "settings", "env"},
+    "database": {"db", "database", "models", "schema", "migrations"},
+    "authentication": {"auth", "authentication", "login", "session"},
+    "authorization": {"auth", "authz", "permissions", "policies"},
+}
+_FRONTEND_DIRS = re.compile(r"(^|/)(app|client|frontend|web|ui|src/components|components)/")
+_FRONTEND_EXT = (".tsx", ".jsx", ".vue", ".svelte")
+
+
+def topic_words(topic: str) -> set[str]:
+    """The lower-case words (and their code abbreviations) a topic is written with."""
+    words = {w for w in re.findall(r"[a-z][a-z0-9]+", topic.lower()) if w not in _STOP}
+    out = set(words)
+    for w in words:
+        out |= _ALIASES.get(w, set())
+        if w.endswith("s"):
+            out.add(w[:-1])
+    return out
+
+
+def _named(text: str, words: set[str]) -> bool:
+    parts = set(re.findall(r"[a-z][a-z0-9]*", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
+    return bool(parts & words)
+
+
+def topic_files(index: RepoIndex, topic: str) -> list[str]:
+    """The project's own code files about a topic, most-used first."""
+    words = topic_words(topic)
+    if not words:
+        return []
+    model = index.model
+    configuration = bool(words & {"config", "configuration", "settings"})
+    readers = (
+        {f.path for f in index.facts if f.kind == "env-var" and "example" not in f.detail}
+        if configuration
+        else set()
+    )
+    # A file named for the topic first, then one that reads its settings, then one in a directory
+    # named for it, then one whose definitions are: a directory name (`server/`) covers too much
+    # to come first.
+    tiers: list[list[str]] = [[], [], [], []]
+    for path, rank in sorted(model.ranking.files.items(), key=lambda kv: -kv[1]):
+        if is_auxiliary(path):
+            continue
+        names = " ".join(s.name for s in model._symbols.get(path, []) if not s.parent)
+        if _named(PurePosixPath(path).stem, words):
+            tiers[0].append(path)
+        elif path in readers:
+            tiers[1].append(path)
+        elif _named(str(PurePosixPath(path).parent), words):
+            tiers[2].append(path)
+        elif rank > 0 and _named(names, words):
+            tiers[3].append(path)
+    return [p for tier in tiers for p in tier][:MAX_ROWS]
+
+
+def locations_table(
+    f: TemplateField, index: RepoIndex, topic: str
+) -> tuple[list[dict[str, str]], list[tuple[str, int, int]]] | None:
+    """Rows for a Code Locations table (backend or frontend, by the table's own heading)."""
+    frontend = bool(re.search(r"frontend|client", " ".join(f.context) + " " + f.id))
+    rows: list[dict[str, str]] = []
+    cites: list[tuple[str, int, int]] = []
+    model = index.model
+    for path in topic_files(index, topic):
+        is_front = path.endswith(_FRONTEND_EXT) or bool(_FRONTEND_DIRS.search(path))
+        if is_front != frontend:
+            continue
+        syms = [s for s in model._symbols.get(path, []) if not s.parent and s.exported]
+        kinds = {i.kind for i in model.interfaces if i.path == path}
+        role = (
+            "CLI"
+            if "cli" in kinds
+            else "Routes"
+            if "http" in kinds
+            else "Models"
+            if any(t.path == path for t in model.tables)
+            else "Configuration"
+            if any(x.kind == "env-var" and x.path == path for x in index.facts)
+            else "Module"
+        )
+        top = max(
+            syms,
+            key=lambda s: model.ranking.symbols.get((path, s.name), 0.0),
+            default=None,
+        )
+        note = f"`{top.name}` ({top.kind})" if top else ""
+        if top is not None and top.doc:
+            note += f": {top.doc[:100]}"
+        values = [f"**{PurePosixPath(path).stem}**", role, f"`{path}`", note or "—"]
+        rows.append(dict(zip(f.column_keys, values, strict=False)))
+        cites.append((path, top.line, top.line) if top else (path, 1, 1))
+    return (rows, cites) if rows else None
+
+
+def topic_tables(index: RepoIndex, topic: str) -> list[Table]:
+    """The tables a topic names (by table, model or file name)."""
+    words = topic_words(topic)
+    return [
+        t
+        for t in index.model.tables
+        if _named(t.name, words) or _named(t.model, words) or _named(t.path, words)
+    ]
+
+
+def schema_block(
+    f: TemplateField, index: RepoIndex, topic: str
+) -> tuple[str, list[tuple[str, int, int]]] | None:
+    """An ER diagram (mermaid blocks) or the tables' own definitions (a block in their language)."""
+    tables = topic_tables(index, topic)
+    if not tables:
+        return None
+    language = (f.language or "").lower()
+    if language == "mermaid" and re.search(r"relationship|erd|entit", f.id):
+        return er_diagram(tables), [(t.path, t.line, t.end) for t in tables[:MAX_SCHEMA_TABLES]]
+    # Only a block in the language the tables are written in (a "Mongoose" TypeScript block is
+    # not the place for TypeORM entities).
+    source = {"sql": "SQL", "prisma": "Prisma"}.get(language)
+    if not source:
+        return None
+    chosen = [t for t in tables if t.source == source][:MAX_SCHEMA_TABLES]
+    if not chosen:
+        return None
+    blocks, cites = [], []
+    for t in chosen:
+        lines = (index.file_lines(t.path) or [])[t.line - 1 : t.end]
+        shown = lines[:MAX_SCHEMA_LINES]
+        if len(lines) > len(shown):
+            shown.append("  -- …" if source == "SQL" else "  // …")
+        blocks.append("\n".join(shown))
+        cites.append((t.path, t.line, min(t.end, t.line + MAX_SCHEMA_LINES - 1)))
+    return "\n\n".join(blocks), cites

@@ -1,0 +1,431 @@
+"""Definitions in a code file, read with tree-sitter: classes, functions, methods, types, traits,
+with their exact lines, decorators/attributes, base classes and leading documentation.
+
+Only the levels an architecture description speaks of are walked (module level, class and impl
+bodies, Rust modules, exported declarations); function bodies are not. The grammars are the
+prebuilt `tree-sitter-<language>` wheels, so nothing is compiled at install and nothing is fetched
+at run time. A language without a grammar, or a file the parser cannot read, gives no symbols.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import tree_sitter as ts
+
+# The grammar of each language docagent's walker knows (".tsx" files take the TSX grammar).
+_GRAMMARS: dict[str, Callable[[], Any]] = {}
+
+
+def _load_grammars() -> None:
+    import tree_sitter_go
+    import tree_sitter_java
+    import tree_sitter_javascript
+    import tree_sitter_python
+    import tree_sitter_rust
+    import tree_sitter_typescript
+
+    _GRAMMARS.update(
+        python=tree_sitter_python.language,
+        js=tree_sitter_javascript.language,
+        ts=tree_sitter_typescript.language_typescript,
+        tsx=tree_sitter_typescript.language_tsx,
+        go=tree_sitter_go.language,
+        rust=tree_sitter_rust.language,
+        java=tree_sitter_java.language,
+    )
+
+
+LANGUAGES = frozenset({"python", "js", "ts", "go", "rust", "java"})
+# Generated or minified files say nothing about the design and can be huge single lines.
+MAX_LINE_LENGTH = 1000
+
+
+@dataclass
+class Symbol:
+    """One definition, with the lines it spans."""
+
+    name: str
+    kind: str  # class, function, method, struct, interface, trait, enum, type, module, constant
+    line: int  # the line naming it
+    start: int  # first line, decorators and attributes included
+    end: int
+    parent: str = ""  # the class, impl type or receiver a method belongs to
+    exported: bool = True  # public by the language's convention
+    doc: str = ""  # first sentence of its docstring or leading doc comment
+    decorators: list[str] = field(default_factory=list)  # decorators / attributes, as written
+    bases: str = ""  # base classes, extends/implements clause, as written
+    variants: list[tuple[str, int]] = field(default_factory=list)  # enum variants and lines
+
+
+@cache
+def _parser(language: str) -> ts.Parser | None:
+    if not _GRAMMARS:
+        _load_grammars()
+    grammar = _GRAMMARS.get(language)
+    return ts.Parser(ts.Language(grammar())) if grammar else None
+
+
+def grammar_for(path: str, language: str) -> str | None:
+    """The grammar name for a file, or None when docagent has none for its language."""
+    if language == "ts" and path.endswith(".tsx"):
+        return "tsx"
+    return language if language in LANGUAGES else None
+
+
+def is_generated(text: str) -> bool:
+    """Minified or generated code: very long lines, or a generated-file banner at the top."""
+    head = text[:600]
+    if re.search(r"(?i)\b(code generated .* do not edit|@generated|auto-?generated)\b", head):
+        return True
+    return any(len(line) > MAX_LINE_LENGTH for line in text[:20000].split("\n"))
+
+
+def symbols(path: str, text: str, language: str) -> list[Symbol]:
+    """The file's definitions in source order ([] for unknown languages and unparsable files)."""
+    grammar = grammar_for(path, language)
+    parser = _parser(grammar) if grammar else None
+    if parser is None or grammar is None:
+        return []
+    source = text.encode("utf-8", "surrogatepass")
+    tree = parser.parse(source)
+    walker = _WALKERS[grammar.replace("tsx", "ts")]
+    return list(walker(tree.root_node, ""))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _text(node: ts.Node | None) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None and node.text else ""
+
+
+def _name(node: ts.Node) -> str:
+    return _text(node.child_by_field_name("name"))
+
+
+def _lines(node: ts.Node) -> tuple[int, int]:
+    end = node.end_point.row + (1 if node.end_point.column else 0)
+    return node.start_point.row + 1, max(end, node.start_point.row + 1)
+
+
+def _sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    first = re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0].strip()
+    return first[:240]
+
+
+def _leading_comment(node: ts.Node) -> str:
+    """The comment block directly above a node (attributes and decorators may sit between)."""
+    parts: list[str] = []
+    row = node.start_point.row
+    prev = node.prev_sibling
+    while prev is not None:
+        if prev.type in ("attribute_item", "decorator", "annotation"):
+            row = prev.start_point.row
+            prev = prev.prev_sibling
+            continue
+        if "comment" not in prev.type or prev.end_point.row < row - 1:
+            break
+        parts.insert(0, _text(prev))
+        row = prev.start_point.row
+        prev = prev.prev_sibling
+    lines = []
+    for part in parts:
+        for line in part.split("\n"):
+            line = re.sub(r"^\s*(///?!?|/\*\*?|\*/|\*|#)\s?", "", line).rstrip("*/ ").strip()
+            lines.append(line)
+    return _sentence(" ".join(lines))
+
+
+def _symbol(node: ts.Node, name_node: ts.Node, kind: str, **extra: Any) -> Symbol:
+    start, end = _lines(node)
+    return Symbol(_text(name_node), kind, name_node.start_point.row + 1, start, end, **extra)
+
+
+# --- Python --------------------------------------------------------------------------------------
+
+
+def _py_doc(body: ts.Node | None) -> str:
+    if body is None or not body.named_children:
+        return ""
+    first = body.named_children[0]
+    if first.type == "expression_statement" and first.named_children:
+        s = first.named_children[0]
+        if s.type == "string":
+            content = "".join(_text(c) for c in s.named_children if c.type == "string_content")
+            return _sentence(content)
+    return ""
+
+
+def _walk_python(root: ts.Node, parent: str) -> Iterator[Symbol]:
+    body = root if root.type == "module" else root.child_by_field_name("body")
+    for child in body.named_children if body is not None else []:
+        decorators: list[str] = []
+        node = child
+        if child.type == "decorated_definition":
+            decorators = [_text(d)[:200] for d in child.named_children if d.type == "decorator"]
+            node = child.child_by_field_name("definition") or child
+        if node.type not in ("class_definition", "function_definition"):
+            continue
+        name_node = node.child_by_field_name("name")
+        if name_node is None:
+            continue
+        name = _text(name_node)
+        is_class = node.type == "class_definition"
+        kind = "class" if is_class else ("method" if parent else "function")
+        sym = _symbol(
+            child,
+            name_node,
+            kind,
+            parent=parent,
+            exported=not name.startswith("_") or (name.startswith("__") and name.endswith("__")),
+            doc=_py_doc(node.child_by_field_name("body")),
+            decorators=decorators,
+            bases=_text(node.child_by_field_name("superclasses"))[:200],
+        )
+        yield sym
+        if is_class and not parent:
+            yield from _walk_python(node, name)
+
+
+# --- Go ------------------------------------------------------------------------------------------
+
+
+def _walk_go(root: ts.Node, parent: str) -> Iterator[Symbol]:
+    for child in root.named_children:
+        if child.type == "function_declaration" or child.type == "method_declaration":
+            name_node = child.child_by_field_name("name")
+            if name_node is None:
+                continue
+            receiver = ""
+            if child.type == "method_declaration":
+                found = re.search(
+                    r"\*?\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*\)$",
+                    _text(child.child_by_field_name("receiver")),
+                )
+                receiver = found.group(1) if found else ""
+            name = _text(name_node)
+            yield _symbol(
+                child,
+                name_node,
+                "method" if receiver else "function",
+                parent=receiver,
+                exported=name[:1].isupper(),
+                doc=_leading_comment(child),
+            )
+        elif child.type == "type_declaration":
+            for spec in child.named_children:
+                if spec.type not in ("type_spec", "type_alias"):
+                    continue
+                name_node = spec.child_by_field_name("name")
+                if name_node is None:
+                    continue
+                shape = spec.child_by_field_name("type")
+                kind = {"struct_type": "struct", "interface_type": "interface"}.get(
+                    shape.type if shape is not None else "", "type"
+                )
+                name = _text(name_node)
+                yield _symbol(
+                    spec,
+                    name_node,
+                    kind,
+                    exported=name[:1].isupper(),
+                    doc=_leading_comment(child),
+                )
+
+
+# --- Rust ----------------------------------------------------------------------------------------
+
+_RUST_KINDS = {
+    "struct_item": "struct",
+    "enum_item": "enum",
+    "trait_item": "trait",
+    "function_item": "function",
+    "function_signature_item": "function",
+    "type_item": "type",
+    "mod_item": "module",
+    "union_item": "struct",
+}
+
+
+def _rust_attributes(node: ts.Node) -> list[str]:
+    out: list[str] = []
+    prev = node.prev_sibling
+    while prev is not None and prev.type in ("attribute_item", "line_comment", "block_comment"):
+        if prev.type == "attribute_item":
+            out.insert(0, _text(prev)[:200])
+        prev = prev.prev_sibling
+    return out
+
+
+def _walk_rust(root: ts.Node, parent: str) -> Iterator[Symbol]:
+    for child in root.named_children:
+        kind = _RUST_KINDS.get(child.type)
+        if child.type == "impl_item":
+            target = _text(child.child_by_field_name("type"))
+            body = child.child_by_field_name("body")
+            if body is not None:
+                yield from _walk_rust(body, re.sub(r"<.*", "", target))
+            continue
+        if kind is None:
+            continue
+        name_node = child.child_by_field_name("name")
+        if name_node is None:
+            continue
+        public = any(c.type == "visibility_modifier" for c in child.children)
+        variants: list[tuple[str, int]] = []
+        if kind == "enum":
+            body = child.child_by_field_name("body")
+            for v in body.named_children if body is not None else []:
+                if v.type == "enum_variant" and v.child_by_field_name("name") is not None:
+                    variants.append((_name(v), v.start_point.row + 1))
+        yield _symbol(
+            child,
+            name_node,
+            "method" if parent and kind == "function" else kind,
+            parent=parent,
+            exported=public or bool(parent and root.parent and root.parent.type == "trait_item"),
+            doc=_leading_comment(child),
+            decorators=_rust_attributes(child),
+            variants=variants,
+        )
+        body = child.child_by_field_name("body")
+        if kind == "module" and body is not None:
+            yield from _walk_rust(body, "")
+        elif kind == "trait" and body is not None:
+            yield from _walk_rust(body, _text(name_node))
+
+
+# --- JavaScript / TypeScript ---------------------------------------------------------------------
+
+_JS_KINDS = {
+    "class_declaration": "class",
+    "abstract_class_declaration": "class",
+    "class": "class",
+    "function_declaration": "function",
+    "generator_function_declaration": "function",
+    "interface_declaration": "interface",
+    "type_alias_declaration": "type",
+    "enum_declaration": "enum",
+    "module": "module",
+    "internal_module": "module",
+}
+
+
+def _walk_js(root: ts.Node, parent: str) -> Iterator[Symbol]:
+    for child in root.named_children:
+        node, exported = child, False
+        decorators = [_text(d)[:200] for d in child.named_children if d.type == "decorator"]
+        if child.type == "export_statement":
+            inner = child.child_by_field_name("declaration")
+            if inner is None:
+                continue
+            node, exported = inner, True
+            decorators += [_text(d)[:200] for d in inner.named_children if d.type == "decorator"]
+        kind = _JS_KINDS.get(node.type)
+        if node.type in ("lexical_declaration", "variable_declaration"):
+            for decl in node.named_children:
+                name_node = decl.child_by_field_name("name")
+                value = decl.child_by_field_name("value")
+                if decl.type != "variable_declarator" or name_node is None:
+                    continue
+                if name_node.type != "identifier":
+                    continue
+                shape = value.type if value is not None else ""
+                vkind = "function" if "function" in shape else "constant"
+                if vkind == "constant" and not exported:
+                    continue
+                yield _symbol(
+                    child, name_node, vkind, exported=exported, doc=_leading_comment(child)
+                )
+            continue
+        if kind is None:
+            continue
+        name_node = node.child_by_field_name("name")
+        if name_node is None:
+            continue
+        bases = next((_text(c) for c in node.named_children if c.type == "class_heritage"), "")
+        yield _symbol(
+            child,
+            name_node,
+            kind,
+            exported=exported,
+            doc=_leading_comment(child),
+            decorators=decorators,
+            bases=bases[:200],
+        )
+        body = node.child_by_field_name("body")
+        if kind == "class" and body is not None:
+            name = _text(name_node)
+            for member in body.named_children:
+                if member.type not in ("method_definition", "abstract_method_signature"):
+                    continue
+                member_name = member.child_by_field_name("name")
+                if member_name is None:
+                    continue
+                private = any(
+                    c.type == "accessibility_modifier" and _text(c) == "private"
+                    for c in member.children
+                ) or _text(member_name).startswith("#")
+                yield _symbol(member, member_name, "method", parent=name, exported=not private)
+
+
+# --- Java ----------------------------------------------------------------------------------------
+
+_JAVA_KINDS = {
+    "class_declaration": "class",
+    "interface_declaration": "interface",
+    "enum_declaration": "enum",
+    "record_declaration": "class",
+    "annotation_type_declaration": "interface",
+}
+
+
+def _walk_java(root: ts.Node, parent: str) -> Iterator[Symbol]:
+    for child in root.named_children:
+        kind = _JAVA_KINDS.get(child.type)
+        if child.type == "method_declaration" and parent:
+            kind = "method"
+        if kind is None:
+            continue
+        name_node = child.child_by_field_name("name")
+        if name_node is None:
+            continue
+        modifiers = next((c for c in child.named_children if c.type == "modifiers"), None)
+        annotations = [
+            _text(a)[:200]
+            for a in (modifiers.named_children if modifiers is not None else [])
+            if "annotation" in a.type
+        ]
+        yield _symbol(
+            child,
+            name_node,
+            kind,
+            parent=parent,
+            exported="public" in _text(modifiers).split(),
+            doc=_leading_comment(child),
+            decorators=annotations,
+            bases=" ".join(
+                _text(c)
+                for c in child.named_children
+                if c.type in ("superclass", "super_interfaces")
+            )[:200],
+        )
+        body = child.child_by_field_name("body")
+        if kind != "method" and body is not None:
+            yield from _walk_java(body, _text(name_node))
+
+
+_WALKERS: dict[str, Callable[[ts.Node, str], Iterator[Symbol]]] = {
+    "python": _walk_python,
+    "go": _walk_go,
+    "rust": _walk_rust,
+    "js": _walk_js,
+    "ts": _walk_js,
+    "java": _walk_java,
+}

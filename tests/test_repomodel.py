@@ -1,0 +1,279 @@
+"""The repository model on planted repositories in Python, TypeScript, Go and Rust: the
+components, edges, routes, commands, tables and foreign keys found are exactly the planted ones,
+each at the line that states it; diagrams are valid by construction."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.index import build_index
+from agent.mermaid import component_graph, er_diagram, label
+from agent.plan import static_answers
+from agent.repomodel import RepoModel
+from agent.templates import load_template
+
+runner = CliRunner()
+
+PYTHON = {
+    "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["flask", "sqlalchemy", "celery"]\n'
+    '\n[project.scripts]\nshop = "shop.cli:main"\n',
+    "shop/__init__.py": '"""Shop: a small store."""\n',
+    "shop/app.py": "from flask import Flask\n\nfrom shop.models import Order\n\napp = Flask(__name__)\n\n\n"
+    '@app.route("/orders", methods=["POST"])\ndef create_order():\n    return Order()\n\n\n'
+    '@app.get("/orders/<int:order_id>")\ndef get_order(order_id):\n    return Order()\n',
+    "shop/models.py": '"""Tables of the shop."""\n'
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+    'class Customer(Base):\n    __tablename__ = "customers"\n'
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String)\n\n\n"
+    'class Order(Base):\n    __tablename__ = "orders"\n'
+    "    id = Column(Integer, primary_key=True)\n"
+    '    customer_id = Column(Integer, ForeignKey("customers.id"))\n',
+    "shop/cli.py": "import click\n\n\n@click.group()\ndef main():\n    pass\n\n\n"
+    "@main.command()\ndef import_orders():\n    pass\n",
+    "shop/tasks.py": "from celery import shared_task\n\n\n@shared_task\ndef send_receipt(order_id):\n"
+    "    return order_id\n",
+    "tests/test_app.py": 'from shop.app import app\n\n\n@app.route("/only-in-tests")\ndef t():\n    pass\n',
+}
+
+TYPESCRIPT = {
+    "package.json": '{"name": "web", "dependencies": {"express": "^4.0.0", "typeorm": "^0.3.0"}}\n',
+    "src/server.ts": 'import express from "express";\nimport { User } from "./entities/User";\n\n'
+    "const app = express();\n"
+    'app.get("/users", (req, res) => res.json([new User()]));\n'
+    'app.post("/users/:id/posts", (req, res) => res.end());\n',
+    "src/entities/User.ts": 'import { Entity, Column, PrimaryGeneratedColumn } from "typeorm";\n\n'
+    '@Entity("users")\nexport class User {\n  @PrimaryGeneratedColumn()\n  id: number;\n\n'
+    "  @Column()\n  name: string;\n}\n",
+    "src/entities/Post.ts": 'import { Entity, Column, ManyToOne } from "typeorm";\n'
+    'import { User } from "./User";\n\n'
+    '@Entity("posts")\nexport class Post {\n  @Column()\n  title: string;\n\n'
+    "  @ManyToOne(() => User)\n  author: User;\n}\n",
+}
+
+GO = {
+    "go.mod": "module example.com/svc\n\ngo 1.22\n",
+    "cmd/svc/main.go": 'package main\n\nimport (\n\t"net/http"\n\n\t"example.com/svc/store"\n)\n\n'
+    'func main() {\n\ts := store.New()\n\thttp.HandleFunc("/health", s.Health)\n'
+    '\thttp.HandleFunc("/items", s.Items)\n\thttp.ListenAndServe(":8080", nil)\n}\n',
+    "cmd/svc/root.go": 'package main\n\nimport "github.com/spf13/cobra"\n\n'
+    'var rootCmd = &cobra.Command{\n\tUse: "serve",\n}\n',
+    "store/store.go": '// Package store keeps the items.\npackage store\n\nimport "net/http"\n\n'
+    "// Store holds items.\ntype Store struct{}\n\n// New opens a store.\nfunc New() *Store { return &Store{} }\n\n"
+    "func (s *Store) Health(w http.ResponseWriter, r *http.Request) {}\n\n"
+    "func (s *Store) Items(w http.ResponseWriter, r *http.Request) {}\n",
+    "migrations/001_init.sql": "CREATE TABLE owners (\n  id INTEGER PRIMARY KEY,\n  name TEXT\n);\n\n"
+    "CREATE TABLE items (\n  id INTEGER PRIMARY KEY,\n  owner_id INTEGER REFERENCES owners(id)\n);\n",
+}
+
+RUST = {
+    "Cargo.toml": '[workspace]\nmembers = ["core", "cli"]\n',
+    "core/Cargo.toml": '[package]\nname = "demo-core"\nversion = "0.1.0"\n',
+    "core/src/lib.rs": "//! The demo core library.\npub mod store;\n",
+    "core/src/store.rs": "/// Where everything is kept.\npub struct Store {}\n\n"
+    "impl Store {\n    pub fn open() -> Self {\n        Store {}\n    }\n}\n",
+    "cli/Cargo.toml": '[package]\nname = "demo-cli"\nversion = "0.1.0"\n\n[dependencies]\n'
+    'demo-core = { path = "../core" }\nclap = "4"\naxum = "0.7"\n',
+    "cli/src/main.rs": "use demo_core::store::Store;\n\n#[derive(clap::Subcommand)]\nenum Command {\n"
+    "    Init,\n    LogShow,\n}\n\nfn main() {\n    let _store = Store::open();\n"
+    '    let _app = Router::new().route("/status", get(status));\n}\n',
+}
+
+
+def _repo(root: Path, files: dict[str, str]) -> Path:
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root
+
+
+def _model(tmp_path: Path, files: dict[str, str]) -> tuple[RepoModel, Path]:
+    root = _repo(tmp_path / "repo", files)
+    return build_index(root).model, root
+
+
+def _line(root: Path, path: str, needle: str) -> int:
+    lines = (root / path).read_text(encoding="utf-8").split("\n")
+    return next(n for n, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_python_routes_commands_tasks_and_tables(tmp_path: Path) -> None:
+    model, root = _model(tmp_path, PYTHON)
+    found = {(i.kind, i.name, i.path, i.line) for i in model.interfaces}
+    assert found == {
+        ("http", "POST /orders", "shop/app.py", _line(root, "shop/app.py", "app.route")),
+        (
+            "http",
+            "GET /orders/<int:order_id>",
+            "shop/app.py",
+            _line(root, "shop/app.py", "app.get"),
+        ),
+        ("cli", "main", "shop/cli.py", _line(root, "shop/cli.py", "def main")),
+        ("cli", "import-orders", "shop/cli.py", _line(root, "shop/cli.py", "def import_orders")),
+        ("task", "send_receipt", "shop/tasks.py", _line(root, "shop/tasks.py", "def send_receipt")),
+    }
+    tables = {t.name: t for t in model.tables}
+    assert set(tables) == {"customers", "orders"}
+    assert [c for c, _ in tables["orders"].columns] == ["id", "customer_id"]
+    fk_line = _line(root, "shop/models.py", "ForeignKey(")
+    assert tables["orders"].foreign_keys == [("customer_id", "customers", fk_line)]
+    assert tables["customers"].line == _line(root, "shop/models.py", "class Customer")
+    # The app module imports the models module: an edge between the two components.
+    comps = {c.path: c for c in model.components}
+    assert "shop/models.py" in comps["shop/app.py"].depends_on
+    assert {i.provider for i in model.integrations} == {"Celery"}
+
+
+def test_typescript_routes_and_entities(tmp_path: Path) -> None:
+    model, root = _model(tmp_path, TYPESCRIPT)
+    assert {(i.kind, i.name) for i in model.interfaces} == {
+        ("http", "GET /users"),
+        ("http", "POST /users/:id/posts"),
+    }
+    tables = {t.name: t for t in model.tables}
+    assert set(tables) == {"users", "posts"}
+    assert [c for c, _ in tables["users"].columns] == ["id", "name"]
+    assert tables["posts"].foreign_keys == [
+        ("author", "User", _line(root, "src/entities/Post.ts", "author: User"))
+    ]
+
+
+def test_go_handlers_commands_and_sql_tables(tmp_path: Path) -> None:
+    model, root = _model(tmp_path, GO)
+    assert {(i.kind, i.name, i.line) for i in model.interfaces} == {
+        ("http", "/health", _line(root, "cmd/svc/main.go", '"/health"')),
+        ("http", "/items", _line(root, "cmd/svc/main.go", '"/items"')),
+        ("cli", "serve", _line(root, "cmd/svc/root.go", "Use:")),
+    }
+    tables = {t.name: t for t in model.tables}
+    assert set(tables) == {"owners", "items"}
+    assert [c for c, _ in tables["items"].columns] == ["id", "owner_id"]
+    ref = _line(root, "migrations/001_init.sql", "REFERENCES")
+    assert tables["items"].foreign_keys == [("owner_id", "owners", ref)]
+    comps = {c.path: c for c in model.components}
+    assert "store" in comps["cmd"].depends_on
+    assert comps["store"].summary == "Package store keeps the items."
+    kinds = {f.kind: f for f in model.facts}
+    assert kinds["web-framework"].name.startswith("Go standard library net/http")
+
+
+def test_rust_workspace_crates_subcommands_and_routes(tmp_path: Path) -> None:
+    model, root = _model(tmp_path, RUST)
+    assert {(i.kind, i.name) for i in model.interfaces} == {
+        ("cli", "init"),
+        ("cli", "log-show"),
+        ("http", "GET /status"),
+    }
+    comps = {c.path: c for c in model.components}
+    assert set(comps) == {"core", "cli"}
+    assert comps["cli"].package == "demo-cli"
+    assert "core" in comps["cli"].depends_on
+    assert [d.name for d in comps["core"].definitions] == ["Store"]
+    style = next(f for f in model.facts if f.kind == "architecture-style")
+    assert style.name.startswith("Modular workspace of 2 packages/crates")
+    assert style.citation == f"Cargo.toml:{_line(root, 'Cargo.toml', 'members')}"
+
+
+def test_generated_and_unparsable_files_are_skipped_with_a_count(tmp_path: Path) -> None:
+    files = dict(PYTHON)
+    files["shop/bundle.min.js"] = "var a=1;" * 400 + "\n"
+    files["shop/broken.py"] = "def (:\n  class ]]]\n"
+    files["shop/gen.go"] = "// Code generated by protoc. DO NOT EDIT.\npackage shop\n"
+    # Ordinary lines around one huge literal: read as text, but not parsed for the model.
+    files["shop/blob.py"] = "\n".join(["x = 1"] * 20 + ["DATA = '" + "a" * 2000 + "'"]) + "\n"
+    root = _repo(tmp_path / "repo", files)
+    index = build_index(root)
+    assert index.stats.skipped["generated or minified"] == 2
+    model = index.model
+    assert model.skipped["generated or minified"] == 1
+    assert len(model.tables) == 2  # the broken file neither crashed nor added anything
+
+
+def test_structure_fills_stack_fields_with_exact_citations(tmp_path: Path) -> None:
+    root = _repo(tmp_path / "repo", PYTHON)
+    index = build_index(root)
+    template = load_template("architecture-overview")
+    answers = static_answers(template, index)
+    style = answers[
+        "system-architecture-service-decomposition.high-level-architecture.architecture-style"
+    ]
+    comm = answers[
+        "system-architecture-service-decomposition.high-level-architecture.communication-patterns"
+    ]
+    assert style.value == "Monolithic web application (one codebase serving 2 HTTP routes)"
+    assert comm.value == (
+        "Synchronous HTTP request/response (2 routes), Asynchronous jobs over Celery (1 task or queue)"
+    )
+    # Inferred from structure: shown, and flagged for a human.
+    assert comm.reasons and style.reasons
+    cited = {f.citation for f in comm.facts}
+    route_line = _line(root, "shop/app.py", "app.route")
+    assert f"shop/app.py:{route_line}" in cited
+
+
+def test_map_command_json_and_mermaid(tmp_path: Path) -> None:
+    root = _repo(tmp_path / "repo", GO)
+    out_dir = tmp_path / "diagrams"
+    result = runner.invoke(app, ["map", str(root), "--json", "--mermaid", str(out_dir)])
+    assert result.exit_code == 0, result.output
+    assert '"interfaces"' in result.output and '"owners"' in result.output
+    er = (out_dir / "er.mmd").read_text(encoding="utf-8")
+    assert "items }o--|| owners" in er
+    assert (out_dir / "components.mmd").read_text(encoding="utf-8").startswith("flowchart LR")
+    bad = runner.invoke(app, ["map", str(root), "--mermaid", str(root / "go.mod")])
+    assert bad.exit_code == 2 and "--mermaid" in bad.output
+
+
+_NODE = re.compile(r'^    c\d+\["(?:[^"\[\]{}<>|`#]|#\w+;)*"\]$')
+_EDGE = re.compile(r"^    c\d+ --> c\d+$")
+
+
+def test_mermaid_escapes_every_name(tmp_path: Path) -> None:
+    nasty = dict(GO)
+    nasty['we"ird]dir/x.go'] = (
+        'package weird\n\nimport "example.com/svc/store"\n\nvar _ = store.New\n'
+    )
+    model, _ = _model(tmp_path, nasty)
+    graph = component_graph(model.components).rstrip("\n").split("\n")
+    assert graph[0] == "flowchart LR"
+    assert all(_NODE.match(line) or _EDGE.match(line) for line in graph[1:]), graph
+    assert label('a "b" <c>') == '"a #quot;b#quot; #lt;c#gt;"'
+    er = er_diagram(model.tables)
+    assert all(
+        re.match(
+            r"^(erDiagram|    \w+ \{|        col \w+|    \}|    \w+ \}o--\|\| \w+ : \"[^\"]*\")$",
+            ln,
+        )
+        for ln in er.rstrip("\n").split("\n")
+    ), er
+
+
+def test_component_document_locations_and_schema_from_the_model(tmp_path: Path) -> None:
+    files = dict(GO)
+    files["config/config.go"] = (
+        '// Package config reads the settings.\npackage config\n\nimport "os"\n\n'
+        '// Load reads the environment.\nfunc Load() string { return os.Getenv("SVC_ADDR") }\n'
+    )
+    root = _repo(tmp_path / "repo", files)
+    index = build_index(root)
+    template = load_template("architecture-component")
+    config = static_answers(template, index, topic="configuration")
+    rows = config["code-locations.backend-api.backend-api"].rows
+    assert rows is not None
+    assert [r["location_s"] for r in rows] == ["`config/config.go`"]
+    assert rows[0]["type"] == "Configuration" and rows[0]["notes"].startswith("`Load` (function)")
+    assert config["code-locations.backend-api.backend-api"].reasons  # flagged: a choice
+    # A topic that names the tables gets their ER diagram and their own DDL.
+    schema = static_answers(template, index, topic="items and owners")
+    er = schema["database-schema.relationships.relationships-mermaid"]
+    assert er.value.startswith("erDiagram") and "items }o--|| owners" in er.value
+    sql = schema["database-schema.core-models-tables.sql-postgresql-supabase-drizzle"]
+    assert sql.value.split("\n")[0] == "CREATE TABLE owners ("
+    assert sql.spans[0] == ("migrations/001_init.sql", 1, 4)
+    # No Prisma schema here: that block stays for the model or a human.
+    assert "database-schema.core-models-tables.prisma" not in schema
