@@ -1,41 +1,35 @@
 """Stack facts the repository's structure implies, each cited to the lines that show it.
 
 Manifests say which packages are installed; the repository model says how the system is shaped:
-one package or a workspace of many, a web application with routes or a set of binaries, whether it
-ships as a container or a package, and whether its parts talk over HTTP, gRPC, queues or plain
-function calls. These are inferences from structure, so the draft flags them for a human to
-confirm (kinds in INFERRED_KINDS).
+one package or a workspace of many, a web application with routes or a set of programs, whether it
+ships as a container, a binary or a package, and whether its parts talk over HTTP, gRPC, queues or
+plain function calls. These are inferences from structure: every fact made here is marked
+`inferred` and the draft flags it for a human to confirm.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from agent.facts import Fact
-from agent.imports import manifest_names
-from agent.integrations import Integration
-from agent.interfaces import Interface
 from agent.repomodel import RepoModel, is_auxiliary
+from agent.stack_fallbacks import (
+    ASGI_SERVERS,
+    INFERRED,
+    WSGI_SERVERS,
+    Shape,
+    at,
+    crate_name,
+    fallbacks,
+    inferred,
+)
 
 if TYPE_CHECKING:
     from agent.index import RepoIndex
 
-INFERRED_KINDS = frozenset(
-    {
-        "architecture-style",
-        "deployment-model",
-        "communication",
-        "sync-communication",
-        "async-communication",
-    }
-)
-_ASGI_SERVERS = {"Uvicorn", "Hypercorn", "Daphne", "Granian"}
-_WSGI_SERVERS = {"Gunicorn", "uWSGI", "Waitress"}
-_TERMINAL_UI = re.compile(r"^(crossterm|ratatui|tui|cursive|termion|bubbletea|textual|urwid)$")
-
+__all__ = ["INFERRED", "is_inferred", "stack_facts"]
 
 # Services outside the system (a queue or a cache it runs itself is part of it).
 _EXTERNAL = frozenset(
@@ -52,6 +46,14 @@ _EXTERNAL = frozenset(
         "search",
     }
 )
+# A web application has a framework, or more than a health or metrics handler.
+MIN_ROUTES = 3
+MAX_EXTERNAL = 6
+
+
+def is_inferred(fact: Fact) -> bool:
+    """A fact the structure implies rather than a file states."""
+    return fact.detail == INFERRED
 
 
 def _count(n: int, one: str, many: str = "") -> str:
@@ -64,393 +66,224 @@ def _names(items: list[str], limit: int = 3) -> str:
 
 
 def stack_facts(index: RepoIndex, model: RepoModel) -> list[Fact]:
-    """Architecture style, deployment model, communication patterns, and the framework, frontend,
-    testing, storage and cloud facts only the code (not a manifest) shows."""
-    facts = index.facts
-    kinds = Counter(f.kind for f in facts if not is_auxiliary(f.path))
-    out: list[Fact] = []
-    http = [i for i in model.interfaces if i.kind == "http"]
-    grpc = [i for i in model.interfaces if i.kind == "grpc"]
-    tasks = [i for i in model.interfaces if i.kind in ("task", "queue")]
-    hooks = [i for i in model.interfaces if i.kind == "hook"]
-    binaries = _binaries(index)
-    workspace = (
-        _line_matching(index, "Cargo.toml", r"^\s*members\s*=")
-        if "Cargo.toml" in index.records
-        else 0
-    )
-    members = [
-        (f"{d}/{manifest}", name)
-        for d, (manifest, name) in manifest_names(index).items()
-        if d and not is_auxiliary(d + "/x")
-    ]
-
-    def own(kind: str) -> list[Fact]:
-        return [f for f in facts if f.kind == kind and not is_auxiliary(f.path)]
-
-    # --- framework fallbacks: what serves requests when no web framework is a dependency
-    if not kinds["web-framework"]:
-        go_http = [i for i in http if i.framework == "net/http"]
-        servers = [f for f in own("server") if f.name in _ASGI_SERVERS | _WSGI_SERVERS]
-        if go_http:
-            out.append(
-                _fact(
-                    "web-framework", "Go standard library net/http (no web framework)", go_http[0]
-                )
-            )
-        elif servers and http:
-            protocol = "ASGI" if servers[0].name in _ASGI_SERVERS else "WSGI"
-            out.append(
-                Fact(
-                    kind="web-framework",
-                    name=f"Own {protocol} application served by {servers[0].name} (no web framework)",
-                    path=http[0].path,
-                    line=http[0].line,
-                )
-            )
-        elif own("cli-framework"):
-            cli = own("cli-framework")[0]
-            out.append(
-                cli.model_copy(
-                    update={"kind": "web-framework", "name": f"{cli.name} (command-line framework)"}
-                )
-            )
-
-    # --- frontend: server-rendered templates or a terminal UI
-    if not kinds["frontend-framework"]:
-        go_templates = _imported(index, "html/template")
-        terminal = [f for f in own("dependency") if _TERMINAL_UI.match(f.name.lower())]
-        if go_templates:
-            out.append(
-                Fact(
-                    kind="frontend-framework",
-                    name="Server-rendered HTML (Go html/template)",
-                    path=go_templates[0],
-                    line=go_templates[1],
-                )
-            )
-        elif terminal:
-            out.append(
-                terminal[0].model_copy(
-                    update={
-                        "kind": "frontend-framework",
-                        "name": f"Terminal UI ({terminal[0].name})",
-                    }
-                )
-            )
-
-    # --- testing: the language's own test runner, when no test framework is declared
-    if not kinds["testing"]:
-        go_tests = next((p for p in sorted(index.records) if p.endswith("_test.go")), None)
-        if go_tests:
-            line = _line_matching(index, go_tests, r'"testing"')
-            out.append(
-                Fact(kind="testing", name="Go testing package (go test)", path=go_tests, line=line)
-            )
-
-    # --- data access without an ORM: the database driver the code imports directly
-    if not kinds["orm"]:
-        driver = _first_import(
-            index, "python", r"^\s*(?:import|from)\s+(sqlite3|psycopg2?|asyncpg|pymysql)\b"
-        )
-        driver = driver or _first_import(index, "go", r'^\s*(?:\w+\s+)?"(database/sql)"')
-        if driver is not None:
-            path, line, module = driver
-            out.append(
-                Fact(
-                    kind="orm", name=f"SQL through {module} directly (no ORM)", path=path, line=line
-                )
-            )
-
-    # --- documentation: the notes directory, Go doc comments
-    if not kinds["documentation"]:
-        notes = sorted(
-            p
-            for p, rec in index.records.items()
-            if rec.kind == "notes"
-            and rec.skip is None
-            and p.split("/", 1)[0] in ("docs", "doc")
-            and p.endswith(".md")
-        )
-        if notes:
-            top = notes[0].split("/", 1)[0]
-            out.append(
-                Fact(
-                    kind="documentation",
-                    name=f"Markdown documents in `{top}/` ({len(notes)} files)",
-                    path=notes[0],
-                    line=1,
-                )
-            )
-        godoc = next(
-            (c for c in model.components if c.summary.startswith("Package ") and c.summary_at), None
-        )
-        if godoc is not None and godoc.summary_at is not None:
-            out.append(
-                Fact(
-                    kind="documentation",
-                    name="Go doc comments (godoc)",
-                    path=godoc.summary_at[0],
-                    line=godoc.summary_at[1],
-                )
-            )
-
-    # --- storage and cloud from the SDKs the code imports
-    for integration in model.integrations:
-        if integration.category == "storage" and not kinds["storage"]:
-            out.append(_fact("storage", f"{integration.provider} (object storage)", integration))
-            kinds["storage"] += 1
-        if integration.category == "cloud" and not kinds["cloud"]:
-            out.append(_fact("cloud", integration.provider, integration))
-            kinds["cloud"] += 1
-    heroku = [p for p in index.records if p in ("Procfile", "app.json")]
-    if heroku and not kinds["cloud"]:
-        out.append(
-            Fact(
-                kind="cloud",
-                name="Heroku (app manifest)" if "app.json" in heroku else "Heroku (Procfile)",
-                path=sorted(heroku)[0],
-                line=1,
-            )
-        )
-    sqlite = [f for f in own("database") if "sqlite" in f.name.lower()]
-    if sqlite and not kinds["storage"]:
-        out.append(
-            sqlite[0].model_copy(
-                update={
-                    "kind": "storage",
-                    "name": "Local filesystem (SQLite database files on disk)",
-                }
-            )
-        )
-
-    # --- architecture style
-    if workspace > 1:
-        # A workspace is stated where its members are listed.
-        members = [("Cargo.toml", name) for _, name in members]
-    style = _style(model, http, binaries, members, workspace)
+    """Architecture style, deployment model, communication patterns (also split into synchronous
+    and asynchronous), external integrations, and the fallbacks of agent.stack_fallbacks."""
+    shape = Shape.of(index, model)
+    out = fallbacks(shape)
+    binaries = _binaries(shape)
+    style = _style(shape, binaries)
     if style is not None:
-        if hooks:
-            style = style.model_copy(
-                update={
-                    "name": f"{style.name}, with a plugin architecture ({len(hooks)} pluggy hooks)"
-                }
-            )
         out.append(style)
+    deployment = _deployment(shape, binaries)
+    if deployment is not None:
+        out.append(deployment)
+    out += _communication(shape)
+    seen: set[str] = set()
+    for used in model.integrations:
+        if used.category not in _EXTERNAL or used.provider in seen or len(seen) >= MAX_EXTERNAL:
+            continue
+        seen.add(used.provider)
+        out.append(at("external-integration", f"{used.provider} ({used.module})", used))
+    return out
 
-    # --- deployment model
-    containers = [f for f in own("container") if f.name == "Docker"]
+
+def _is_web_app(shape: Shape) -> bool:
+    return len(shape.http) >= MIN_ROUTES or bool(shape.http and shape.kinds["web-framework"])
+
+
+def _style(shape: Shape, binaries: list[tuple[str, int, str]]) -> Fact | None:
+    members = _workspace_members(shape)
+    plugin = (
+        f", with a plugin architecture ({_count(len(shape.hooks), 'pluggy hook')})"
+        if shape.hooks
+        else ""
+    )
+    if len(members) >= 2:
+        listed = _names([m[2] for m in members])
+        return inferred(
+            "architecture-style",
+            f"Modular workspace of {len(members)} packages/crates ({listed}){plugin}",
+            members[0][0],
+            members[0][1],
+        )
+    if len(binaries) >= 3:
+        # A suite of programs (indexers, servers, tools): one of them serving HTTP does not make
+        # the repository a web application.
+        programs = _names([b[2] for b in binaries])
+        return inferred(
+            "architecture-style",
+            f"Library packages plus {len(binaries)} command-line binaries ({programs}){plugin}",
+            binaries[0][0],
+            binaries[0][1],
+        )
+    if _is_web_app(shape):
+        routes = _count(len(shape.http), "HTTP route")
+        name = f"Monolithic web application (one codebase serving {routes}){plugin}"
+        return at("architecture-style", name, shape.http[0])
+    if len(binaries) == 2:
+        programs = _names([b[2] for b in binaries])
+        return inferred(
+            "architecture-style",
+            f"Two command-line programs ({programs}){plugin}",
+            binaries[0][0],
+            binaries[0][1],
+        )
+    if len(binaries) == 1:
+        path, line, name = binaries[0]
+        return inferred(
+            "architecture-style", f"Command-line application (`{name}`){plugin}", path, line
+        )
+    defined = [c for c in shape.model.components if c.definitions]
+    if not defined:
+        return None
+    roots = {PurePosixPath(c.path).parts[0] for c in shape.model.components}
+    top = defined[0].definitions[0]
+    where = PurePosixPath(shape.model.components[0].path).parent
+    kind = (
+        "Library in a single package" if len(roots) == 1 else "Single codebase of several modules"
+    )
+    return inferred("architecture-style", f"{kind} (`{where}/`){plugin}", top.path, top.line)
+
+
+def _workspace_members(shape: Shape) -> list[tuple[str, int, str]]:
+    """Members a workspace manifest lists (Cargo, npm/pnpm, Go work): (manifest, line, name)."""
+    out: list[tuple[str, int, str]] = []
+    lines = shape.index.file_lines("Cargo.toml") if "Cargo.toml" in shape.index.records else None
+    if lines:
+        start = shape.line_matching("Cargo.toml", r"^\s*members\s*=")
+        if start:
+            text = " ".join(lines[start - 1 : start + 40])
+            listed = re.search(r"members\s*=\s*\[([^\]]*)\]", text)
+            for member in re.findall(r'"([^"]+)"', listed.group(1) if listed else ""):
+                if "*" in member or is_auxiliary(member + "/x"):
+                    continue
+                out.append(("Cargo.toml", start, crate_name(shape, member)))
+    for manifest, pattern in (
+        ("pnpm-workspace.yaml", r"^\s*packages\s*:"),
+        ("go.work", r"^\s*use\b"),
+    ):
+        if manifest in shape.index.records and not out:
+            start = shape.line_matching(manifest, pattern)
+            dirs = [
+                m.group(1)
+                for line in (shape.index.file_lines(manifest) or [])[start:]
+                if (m := re.match(r"^\s*(?:-\s*)?['\"]?\.?/?([\w./-]+?)['\"]?\s*$", line))
+            ]
+            out += [(manifest, start, d) for d in dirs if d and not is_auxiliary(d + "/x")]
+    return out
+
+
+def _deployment(shape: Shape, binaries: list[tuple[str, int, str]]) -> Fact | None:
+    containers = [f for f in shape.own("container") if f.name == "Docker"]
     if containers:
         where = containers[0]
-        extra = ""
-        if own("container") and any(f.name == "Kubernetes" for f in own("container")):
-            extra = ", Kubernetes manifests"
-        out.append(
-            where.model_copy(
-                update={
-                    "kind": "deployment-model",
-                    "name": f"Container image (Docker, `{where.path}`){extra}",
-                }
-            )
+        extra = (
+            ", Kubernetes manifests"
+            if any(f.name == "Kubernetes" for f in shape.own("container"))
+            else ""
         )
-    elif binaries:
+        return inferred(
+            "deployment-model",
+            f"Container image (Docker, `{where.path}`){extra}",
+            where.path,
+            where.line,
+        )
+    if binaries:
         path, line, name = binaries[0]
         label = (
             f"Single `{name}` binary"
             if len(binaries) == 1
             else f"{len(binaries)} command-line binaries ({_names([b[2] for b in binaries])})"
         )
-        out.append(Fact(kind="deployment-model", name=label, path=path, line=line))
-    else:
-        manifest = next(
-            (
-                m
-                for m in ("pyproject.toml", "setup.py", "package.json", "Cargo.toml")
-                if m in index.records
-            ),
-            None,
-        )
-        if manifest is not None:
-            label = {
-                "pyproject.toml": "Python package",
-                "setup.py": "Python package",
-                "package.json": "npm package",
-                "Cargo.toml": "Rust crate",
-            }[manifest]
-            line = _line_matching(
-                index, manifest, r"^\s*(\[project\]|\[package\]|\"name\"|name\s*=|setup\()"
-            )
-            out.append(
-                Fact(
-                    kind="deployment-model",
-                    name=f"Distributed as a {label} (`{manifest}`)",
-                    path=manifest,
-                    line=line,
-                )
-            )
+        return inferred("deployment-model", label, path, line)
+    return _published_package(shape)
 
-    # --- communication patterns
-    patterns: list[Fact] = []
-    if http:
-        serving = {f.name for f in own("server")} | {f.name for f in own("web-framework")}
+
+def _published_package(shape: Shape) -> Fact | None:
+    """A library published as a package: a build backend (Python), or an npm package that is not
+    private and says what it exports."""
+    records = shape.index.records
+    if "pyproject.toml" in records and not _is_web_app(shape):
+        line = shape.line_matching("pyproject.toml", r"^\s*\[build-system\]")
+        if line:
+            return inferred(
+                "deployment-model",
+                "Distributed as a Python package (`pyproject.toml`)",
+                "pyproject.toml",
+                line,
+            )
+    if "setup.py" in records and not _is_web_app(shape):
+        line = shape.line_matching("setup.py", r"\bsetup\(")
+        if line:
+            return inferred(
+                "deployment-model", "Distributed as a Python package (`setup.py`)", "setup.py", line
+            )
+    if "package.json" in records:
+        text = "\n".join(shape.index.file_lines("package.json") or [])
+        if '"private": true' not in text and re.search(r'"(main|exports|bin)"\s*:', text):
+            line = shape.line_matching("package.json", r'"name"\s*:')
+            return inferred(
+                "deployment-model",
+                "Distributed as an npm package (`package.json`)",
+                "package.json",
+                line,
+            )
+    return None
+
+
+def _communication(shape: Shape) -> list[Fact]:
+    patterns: list[tuple[Fact, bool]] = []  # the fact, and whether it is asynchronous
+    if shape.http:
+        serving = {f.name for f in shape.own("server")} | {
+            f.name for f in shape.own("web-framework")
+        }
         gateway = (
             " over ASGI"
-            if serving & _ASGI_SERVERS
-            else (" over WSGI" if serving & _WSGI_SERVERS else "")
+            if serving & ASGI_SERVERS
+            else (" over WSGI" if serving & WSGI_SERVERS else "")
         )
-        patterns.append(
-            _fact(
-                "communication",
-                f"Synchronous HTTP request/response{gateway} ({_count(len(http), 'route')})",
-                http[0],
-            )
-        )
-    if grpc:
-        services = [i.name for i in grpc if "." not in i.name]
-        patterns.append(_fact("communication", f"gRPC ({_names(services)})", grpc[0]))
-    if tasks:
+        name = f"Synchronous HTTP request/response{gateway} ({_count(len(shape.http), 'route')})"
+        patterns.append((at("communication", name, shape.http[0]), False))
+    if shape.grpc:
+        services = [i.name for i in shape.grpc if "." not in i.name]
+        patterns.append((at("communication", f"gRPC ({_names(services)})", shape.grpc[0]), False))
+    if shape.tasks:
         queue = next(
-            (i.provider for i in model.integrations if i.category == "queue"), "a task queue"
+            (i.provider for i in shape.model.integrations if i.category == "queue"), "a task queue"
         )
+        count = _count(len(shape.tasks), "task or queue", "tasks and queues")
         patterns.append(
-            _fact(
-                "communication",
-                f"Asynchronous jobs over {queue} ({_count(len(tasks), 'task or queue', 'tasks and queues')})",
-                tasks[0],
-            )
+            (at("communication", f"Asynchronous jobs over {queue} ({count})", shape.tasks[0]), True)
         )
-    realtime = next((i for i in model.integrations if i.category == "realtime"), None)
+    realtime = next((i for i in shape.model.integrations if i.category == "realtime"), None)
     if realtime is not None:
         patterns.append(
-            _fact("communication", f"{realtime.provider} ({realtime.module})", realtime)
+            (at("communication", f"{realtime.provider} ({realtime.module})", realtime), True)
         )
-    defined = [c for c in model.components if c.definitions]
+    defined = [c for c in shape.model.components if c.definitions]
     if not patterns and defined:
         first = defined[0].definitions[0]
-        patterns.append(
-            Fact(
-                kind="communication",
-                name="In-process function calls between modules (no network interface of its own)",
-                path=first.path,
-                line=first.line,
-            )
-        )
-    out += patterns
-    # The Service Communication Patterns fields split the same facts by kind.
-    for fact in patterns:
-        asynchronous = fact.name.startswith("Asynchronous") or fact.line == (
-            realtime.line if realtime else -1
-        )
+        name = "In-process function calls between modules (no network interface of its own)"
+        patterns.append((inferred("communication", name, first.path, first.line), False))
+    out = [fact for fact, _ in patterns]
+    # The Service Communication Patterns fields split the same facts.
+    for fact, asynchronous in patterns:
         kind = "async-communication" if asynchronous else "sync-communication"
         out.append(fact.model_copy(update={"kind": kind}))
         if asynchronous and fact.name.startswith("Asynchronous"):
             out.append(fact.model_copy(update={"kind": "async-tasks"}))
-    seen: set[str] = set()
-    for used in model.integrations:
-        if used.category not in _EXTERNAL or used.provider in seen or len(seen) >= 6:
-            continue
-        seen.add(used.provider)
-        out.append(_fact("external-integration", f"{used.provider} ({used.module})", used))
     return out
 
 
-def _line_matching(index: RepoIndex, path: str, pattern: str) -> int:
-    """The first line of a file matching a pattern (1 when none does)."""
-    regex = re.compile(pattern)
-    for n, line in enumerate(index.file_lines(path) or [], start=1):
-        if regex.search(line):
-            return n
-    return 1
-
-
-def _fact(kind: str, name: str, at: Interface | Integration) -> Fact:
-    return Fact(kind=kind, name=name, path=at.path, line=at.line)
-
-
-def _style(
-    model: RepoModel,
-    http: list[Interface],
-    binaries: list[tuple[str, int, str]],
-    members: list[tuple[str, str]],
-    workspace: int,
-) -> Fact | None:
-    comps = model.components
-    if len(members) >= 2:
-        names = [name for _, name in members]
-        return Fact(
-            kind="architecture-style",
-            name=f"Modular workspace of {len(members)} packages/crates ({_names(names)})",
-            path=members[0][0],
-            line=max(workspace, 1),
-        )
-    if len(binaries) >= 2:
-        return Fact(
-            kind="architecture-style",
-            name=f"Library packages plus {len(binaries)} command-line binaries ({_names([b[2] for b in binaries])})",
-            path=binaries[0][0],
-            line=binaries[0][1],
-        )
-    if http:
-        return _fact(
-            "architecture-style",
-            f"Monolithic web application (one codebase serving {_count(len(http), 'HTTP route')})",
-            http[0],
-        )
-    defined = [c for c in comps if c.definitions]
-    if defined:
-        roots = {PurePosixPath(c.path).parts[0] for c in comps}
-        first = defined[0].definitions[0]
-        shape = (
-            "Library in a single package"
-            if len(roots) == 1
-            else "Single codebase of several modules"
-        )
-        where = PurePosixPath(comps[0].path).parent
-        return Fact(
-            kind="architecture-style",
-            name=f"{shape} (`{where}/`)",
-            path=first.path,
-            line=first.line,
-        )
-    return None
-
-
-def _binaries(index: RepoIndex) -> list[tuple[str, int, str]]:
+def _binaries(shape: Shape) -> list[tuple[str, int, str]]:
     """Programs the repository builds: Go main packages, Rust `src/main.rs` (path, line, name)."""
     out: list[tuple[str, int, str]] = []
-    for f in index.facts:
+    for f in shape.index.facts:
         if f.kind == "entry-point" and f.value == "main" and not is_auxiliary(f.path):
             out.append((f.path, f.line, PurePosixPath(f.path).parent.name or "main"))
-    for path in sorted(index.records):
+    for path in sorted(shape.index.records):
         if path.endswith("src/main.rs") and not is_auxiliary(path):
             crate = str(PurePosixPath(path).parent.parent)
-            line = _line_matching(index, path, r"^\s*(pub\s+)?(async\s+)?fn\s+main\b")
-            out.append((path, line, PurePosixPath(crate).name if crate != "." else "main"))
+            line = shape.line_matching(path, r"^\s*(pub\s+)?(async\s+)?fn\s+main\b")
+            out.append((path, line or 1, crate_name(shape, crate)))
     return out
-
-
-def _first_import(index: RepoIndex, language: str, pattern: str) -> tuple[str, int, str] | None:
-    """The first line (in the first 200 of each file) of the project's own code matching a
-    pattern, with its first group."""
-    regex = re.compile(pattern)
-    for path, rec in sorted(index.records.items()):
-        if rec.language != language or rec.kind != "code" or is_auxiliary(path) or rec.skip:
-            continue
-        for n, line in enumerate((index.file_lines(path) or [])[:200], start=1):
-            m = regex.match(line)
-            if m:
-                return path, n, m.group(1)
-    return None
-
-
-def _imported(index: RepoIndex, module: str) -> tuple[str, int] | None:
-    needle = f'"{module}"'
-    for path, rec in sorted(index.records.items()):
-        if rec.language != "go" or is_auxiliary(path) or rec.skip:
-            continue
-        for n, line in enumerate(index.file_lines(path) or [], start=1):
-            if needle in line:
-                return path, n
-            if n > 60:
-                break
-    return None

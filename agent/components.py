@@ -226,15 +226,18 @@ def _rank_parts(
             }
         )
 
-    def centrality(part: str) -> float:
-        # The rank the rest of the code passes to the part (PageRank over names used across files).
-        inside = part + "/"
-        return sum(r for f, r in (file_rank or {}).items() if f == part or f.startswith(inside))
+    # The rank the rest of the code passes to each part (PageRank over names used across files),
+    # summed in one pass over the files.
+    ranks: dict[str, float] = dict.fromkeys(parts, 0.0)
+    for f, r in (file_rank or {}).items():
+        for p in parts:
+            if f == p or f.startswith(p + "/"):
+                ranks[p] += r
+                break
 
     most_lines = max(parts.values()) or 1
     counts = {p: importers(p) for p in parts}
     most_importers = max(counts.values()) or 1
-    ranks = {p: centrality(p) for p in parts}
     most_rank = max(ranks.values()) or 1.0
     return sorted(
         parts,

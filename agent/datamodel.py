@@ -35,7 +35,8 @@ _PY_COLUMN = re.compile(
     r"(Column|mapped_column|ForeignKey|OneToOneField|ManyToManyField|\w+Field)\("
 )
 _PY_MAPPED = re.compile(r"^\s+(\w+)\s*:\s*Mapped\[")
-_SA_FK = re.compile(r"ForeignKey\(\s*[\"'](\w+)\.\w+[\"']")
+_SA_FK = re.compile(r"ForeignKey\(\s*[\"'](?:\w+\.)?(\w+)\.\w+[\"']")
+_DB_TABLE = re.compile(r"^\s+db_table\s*=\s*[\"'](\w+)[\"']")
 _DJANGO_FK = re.compile(r"models\.(?:ForeignKey|OneToOneField|ManyToManyField)\(\s*[\"']?([\w.]+)")
 _TS_TABLE = re.compile(r"@(?:Table|Entity)\b")
 _TS_TABLENAME = re.compile(r"(?:tableName\s*:\s*|@Entity\(\s*(?:\{\s*name\s*:\s*)?)[\"'](\w+)[\"']")
@@ -43,6 +44,7 @@ _TS_COLUMN_DECO = re.compile(
     r"^\s*@(Column|PrimaryKey|PrimaryGeneratedColumn|PrimaryColumn|CreatedAt|UpdatedAt|DeletedAt|"
     r"ForeignKey|ManyToOne|OneToOne|BelongsTo)\b(.*)"
 )
+_TS_OTHER_DECO = re.compile(r"^\s*@\w+")
 _TS_PROPERTY = re.compile(r"^\s*(?:declare\s+|readonly\s+|public\s+)*(\w+)[?!]?\s*:")
 _TS_TARGET = re.compile(r"\(\s*\)\s*=>\s*(\w+)")
 _PRISMA_MODEL = re.compile(r"^\s*model\s+(\w+)\s*\{")
@@ -86,14 +88,28 @@ def _python_models(path: str, lines: list[str], syms: list[Symbol]) -> list[Tabl
         elif "models." in "\n".join(body):
             source = "Django"
         table = Table(name, path, s.line, s.end, source, s.name)
-        for k, ln in enumerate(body, start=s.line + 1):
+        if re.search(r"^\s+abstract\s*=\s*True", "\n".join(body), re.MULTILINE):
+            continue  # a Django abstract base: no table of its own
+        named = next((m.group(1) for ln in body if (m := _DB_TABLE.match(ln))), "")
+        if named:
+            table.name = named
+        for i, ln in enumerate(body):
+            k = s.line + 1 + i
             m = _PY_COLUMN.match(ln) or _PY_MAPPED.match(ln)
             if not m or m.group(1).startswith("_") or m.group(1) == "objects":
                 continue
-            if len(m.groups()) > 1 and m.group(2) == "relationship":
-                continue
+            if re.search(r"=\s*(?:\w+\.)*(relationship|association_proxy|synonym)\(", ln):
+                continue  # an association, not a column
             table.columns.append((m.group(1), k))
-            fk = _SA_FK.search(ln) or _DJANGO_FK.search(ln)
+            # A column written over several lines: its ForeignKey may be on a later one.
+            statement = ln
+            for more in body[i + 1 : i + 8]:
+                if statement.count("(") <= statement.count(")"):
+                    break
+                statement += " " + more.strip()
+            # "app.Model" in Django, "table.column" in SQLAlchemy.
+            patterns = (_DJANGO_FK, _SA_FK) if table.source == "Django" else (_SA_FK, _DJANGO_FK)
+            fk = patterns[0].search(statement) or patterns[1].search(statement)
             if fk:
                 target = fk.group(1).rsplit(".", 1)[-1]
                 table.foreign_keys.append((m.group(1), target, k))
@@ -111,25 +127,51 @@ def _ts_models(path: str, lines: list[str], syms: list[Symbol]) -> list[Table]:
         source = "TypeORM" if "@Entity" in decorated else "Sequelize"
         table = Table(named.group(1) if named else s.name, path, s.line, s.end, source, s.name)
         pending: tuple[str, str] | None = None
-        for k in range(s.line, min(s.end, len(lines))):
+        k, stop = s.line, min(s.end, len(lines))
+        while k < stop:
             ln = lines[k]
-            deco = _TS_COLUMN_DECO.match(ln)
+            k += 1
+            deco = _TS_COLUMN_DECO.match(ln) or _TS_OTHER_DECO.match(ln)
             if deco:
-                target = _TS_TARGET.search(deco.group(2))
-                if pending is None or deco.group(1) in ("ForeignKey", "ManyToOne", "BelongsTo"):
-                    pending = (deco.group(1), target.group(1) if target else "")
+                # Arguments spread over several lines belong to the decorator, not the class.
+                depth = _depth(ln)
+                while depth > 0 and k < stop:
+                    ln += " " + lines[k].strip()
+                    depth += _depth(lines[k])
+                    k += 1
+                column = _TS_COLUMN_DECO.match(ln)
+                if column:
+                    target = _TS_TARGET.search(column.group(2))
+                    if pending is None or column.group(1) in (
+                        "ForeignKey",
+                        "ManyToOne",
+                        "BelongsTo",
+                    ):
+                        pending = (column.group(1), target.group(1) if target else "")
+                # `@Column() name: string;` on one line: the property follows the decorator.
+                rest = re.sub(r"^\s*@\w+(\((?:[^()]|\([^()]*\))*\))?", "", ln)
+                if not _TS_PROPERTY.match(rest):
+                    continue
+                ln = rest
+            elif not ln.strip() or ln.strip().startswith(("//", "*", "/*")):
                 continue
             prop = _TS_PROPERTY.match(ln)
-            if prop and pending is not None:
-                kind, target_model = pending
-                pending = None
-                if kind in ("BelongsTo", "OneToOne") and not ln.strip().endswith("Id;"):
-                    continue  # the association object, not a column
-                table.columns.append((prop.group(1), k + 1))
-                if kind in ("ForeignKey", "ManyToOne") and target_model:
-                    table.foreign_keys.append((prop.group(1), target_model, k + 1))
+            if prop is None or pending is None:
+                pending = None  # a method, or an undecorated property, ends the decorations
+                continue
+            kind, target_model = pending
+            pending = None
+            if kind in ("BelongsTo", "OneToOne") and not ln.strip().endswith("Id;"):
+                continue  # the association object, not a column
+            table.columns.append((prop.group(1), k))
+            if kind in ("ForeignKey", "ManyToOne") and target_model:
+                table.foreign_keys.append((prop.group(1), target_model, k))
         out.append(table)
     return out
+
+
+def _depth(line: str) -> int:
+    return line.count("(") + line.count("{") - line.count(")") - line.count("}")
 
 
 def _prisma(path: str, lines: list[str]) -> list[Table]:
@@ -182,9 +224,18 @@ def _ddl(path: str, lines: list[str], start: int, stop: int) -> list[Table]:
 def _statement(lines: list[str], n: int, col: int) -> tuple[str, int]:
     """The text from CREATE to the parenthesis that closes its column list."""
     depth, seen, parts = 0, False, []
+    quote = ""
     for k in range(n, min(n + 200, len(lines))):
         text = lines[k][col:] if k == n else lines[k]
         for i, ch in enumerate(text):
+            if quote:
+                quote = "" if ch == quote else quote
+                continue
+            if ch in "'\"":
+                quote = ch
+                continue
+            if text.startswith("--", i):
+                break
             if ch == "(":
                 depth += 1
                 seen = True
@@ -205,11 +256,18 @@ def _parse_create(sql: str, path: str, line: int, end: int) -> Table | None:
 
     # sqlglot logs a warning for every statement it cannot read; an unread one is simply skipped.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    try:
-        tree = sqlglot.parse_one(sql, error_level=sqlglot.ErrorLevel.IGNORE)
-    except (sqlglot.errors.SqlglotError, ValueError, RecursionError):
-        return None
-    if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
+    tree = None
+    # The default dialect first, then the ones whose quoting it does not read (MySQL backticks,
+    # T-SQL brackets, PostgreSQL specifics).
+    for dialect in (None, "mysql", "postgres", "tsql"):
+        try:
+            found = sqlglot.parse_one(sql, read=dialect, error_level=sqlglot.ErrorLevel.IGNORE)
+        except Exception:  # sqlglot raises more than its own errors on odd input
+            continue
+        if isinstance(found, exp.Create) and isinstance(found.this, exp.Schema):
+            tree = found
+            break
+    if tree is None:
         return None
     name_node = tree.this.this
     name = name_node.name if isinstance(name_node, exp.Table) else ""
@@ -217,31 +275,40 @@ def _parse_create(sql: str, path: str, line: int, end: int) -> Table | None:
         return None
     table = Table(name, path, line, end, "SQL")
     rows = sql.split("\n")
+    cursor = 0  # table-level FOREIGN KEY clauses come in order
     for col in tree.this.expressions:
         if isinstance(col, exp.ColumnDef):
-            table.columns.append((col.name, line + _row_of(rows, col.name)))
+            row = line + _column_row(rows, col.name)
+            table.columns.append((col.name, row))
             for constraint in col.constraints:
                 ref = constraint.find(exp.Reference)
-                if ref is not None:
-                    target = ref.find(exp.Table)
-                    if target is not None:
-                        table.foreign_keys.append(
-                            (col.name, target.name, line + _row_of(rows, col.name))
-                        )
+                target = ref.find(exp.Table) if ref is not None else None
+                if target is not None:
+                    table.foreign_keys.append((col.name, target.name, row))
         elif isinstance(col, exp.ForeignKey):
             ref = col.args.get("reference")
             target = ref.find(exp.Table) if ref is not None else None
             cols = [e.name for e in col.expressions]
             if target is not None and cols:
-                table.foreign_keys.append(
-                    (cols[0], target.name, line + _row_of(rows, "foreign key"))
-                )
+                cursor = _clause_row(rows, cursor)
+                table.foreign_keys.append((cols[0], target.name, line + cursor))
+                cursor += 1
     return table
 
 
-def _row_of(rows: list[str], needle: str) -> int:
-    low = needle.lower()
+def _column_row(rows: list[str], name: str) -> int:
+    """The row (0-based) that defines a column: its name first on the row, quoted or not."""
+    pattern = re.compile(r"^\s*[\"`\[]?" + re.escape(name) + r"[\"`\]]?(\s|$)", re.IGNORECASE)
     for i, row in enumerate(rows):
-        if low in row.lower():
+        if i and pattern.match(row):
+            return i
+    # One-line statements: the column sits on the CREATE line.
+    return 0
+
+
+def _clause_row(rows: list[str], start: int) -> int:
+    """The first row from `start` with a FOREIGN KEY clause."""
+    for i in range(max(start, 0), len(rows)):
+        if re.search(r"foreign\s+key", rows[i], re.IGNORECASE):
             return i
     return 0

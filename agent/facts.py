@@ -158,6 +158,7 @@ KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     "github.com/labstack/echo/v4": ("web-framework", "Echo"),
     "github.com/gofiber/fiber/v2": ("web-framework", "Fiber"),
     "github.com/go-chi/chi/v5": ("web-framework", "chi"),
+    "github.com/gorilla/mux": ("web-framework", "gorilla/mux"),
     "gorm.io/gorm": ("orm", "GORM"),
     "github.com/jackc/pgx/v5": ("database", "PostgreSQL"),
     "github.com/lib/pq": ("database", "PostgreSQL"),

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from agent.redact import Redaction, redact
 from agent.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
 from agent.repomodel import FileModel, RepoModel, build_model, extract_file
 from agent.retrieval import Hit, Intent, Retriever, tokenize
+from agent.symbols import GRAMMAR_PACKAGES
 
 _SHAPE = 5  # bump when what is stored changes shape
 
@@ -59,6 +61,12 @@ def _extraction_digest() -> str:
     )
     for name in (*modules, "index.py"):
         digest.update((here / name).read_bytes())
+    # A new grammar or SQL parser reads files differently: cached models must not survive it.
+    for package in (*GRAMMAR_PACKAGES, "tree-sitter", "sqlglot"):
+        try:
+            digest.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(package.encode())
     return digest.hexdigest()[:12]
 
 
@@ -320,7 +328,12 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         found += factlib.code_entry_facts(f.path, text, f.language)
     model = None
     if f.kind in (FileKind.CODE, FileKind.CONFIG, FileKind.OTHER):
-        model = extract_file(f.path, text, f.language)
+        try:
+            model = extract_file(f.path, text, f.language)
+        except Exception as exc:
+            # A parser's bug must not stop indexing: the file is still indexed for search, only
+            # its structure is unknown (counted in `docagent map`).
+            model = FileModel(skipped=f"model extraction failed ({type(exc).__name__})")
     recorded: list[Decision] = []
     if f.kind is FileKind.NOTES:
         recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr)

@@ -14,7 +14,9 @@ class Integration:
     """One external service reached from one file."""
 
     provider: str  # "AWS S3", "Redis", "Stripe"
-    category: str  # storage, cloud, cache, queue, payments, email, search, llm, monitoring, vcs ...
+    # storage, cloud, cache, queue, payments, email, search, llm, monitoring, vcs ..., or library
+    # for a local library (a Git implementation) that reaches no service.
+    category: str
     path: str
     line: int
     module: str  # the imported module as written
@@ -84,7 +86,7 @@ _RUST_SDKS: list[tuple[str, str, str]] = [
     (r"redis", "Redis", "cache"),
     (r"tonic", "gRPC (tonic)", "rpc"),
     (r"reqwest|hyper", "HTTP client", "http"),
-    (r"git2|gix", "Git (library)", "vcs"),
+    (r"git2|gix", "Git (library)", "library"),
 ]
 _COMPILED = {
     language: [(re.compile(rf"(?:{p})(?:[./\-]|$)"), provider, cat) for p, provider, cat in table]

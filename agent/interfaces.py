@@ -35,6 +35,14 @@ _HTTP_METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
 _LINE_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     (
         "python",
+        re.compile(
+            r"\.add_route\(\s*[\"'](?P<method>GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|\*)[\"']\s*,"
+            r"\s*[\"'](?P<route>/[^\"']*)[\"']"
+        ),
+        "aiohttp",
+    ),
+    (
+        "python",
         re.compile(r"\.add_route\(\s*[\"']([\w.:-]+)[\"']\s*,\s*[\"'](?P<route>/[^\"']*)[\"']"),
         "Pyramid",
     ),
@@ -52,7 +60,7 @@ _LINE_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
         "js",
         re.compile(
             r"\b(?:app|router|server|api|\w*[Rr]outer|\w*[Aa]pp)\.(?P<method>get|post|put|delete|"
-            r"patch|all|head|options)\(\s*[\"'`](?P<route>[^\"'`]+)[\"'`]"
+            r"patch|all|head|options)\(\s*[\"'`](?P<route>[^\"'`]+)[\"'`]\s*,"
         ),
         "router",
     ),
@@ -87,7 +95,8 @@ _LINE_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
 ]
 _DJANGO_PATH = re.compile(r"\b(?:re_)?path\(\s*r?[\"'](?P<route>[^\"']*)[\"']")
 _PY_ROUTE = re.compile(
-    r"^@[\w.]*\.(?P<method>route|get|post|put|delete|patch|head|options|websocket|api_route)\(\s*"
+    r"^@(?!(?:mock|patch|unittest)\b)[\w.]*\.(?P<method>route|get|post|put|delete|patch|head|options|"
+    r"websocket|api_route)\(\s*"
     r"(?:(?:path|rule)\s*=\s*)?[rbu]?[\"'](?P<route>[^\"']*)[\"']"
 )
 _PY_COMMAND = re.compile(
@@ -101,11 +110,7 @@ _JS_COMMAND = re.compile(r"\.command\(\s*[\"'`]([\w:-]+)")
 _JS_QUEUE = re.compile(r"\b(?:createQueue|new\s+(?:Queue|Worker|Bull))\(\s*[\"'`]([\w.:-]+)[\"'`]")
 _PROTO_SERVICE = re.compile(r"^\s*service\s+(\w+)\s*\{")
 _PROTO_RPC = re.compile(r"^\s*rpc\s+(\w+)\s*\(")
-_NEXT_ROUTE = re.compile(r"(?:^|/)(?:pages/(api/.+?)|app/(.*?)/?route)\.(?:t|j)sx?$")
-_QUICK = re.compile(
-    r"route|Route|path\(|Handle|GET|POST|Get\(|Post\(|Mapping|add_parser|Use:|\.command\(|Queue|"
-    r"\.(?:get|post|put|delete|patch|all)\("
-)
+_NEXT_ROUTE = re.compile(r"(?:^|/)(?:pages/(api/.+?)|app/(?:(.*?)/)?route)\.(?:t|j)sx?$")
 
 
 def _lang(language: str) -> str:
@@ -142,7 +147,7 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
         route = "/" + (next_route.group(1) or next_route.group(2) or "").strip("/")
         out.append(Interface("http", route, path, 1, "Next.js"))
     for n, line in enumerate(lines, start=1):
-        if len(line) > 400 or not _QUICK.search(line):
+        if len(line) > 400:
             continue
         for lang_of, pattern, framework in _LINE_PATTERNS:
             if lang_of != lang:
@@ -184,15 +189,17 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
 def _from_symbols(path: str, syms: list[Symbol]) -> list[Interface]:
     out: list[Interface] = []
     for s in syms:
-        for deco in s.decorators:
+        lines = s.decorator_lines or [s.start] * len(s.decorators)
+        for deco, line in zip(s.decorators, lines, strict=False):
             m = _PY_ROUTE.match(deco)
             if m:
                 method = m.group("method")
                 verbs = re.search(r"methods\s*=\s*[\[(]([^\])]*)", deco)
                 if method == "route" and verbs:
                     method = re.sub(r"[\"'\s]", "", verbs.group(1)).split(",")[0]
-                out.append(Interface("http", _route(method, m.group("route")), path, s.start, ""))
-                break
+                # Every route decorator counts (a view may answer at several paths).
+                out.append(Interface("http", _route(method, m.group("route")), path, line, ""))
+                continue
             m = _PY_COMMAND.match(deco)
             if m and s.kind in ("function", "method"):
                 command = m.group(1) or s.name.replace("_", "-")
@@ -205,8 +212,8 @@ def _from_symbols(path: str, syms: list[Symbol]) -> list[Interface]:
                 out.append(Interface("hook", s.name, path, s.line, "pluggy"))
                 break
             if s.kind == "enum" and "Subcommand" in deco:
-                for variant, line in s.variants:
+                for variant, vline in s.variants:
                     command = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", variant).lower()
-                    out.append(Interface("cli", command, path, line, "clap"))
+                    out.append(Interface("cli", command, path, vline, "clap"))
                 break
     return out

@@ -61,11 +61,20 @@ def component_graph(components: list[Component]) -> str:
 def er_diagram(tables: list[Table]) -> str:
     """`erDiagram`: tables with their columns, and a relationship per foreign key."""
     shown = tables[:MAX_TABLES]
-    names = {t.name.lower(): er_name(t.name) for t in shown}
-    models = {t.model.lower(): er_name(t.name) for t in shown if t.model}
-    lines = ["erDiagram"]
+    # Distinct tables keep distinct entities even when their names reduce to the same one
+    # (`order-items` and `order_items`, two names in other scripts).
+    ids: list[str] = []
     for t in shown:
-        lines.append(f"    {er_name(t.name)} {{")
+        base, n = er_name(t.name), 2
+        candidate = base
+        while candidate in ids:
+            candidate, n = f"{base}_{n}", n + 1
+        ids.append(candidate)
+    names = {t.name.lower(): ident for t, ident in zip(shown, ids, strict=True)}
+    models = {t.model.lower(): ident for t, ident in zip(shown, ids, strict=True) if t.model}
+    lines = ["erDiagram"]
+    for t, ident in zip(shown, ids, strict=True):
+        lines.append(f"    {ident} {{")
         seen: set[str] = set()
         for column, _ in t.columns[:MAX_COLUMNS]:
             attr = er_name(column)
@@ -73,9 +82,9 @@ def er_diagram(tables: list[Table]) -> str:
                 seen.add(attr)
                 lines.append(f"        col {attr}")
         lines.append("    }")
-    for t in shown:
+    for t, ident in zip(shown, ids, strict=True):
         for column, target, _ in t.foreign_keys:
             other = names.get(target.lower()) or models.get(target.lower())
             if other:
-                lines.append(f"    {er_name(t.name)} }}o--|| {other} : {label(column)}")
+                lines.append(f"    {ident} }}o--|| {other} : {label(column)}")
     return "\n".join(lines) + "\n"

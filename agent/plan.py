@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from agent import structural
-from agent.architecture import INFERRED_KINDS
+from agent.architecture import is_inferred
 from agent.components import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
@@ -348,7 +348,7 @@ def _static_for(
         found = _primary(found)
         if not found:
             return None
-        inferred = any(x.kind in INFERRED_KINDS for x in found)
+        inferred = any(is_inferred(x) for x in found)
         return StaticAnswer(
             _describe_facts(found),
             "answered",

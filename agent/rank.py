@@ -96,7 +96,9 @@ def rank(
     definers = {n: ps for n, ps in definers.items() if len(ps) <= MAX_DEFINERS}
     edges: dict[tuple[int, int], float] = defaultdict(float)
     uses: dict[int, list[tuple[str, str, float]]] = defaultdict(list)
-    users: Counter[tuple[str, str]] = Counter()
+    by_dir: dict[str, list[str]] = defaultdict(list)
+    for p in paths:
+        by_dir[p.rsplit("/", 1)[0] if "/" in p else ""].append(p)
     for src in paths:
         counts = Counter(m for m in _IDENT.findall(texts[src]) if m in definers)
         s = index[src]
@@ -108,14 +110,13 @@ def rank(
             for dst in targets:
                 edges[(s, index[dst])] += weight
                 uses[s].append((dst, name, weight))
-                users[(dst, name)] += 1
         for target in imports.get(src, {}):
             # An import of a directory (a Go package, a Python package) reaches its files.
-            for dst in _files_of(target, index, paths):
+            for dst in _files_of(target, index, by_dir):
                 if dst != src:
                     edges[(s, index[dst])] += 0.5
     ranks = _pagerank(len(paths), edges)
-    out = Ranking(files={p: float(ranks[i]) for p, i in index.items()}, users=dict(users))
+    out = Ranking(files={p: float(ranks[i]) for p, i in index.items()})
     out_weight: dict[int, float] = defaultdict(float)
     for (s, _), w in edges.items():
         out_weight[s] += w
@@ -126,11 +127,10 @@ def rank(
     return out
 
 
-def _files_of(target: str, index: dict[str, int], paths: list[str]) -> list[str]:
+def _files_of(target: str, index: dict[str, int], by_dir: dict[str, list[str]]) -> list[str]:
     if target in index:
         return [target]
-    prefix = target.rstrip("/") + "/"
-    return [p for p in paths if p.startswith(prefix) and "/" not in p[len(prefix) :]][:20]
+    return by_dir.get(target.rstrip("/"), [])[:20]
 
 
 def _pagerank(n: int, edges: dict[tuple[int, int], float], rounds: int = 60) -> np.ndarray:

@@ -71,9 +71,14 @@ def key_decisions(index: RepoIndex, limit: int = MAX_DECISIONS) -> list[Decision
     per_file: Counter[str] = Counter()
     adrs = sorted((d for d in index.decisions if d.kind == "adr"), key=lambda d: d.path)
     # The maintainers' design docs first; then, to fill the list, the other notes' reasoned
-    # sections (README, reference docs), never a tutorial's or a recipe's.
+    # sections (README, reference docs), never a tutorial's or a recipe's. Within each, the
+    # decisions about the code's central parts (the most-used definitions and the components)
+    # come before the rest.
+    central = central_names(index)
     prose = [d for d in index.decisions if d.kind == "design" and doc_weight(d.path) >= 2]
-    prose += [d for d in index.decisions if d.kind == "design" and 2 > doc_weight(d.path) >= 1]
+    rest = [d for d in index.decisions if d.kind == "design" and 2 > doc_weight(d.path) >= 1]
+    prose = sorted(prose, key=lambda d: -centrality(d, central))
+    prose += sorted(rest, key=lambda d: -centrality(d, central))
     for d in [*adrs, *prose]:
         if len(chosen) >= limit:
             break
@@ -82,6 +87,40 @@ def key_decisions(index: RepoIndex, limit: int = MAX_DECISIONS) -> list[Decision
         per_file[d.path] += 1
         chosen.append(d)
     return chosen
+
+
+CENTRAL_NAMES = 150
+
+
+def central_names(index: RepoIndex) -> dict[str, float]:
+    """Names of the code's most-used definitions and of its components, with their weight
+    (definitions by the rank their users pass them; a component counts as much as the top one)."""
+    model = index.model
+    scored = sorted(model.ranking.symbols.items(), key=lambda kv: -kv[1])
+    out: dict[str, float] = {}
+    for (_, name), score in scored:
+        if len(out) >= CENTRAL_NAMES:
+            break
+        # Short or lower-case names ("new", "get") are words of the prose, not references.
+        if len(name) >= 4 and not name.islower():
+            out.setdefault(name, score)
+    top = max(out.values(), default=1.0) or 1.0
+    out = {n: v / top for n, v in out.items()}
+    for c in model.components:
+        for name in (c.package, PurePosixPath(c.path).stem):
+            if name and len(name) >= 4:
+                out.setdefault(name, 1.0)
+    return out
+
+
+def centrality(d: Decision, central: dict[str, float]) -> float:
+    """How much of the code's centre a decision speaks of: the weight of the central names its
+    subject and reasons mention (each once)."""
+    if not central:
+        return 0.0
+    text = " ".join([d.subject, *(p.text for p in d.reasons)])
+    words = set(re.findall(r"[A-Za-z_][\w-]*", text))
+    return sum(w for name, w in central.items() if name in words)
 
 
 def _quote(passages: list[Passage], path: str, limit: int = 2) -> Filled:

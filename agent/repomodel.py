@@ -52,6 +52,12 @@ AUXILIARY_PARTS = frozenset(
         "node_modules",
         "benchmarks",
         "bench",
+        "benches",
+        "fuzz",
+        "xtask",
+        "scripts",
+        "script",
+        "tools",
         "testutils",
         "test-utils",
         "test_utils",
@@ -59,6 +65,10 @@ AUXILIARY_PARTS = frozenset(
 )
 # Languages whose files hold definitions, interfaces or tables docagent reads.
 MODEL_LANGUAGES = frozenset({"python", "js", "ts", "go", "rust", "java", "sql", "proto"})
+# Code languages whose definitions docagent has no tree-sitter grammar for: counted, not parsed.
+UNPARSED_LANGUAGES = frozenset(
+    {"kotlin", "ruby", "php", "csharp", "c", "cpp", "swift", "scala", "elixir", "vue", "svelte"}
+)
 
 
 def is_auxiliary(path: str) -> bool:
@@ -80,22 +90,24 @@ class FileModel:
     interfaces: list[Interface] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
-    skipped: str = ""  # why the file was not parsed (generated, minified)
+    skipped: str = ""  # why the file was not parsed (no grammar for its language)
+    parse_errors: bool = False  # the parser recovered from syntax errors (what it read is kept)
 
 
 def extract_file(path: str, text: str, language: str) -> FileModel | None:
     """The file's symbols, interfaces, tables and integrations (None for other languages)."""
+    if language in UNPARSED_LANGUAGES:
+        return FileModel(skipped=f"no tree-sitter grammar ({language})")
     if language not in MODEL_LANGUAGES and not path.endswith(".prisma"):
         return None
-    if symbols.is_generated(text):
-        return FileModel(skipped="generated or minified")
     lines = text.split("\n")
-    syms = symbols.symbols(path, text, language)
+    syms, errors = symbols.symbols(path, text, language)
     return FileModel(
         symbols=syms,
         interfaces=interfaces.interfaces(path, lines, language, syms),
         tables=datamodel.tables(path, lines, language, syms),
         integrations=integrations.integrations(path, lines, language),
+        parse_errors=errors,
     )
 
 
@@ -182,7 +194,9 @@ def _key_parts(
             continue
         head = path[len(inner) + 1 :].split("/", 1)[0]
         part = f"{inner}/{head}"
-        if part in shown or PurePosixPath(head).stem in _ENTRY_STEMS:
+        # `lib.rs`, `__init__.py`, `main.go` stand for the package; a directory `lib/` does not.
+        is_file = "/" not in path[len(inner) + 1 :]
+        if part in shown or (is_file and PurePosixPath(head).stem in _ENTRY_STEMS):
             continue
         score[part] = score.get(part, 0.0) + ranking.files.get(path, 0.0)
         members.setdefault(part, []).append(path)
@@ -222,6 +236,8 @@ def build_model(index: RepoIndex) -> RepoModel:
         if fm.skipped:
             skipped[fm.skipped] += 1
             continue
+        if fm.parse_errors:
+            skipped["parsed with syntax errors (what could be read is kept)"] += 1
         languages[rec.language] += 1
         by_file[path] = fm.symbols
         if is_auxiliary(path):
@@ -229,6 +245,15 @@ def build_model(index: RepoIndex) -> RepoModel:
         found_interfaces += fm.interfaces
         found_tables += fm.tables
         found_integrations += fm.integrations
+    # `@task` is also invoke's, Prefect's and Airflow's, `@x.command` discord.py's: a queued task or
+    # a click/typer command only where the project depends on a task queue or a CLI framework.
+    kinds = {f.kind for f in index.facts}
+    found_interfaces = [
+        i
+        for i in found_interfaces
+        if (i.kind != "task" or "task-queue" in kinds)
+        and (i.framework != "click/typer" or "cli-framework" in kinds)
+    ]
     files = code_files(index)
     imports = file_imports(index, files)
     texts = {p: "\n".join(index.file_lines(p) or []) for p in files}

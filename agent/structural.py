@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 8
 MAX_SCHEMA_TABLES = 6
+MAX_ER_TABLES = 20
 MAX_SCHEMA_LINES = 16
 _STOP = frozenset(
     [
@@ -55,7 +56,9 @@ _ALIASES = {
     "authentication": {"auth", "authentication", "login", "session"},
     "authorization": {"auth", "authz", "permissions", "policies"},
 }
-_FRONTEND_DIRS = re.compile(r"(^|/)(app|client|frontend|web|ui|src/components|components)/")
+# `app/` and `web/` hold back ends too (Flask's app/models.py, Next.js app/api/): only the
+# directories no back end is named after, and the front-end file types, count.
+_FRONTEND_DIRS = re.compile(r"(^|/)(client|frontend|src/components|components|hooks|stores)/")
 _FRONTEND_EXT = (".tsx", ".jsx", ".vue", ".svelte")
 
 
@@ -139,10 +142,26 @@ def locations_table(
         note = f"`{top.name}` ({top.kind})" if top else ""
         if top is not None and top.doc:
             note += f": {top.doc[:100]}"
-        values = [f"**{PurePosixPath(path).stem}**", role, f"`{path}`", note or "—"]
-        rows.append(dict(zip(f.column_keys, values, strict=False)))
+        rows.append(_row(f.column_keys, PurePosixPath(path).stem, role, path, note or "—"))
         cites.append((path, top.line, top.line) if top else (path, 1, 1))
     return (rows, cites) if rows else None
+
+
+def _row(keys: list[str], name: str, role: str, path: str, note: str) -> dict[str, str]:
+    """A row placed by what each column is called, whatever the template's column order."""
+    row: dict[str, str] = {}
+    for i, key in enumerate(keys):
+        if "location" in key or "path" in key or "file" in key:
+            row[key] = f"`{path}`"
+        elif "type" in key or "kind" in key or "role" in key:
+            row[key] = role
+        elif "note" in key or "purpose" in key or "description" in key:
+            row[key] = note
+        elif i == 0:
+            row[key] = f"**{name}**"
+        else:
+            row[key] = "—"
+    return row
 
 
 def topic_tables(index: RepoIndex, topic: str) -> list[Table]:
@@ -164,7 +183,8 @@ def schema_block(
         return None
     language = (f.language or "").lower()
     if language == "mermaid" and re.search(r"relationship|erd|entit", f.id):
-        return er_diagram(tables), [(t.path, t.line, t.end) for t in tables[:MAX_SCHEMA_TABLES]]
+        drawn = tables[:MAX_ER_TABLES]
+        return er_diagram(drawn), [(t.path, t.line, t.line) for t in drawn]
     # Only a block in the language the tables are written in (a "Mongoose" TypeScript block is
     # not the place for TypeORM entities).
     source = {"sql": "SQL", "prisma": "Prisma"}.get(language)

@@ -41,8 +41,14 @@ def _load_grammars() -> None:
 
 
 LANGUAGES = frozenset({"python", "js", "ts", "go", "rust", "java"})
-# Generated or minified files say nothing about the design and can be huge single lines.
-MAX_LINE_LENGTH = 1000
+GRAMMAR_PACKAGES = (
+    "tree-sitter-python",
+    "tree-sitter-javascript",
+    "tree-sitter-typescript",
+    "tree-sitter-go",
+    "tree-sitter-rust",
+    "tree-sitter-java",
+)
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Symbol:
     exported: bool = True  # public by the language's convention
     doc: str = ""  # first sentence of its docstring or leading doc comment
     decorators: list[str] = field(default_factory=list)  # decorators / attributes, as written
+    decorator_lines: list[int] = field(default_factory=list)  # the line of each decorator
     bases: str = ""  # base classes, extends/implements clause, as written
     variants: list[tuple[str, int]] = field(default_factory=list)  # enum variants and lines
 
@@ -77,24 +84,18 @@ def grammar_for(path: str, language: str) -> str | None:
     return language if language in LANGUAGES else None
 
 
-def is_generated(text: str) -> bool:
-    """Minified or generated code: very long lines, or a generated-file banner at the top."""
-    head = text[:600]
-    if re.search(r"(?i)\b(code generated .* do not edit|@generated|auto-?generated)\b", head):
-        return True
-    return any(len(line) > MAX_LINE_LENGTH for line in text[:20000].split("\n"))
-
-
-def symbols(path: str, text: str, language: str) -> list[Symbol]:
-    """The file's definitions in source order ([] for unknown languages and unparsable files)."""
+def symbols(path: str, text: str, language: str) -> tuple[list[Symbol], bool]:
+    """The file's definitions in source order, and whether the parser met syntax errors (it
+    recovers: the definitions it could read are still returned). ([], False) for languages
+    without a grammar."""
     grammar = grammar_for(path, language)
     parser = _parser(grammar) if grammar else None
     if parser is None or grammar is None:
-        return []
+        return [], False
     source = text.encode("utf-8", "surrogatepass")
     tree = parser.parse(source)
     walker = _WALKERS[grammar.replace("tsx", "ts")]
-    return list(walker(tree.root_node, ""))
+    return list(walker(tree.root_node, "")), tree.root_node.has_error
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -162,13 +163,39 @@ def _py_doc(body: ts.Node | None) -> str:
     return ""
 
 
+# Blocks whose definitions are still module level (`if TYPE_CHECKING:`, `try: ... except
+# ImportError:` fallbacks, `with` blocks).
+_PY_BLOCKS = {
+    "if_statement",
+    "try_statement",
+    "with_statement",
+    "else_clause",
+    "elif_clause",
+    "except_clause",
+    "finally_clause",
+    "block",
+}
+
+
+def _python_children(body: ts.Node | None) -> Iterator[ts.Node]:
+    for child in body.named_children if body is not None else []:
+        if child.type in _PY_BLOCKS:
+            yield from _python_children(child)
+        else:
+            yield child
+
+
 def _walk_python(root: ts.Node, parent: str) -> Iterator[Symbol]:
     body = root if root.type == "module" else root.child_by_field_name("body")
-    for child in body.named_children if body is not None else []:
+    children = _python_children(body) if not parent else iter(body.named_children if body else [])
+    for child in children:
         decorators: list[str] = []
+        decorator_lines: list[int] = []
         node = child
         if child.type == "decorated_definition":
-            decorators = [_text(d)[:200] for d in child.named_children if d.type == "decorator"]
+            found = [d for d in child.named_children if d.type == "decorator"]
+            decorators = [_text(d)[:200] for d in found]
+            decorator_lines = [d.start_point.row + 1 for d in found]
             node = child.child_by_field_name("definition") or child
         if node.type not in ("class_definition", "function_definition"):
             continue
@@ -186,6 +213,7 @@ def _walk_python(root: ts.Node, parent: str) -> Iterator[Symbol]:
             exported=not name.startswith("_") or (name.startswith("__") and name.endswith("__")),
             doc=_py_doc(node.child_by_field_name("body")),
             decorators=decorators,
+            decorator_lines=decorator_lines,
             bases=_text(node.child_by_field_name("superclasses"))[:200],
         )
         yield sym
@@ -235,7 +263,8 @@ def _walk_go(root: ts.Node, parent: str) -> Iterator[Symbol]:
                     name_node,
                     kind,
                     exported=name[:1].isupper(),
-                    doc=_leading_comment(child),
+                    # Inside `type ( ... )` each spec has its own comment; the group's is a fallback.
+                    doc=_leading_comment(spec) or _leading_comment(child),
                 )
 
 

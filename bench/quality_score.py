@@ -507,11 +507,12 @@ def score_sufficiency(truth: RepoTruth, draft: Draft, repo: RepoFiles) -> dict[s
         if entry is None or result is None:
             continue
         spans = draft.evidence_of(result["id"])
-        # A value the draft already states right (a fact, the repository model) had what it
-        # needed, whatever lines it cites.
+        # A value read from facts or the repository model that states the truth had what it
+        # needed, whatever lines it cites (a model's answer must show its evidence).
         stated, copied = draft.claim(result)
+        from_facts = result.get("source") == "facts"
         reached[f"stack.{key}"] = (
-            (bool(stated) and not copied and any_keyword(stated, entry.keywords))
+            (from_facts and bool(stated) and not copied and any_keyword(stated, entry.keywords))
             or (repo.path_exists(parse_at(entry.at)[0]) and _inside(entry.at, spans))
             or any(any_keyword(t, entry.keywords) for t in _span_texts(spans, repo))
         )
