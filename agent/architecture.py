@@ -102,7 +102,7 @@ def _style(shape: Shape, binaries: list[tuple[str, int, str]]) -> Fact | None:
         listed = _names([m[2] for m in members])
         return inferred(
             "architecture-style",
-            f"Modular workspace of {len(members)} packages/crates ({listed}){plugin}",
+            f"Modular workspace of {len(members)} member packages/crates ({listed}){plugin}",
             members[0][0],
             members[0][1],
         )
@@ -118,7 +118,7 @@ def _style(shape: Shape, binaries: list[tuple[str, int, str]]) -> Fact | None:
         )
     if _is_web_app(shape):
         routes = _count(len(shape.http), "HTTP route")
-        name = f"Monolithic web application (one codebase serving {routes}){plugin}"
+        name = f"Monolithic web application (one codebase serving {routes}{_e_g(shape)}){plugin}"
         return at("architecture-style", name, shape.http[0])
     if len(binaries) == 2:
         programs = _names([b[2] for b in binaries])
@@ -155,9 +155,10 @@ def _workspace_members(shape: Shape) -> list[tuple[str, int, str]]:
             text = " ".join(lines[start - 1 : start + 40])
             listed = re.search(r"members\s*=\s*\[([^\]]*)\]", text)
             for member in re.findall(r'"([^"]+)"', listed.group(1) if listed else ""):
-                if "*" in member or is_auxiliary(member + "/x"):
-                    continue
-                out.append(("Cargo.toml", start, crate_name(shape, member)))
+                for crate in _expand(shape, member):
+                    if not is_auxiliary(crate + "/x"):
+                        out.append(("Cargo.toml", start, crate_name(shape, crate)))
+            out = [(path, start, name) for path, _, name in out]
     for manifest, pattern in (
         ("pnpm-workspace.yaml", r"^\s*packages\s*:"),
         ("go.work", r"^\s*use\b"),
@@ -171,6 +172,18 @@ def _workspace_members(shape: Shape) -> list[tuple[str, int, str]]:
             ]
             out += [(manifest, start, d) for d in dirs if d and not is_auxiliary(d + "/x")]
     return out
+
+
+def _expand(shape: Shape, member: str) -> list[str]:
+    """A workspace member pattern (`crates/*`) as the crate directories it matches."""
+    if "*" not in member:
+        return [member]
+    pattern = re.compile("^" + re.escape(member).replace("\\*", "[^/]+") + "$")
+    return sorted(
+        str(PurePosixPath(p).parent)
+        for p in shape.index.records
+        if p.endswith("/Cargo.toml") and pattern.match(str(PurePosixPath(p).parent))
+    )
 
 
 def _deployment(shape: Shape, binaries: list[tuple[str, int, str]]) -> Fact | None:
@@ -242,7 +255,8 @@ def _communication(shape: Shape) -> list[Fact]:
             if serving & ASGI_SERVERS
             else (" over WSGI" if serving & WSGI_SERVERS else "")
         )
-        name = f"Synchronous HTTP request/response{gateway} ({_count(len(shape.http), 'route')})"
+        routes = _count(len(shape.http), "route")
+        name = f"Synchronous HTTP request/response{gateway} ({routes}{_e_g(shape)})"
         patterns.append((at("communication", name, shape.http[0]), False))
     if shape.grpc:
         services = [i.name for i in shape.grpc if "." not in i.name]
@@ -263,7 +277,8 @@ def _communication(shape: Shape) -> list[Fact]:
     defined = [c for c in shape.model.components if c.definitions]
     if not patterns and defined:
         first = defined[0].definitions[0]
-        name = "In-process function calls between modules (no network interface of its own)"
+        api = _names([c.definitions[0].name for c in defined], 3)
+        name = f"In-process calls to the code's own API ({api}); no network interface of its own"
         patterns.append((inferred("communication", name, first.path, first.line), False))
     out = [fact for fact, _ in patterns]
     # The Service Communication Patterns fields split the same facts.
@@ -273,6 +288,11 @@ def _communication(shape: Shape) -> list[Fact]:
         if asynchronous and fact.name.startswith("Asynchronous"):
             out.append(fact.model_copy(update={"kind": "async-tasks"}))
     return out
+
+
+def _e_g(shape: Shape) -> str:
+    """ ", e.g. `POST documents.list`": the first route of the most-used file, as it is written."""
+    return f", e.g. `{shape.http[0].name}`" if shape.http else ""
 
 
 def _binaries(shape: Shape) -> list[tuple[str, int, str]]:

@@ -459,7 +459,8 @@ def decomposition_items(
         if c.parts and "definitions" in by_role:
             shown_parts = []
             for part, d in c.parts:
-                label = PurePosixPath(part).name + ("" if PurePosixPath(part).suffix else "/")
+                # The full path: a reader (and `docagent check`) can open it as written.
+                label = part + ("" if PurePosixPath(part).suffix else "/")
                 shown_parts.append(f"`{label}` (`{d.name}`)" if d else f"`{label}`")
                 if d:
                     cites.append((d.path, d.line, d.line))

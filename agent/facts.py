@@ -528,6 +528,9 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
         facts.append(
             Fact(kind="container", name="Dev container (.devcontainer)", path=path, line=1)
         )
+    doc_tool = _DOC_TOOLS.get(name)
+    if doc_tool:
+        facts.append(Fact(kind="documentation", name=doc_tool, path=path, line=1))
     if name in ("buf.yaml", "buf.work.yaml"):
         facts.append(Fact(kind="code-quality", name="buf (protobuf lint)", path=path, line=1))
     if name == "chart.yaml":
@@ -574,6 +577,18 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
     return facts
 
 
+# Documentation generators, by the configuration file they read.
+_DOC_TOOLS = {
+    "mkdocs.yml": "MkDocs",
+    "mkdocs.yaml": "MkDocs",
+    "docusaurus.config.js": "Docusaurus",
+    "docusaurus.config.ts": "Docusaurus",
+    "book.toml": "mdBook",
+    ".readthedocs.yaml": "Read the Docs",
+    ".readthedocs.yml": "Read the Docs",
+    "typedoc.json": "TypeDoc",
+    "antora.yml": "Antora",
+}
 # Linters, formatters and type checkers a CI job or pre-commit hook runs, as they appear there.
 _CI_TOOLS = {
     "golangci-lint": "golangci-lint",

@@ -399,7 +399,11 @@ def _describe_facts(found: list[Fact]) -> str:
         elif fact.kind in ("dependency",):
             text = f"{fact.name} {fact.value}".strip()
         else:
-            version = f" ({fact.value})" if fact.value and fact.value != fact.name.lower() else ""
+            version = (
+                f" ({fact.value})"
+                if fact.value and fact.value.lower() not in fact.name.lower()
+                else ""
+            )
             text = f"{fact.name}{version}"
         if text.split(" ")[0].lower() not in {n.split(" ")[0].lower() for n in names}:
             names.append(text)

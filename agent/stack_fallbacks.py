@@ -48,11 +48,14 @@ class Shape:
     @classmethod
     def of(cls, index: RepoIndex, model: RepoModel) -> Shape:
         ways = model.interfaces
+        # The routes of the most-used files first: the one a value shows as its example.
+        rank = model.ranking.files
+        http = sorted((i for i in ways if i.kind == "http"), key=lambda i: -rank.get(i.path, 0.0))
         return cls(
             index,
             model,
             Counter(f.kind for f in index.facts if not is_auxiliary(f.path)),
-            [i for i in ways if i.kind == "http"],
+            http,
             [i for i in ways if i.kind == "grpc"],
             [i for i in ways if i.kind in ("task", "queue")],
             [i for i in ways if i.kind == "hook"],
@@ -122,7 +125,8 @@ def _framework(shape: Shape) -> list[Fact]:
     if servers and shape.http:
         protocol = "ASGI" if servers[0].name in ASGI_SERVERS else "WSGI"
         name = f"Own {protocol} application served by {servers[0].name} (no web framework)"
-        return [at("web-framework", name, shape.http[0])]
+        # Cited where the server is required: the routes show an application, not which one.
+        return [inferred("web-framework", name, servers[0].path, servers[0].line)]
     cli = shape.own("cli-framework")
     if cli and not shape.http:
         # A command-line program's framework is its argument parser.

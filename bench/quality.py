@@ -287,6 +287,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "rationale_recall": _mean(overview, "rationale", "recall"),
         "citation_validity": _mean(overview, "citations", "validity"),
+        "citation_validity_inferred": _mean(overview, "citations", "inferred_validity"),
+        "citation_validity_all_quoting_rule": _mean(overview, "citations", "validity_all"),
         "existence_ratio": _mean(overview, "existence", "ratio"),
         "evidence_sufficiency": _mean(overview, "sufficiency", "share"),
         "answered": _mean(overview, "coverage", "answered"),

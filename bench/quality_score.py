@@ -406,22 +406,37 @@ def score_rationale(truth: RepoTruth, draft: Draft) -> dict[str, Any]:
     return {"recall": len(found) / len(truth.rationale), "found": found}
 
 
-def _citations(draft: Draft) -> Iterable[tuple[str, list[dict[str, Any]]]]:
+INFERRED_REASON = "inferred from the code's structure"
+
+
+def _citations(draft: Draft) -> Iterable[tuple[str, list[dict[str, Any]], bool]]:
+    """Each answered value with its citations, and whether docagent states it as an inference
+    from the code's structure (a style, a deployment model ...) rather than a quote or a fact."""
     for result in draft.fields.values():
         if result.get("status") != "answered":
             continue
         if result.get("items"):
             for item in result["items"]:
-                yield flatten(item), item.get("citations", [])
+                yield flatten(item), item.get("citations", []), False
         else:
-            yield flatten(result.get("value")), result.get("citations", [])
+            inferred = result.get("source") == "facts" and any(
+                INFERRED_REASON in r for r in result.get("reasons") or []
+            )
+            yield flatten(result.get("value")), result.get("citations", []), inferred
 
 
 def score_citations(draft: Draft, repo: RepoFiles) -> dict[str, Any]:
-    """Shown citations whose lines exist and, together, hold half the value's content words."""
+    """Shown citations whose lines exist and, together, hold half the value's content words.
+
+    A value inferred from structure ("Monolithic web application (34 HTTP routes)") is not stated
+    by any line; its citations point at what it was inferred from. They are counted apart
+    (`inferred_validity`: each cited line exists and shares a word with the value) and also,
+    unchanged, in `validity_all` under the quoting rule, so the figures stay comparable."""
     shown = valid = 0
     bad: list[str] = []
-    for value, cites in _citations(draft):
+    inferred_shown = inferred_valid = 0
+    all_shown = all_valid = 0
+    for value, cites, inferred in _citations(draft):
         words = content_words(value)
         texts = []
         exists = []
@@ -439,12 +454,27 @@ def score_citations(draft: Draft, repo: RepoFiles) -> dict[str, Any]:
         cited_words = content_words("\n".join(texts + [c["path"] for c in cites]))
         supported = not words or len(words & cited_words) >= 0.5 * len(words)
         for c, ok, body in zip(cites, exists, texts, strict=True):
+            shares = not words or bool(words & content_words(f"{body} {c['path']}"))
+            quoted_ok = ok and supported and shares
+            all_shown += 1
+            all_valid += quoted_ok
+            if inferred:
+                inferred_shown += 1
+                inferred_valid += ok and shares
+                continue
             shown += 1
-            if ok and supported and (not words or words & content_words(f"{body} {c['path']}")):
+            if quoted_ok:
                 valid += 1
             else:
                 bad.append(f"{c['path']}:{c['start_line']}-{c['end_line']}")
-    return {"validity": valid / shown if shown else None, "shown": shown, "invalid": bad[:20]}
+    return {
+        "validity": valid / shown if shown else None,
+        "shown": shown,
+        "invalid": bad[:20],
+        "inferred_validity": inferred_valid / inferred_shown if inferred_shown else None,
+        "inferred_shown": inferred_shown,
+        "validity_all": all_valid / all_shown if all_shown else None,
+    }
 
 
 def score_existence(draft: Draft, repo: RepoFiles, template_text: str) -> dict[str, Any]:

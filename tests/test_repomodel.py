@@ -175,7 +175,7 @@ def test_rust_workspace_crates_subcommands_and_routes(tmp_path: Path) -> None:
     assert "core" in comps["cli"].depends_on
     assert [d.name for d in comps["core"].definitions] == ["Store"]
     style = next(f for f in model.facts if f.kind == "architecture-style")
-    assert style.name.startswith("Modular workspace of 2 packages/crates")
+    assert style.name.startswith("Modular workspace of 2 member packages/crates")
     assert style.citation == f"Cargo.toml:{_line(root, 'Cargo.toml', 'members')}"
 
 
@@ -207,9 +207,12 @@ def test_structure_fills_stack_fields_with_exact_citations(tmp_path: Path) -> No
     comm = answers[
         "system-architecture-service-decomposition.high-level-architecture.communication-patterns"
     ]
-    assert style.value == "Monolithic web application (one codebase serving 2 HTTP routes)"
+    assert style.value == (
+        "Monolithic web application (one codebase serving 2 HTTP routes, e.g. `POST /orders`)"
+    )
     assert comm.value == (
-        "Synchronous HTTP request/response (2 routes), Asynchronous jobs over Celery (1 task or queue)"
+        "Synchronous HTTP request/response (2 routes, e.g. `POST /orders`), "
+        "Asynchronous jobs over Celery (1 task or queue)"
     )
     # Inferred from structure: shown, and flagged for a human.
     assert comm.reasons and style.reasons
