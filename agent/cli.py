@@ -39,7 +39,8 @@ from agent.templates import FieldKind, Group, Section, load_template, shipped_te
 
 if TYPE_CHECKING:
     from agent.draft import DraftEvent, PlannedCall
-    from agent.llm import ModelClient, ModelSettings
+    from agent.llm import ModelClient
+    from agent.model_settings import ModelSettings
 
 app = typer.Typer(
     name="docagent",
@@ -525,7 +526,7 @@ def models_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the configured endpoint and model, and the embedded models' install state."""
-    from agent.llm import resolve_settings
+    from agent.model_settings import resolve_settings
 
     settings = resolve_settings(base_url=base_url, model=model)
     state = local_model.status()
@@ -729,7 +730,8 @@ def draft_command(
 ) -> None:
     """Draft an architecture document for a repository: cited, with confidence and review flags."""
     from agent.draft import DraftOptions, run_draft
-    from agent.llm import ModelClient, resolve_settings
+    from agent.llm import ModelClient
+    from agent.model_settings import resolve_settings
 
     _utf8_path("REPO", repo)
     _utf8_path("-o", output)
@@ -937,7 +939,8 @@ def why_command(
     """Answer "why" questions from the repository's ADRs, docs, code and commit history."""
     from agent import why
     from agent.index import build_index
-    from agent.llm import ModelClient, resolve_settings
+    from agent.llm import ModelClient
+    from agent.model_settings import resolve_settings
 
     _utf8_path("--repo", repo)
     _utf8_path("--questions", questions)

@@ -31,7 +31,8 @@ from agent.errors import (
     UserInputError,
 )
 from agent.index import RepoIndex, build_index
-from agent.llm import ModelClient, partial_members
+from agent.json_repair import partial_members
+from agent.llm import ModelClient
 from agent.local_model import EMBEDDED_MODELS
 from agent.outputs import (
     Existing,

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import openai
@@ -26,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import costs, prompts, tokens
 from agent.calllog import CallLog, request_hash
-from agent.config import number_setting, setting
 from agent.errors import (
     BudgetExceededError,
     EndpointCheckError,
@@ -39,157 +36,20 @@ from agent.errors import (
     ModelUnavailableError,
     ModelValidationError,
 )
-from agent.local_model import DEFAULT_MODEL, EmbeddedServer
+from agent.json_repair import parse_json
+from agent.local_model import EmbeddedServer
+from agent.model_settings import ModelSettings, StructuredMode
 from agent.schemas import strict_json_schema, strip_bounds
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
 
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-
-# Seconds one request may take. A remote endpoint that has not answered in two minutes is hung or
-# overloaded (a draft call asks for at most 3,500 tokens); the embedded 0.5B model on 2 cores needs
-# up to ~80 s for the largest call, so it keeps more room. `--timeout` / DOCAGENT_TIMEOUT / config.
-REMOTE_TIMEOUT = 120.0
-EMBEDDED_TIMEOUT = 600.0
 # Connecting takes milliseconds when the server is up; waiting longer only hides a dead endpoint.
 CONNECT_TIMEOUT = 10.0
 # A reply is text the model generated within max_tokens: even at 32 characters a token, anything
 # larger is not an answer (a broken proxy, a server that ignores max_tokens) and is not kept.
 CHARS_PER_TOKEN_LIMIT = 32
 MIN_REPLY_LIMIT = 65_536
-
-
-class StructuredMode(StrEnum):
-    """How a backend is asked for JSON that fits a schema."""
-
-    AUTO = "auto"  # detect: embedded -> json_object, OpenAI -> json_schema, others probed
-    JSON_SCHEMA = "json_schema"  # OpenAI strict mode, vLLM, Ollama, llama-server, LM Studio
-    JSON_OBJECT = "json_object"  # llama-cpp-python: {"type": "json_object", "schema": ...}
-    PROMPT = "prompt"  # schema in the prompt, no response_format at all
-
-
-@dataclass
-class ModelSettings:
-    """Which endpoint and model, and how to talk to it."""
-
-    base_url: str | None = None
-    api_key: str | None = None
-    model: str = DEFAULT_MODEL
-    mode: StructuredMode = StructuredMode.AUTO
-    embedded: bool = True
-    azure_endpoint: str | None = None
-    azure_api_version: str | None = None
-    max_concurrency: int = 4
-    timeout: float = EMBEDDED_TIMEOUT
-    max_retries: int = 4
-    max_reasks: int = 2
-    temperature: float = 0.0
-    seed: int | None = 7
-    use_cache: bool = True
-    token_budget: int | None = None
-    # Check the endpoint with one tiny call before the first real one (see ModelClient.preflight).
-    # resolve_settings turns it on for every non-embedded endpoint.
-    preflight: bool = False
-
-    @property
-    def endpoint_id(self) -> str:
-        """What identifies the endpoint in cache keys and logs (never a key)."""
-        if self.embedded:
-            return "embedded"
-        return self.azure_endpoint or self.base_url or "https://api.openai.com/v1"
-
-    def describe(self) -> str:
-        """One line for humans."""
-        where = "embedded llama.cpp server" if self.embedded else self.endpoint_id
-        return f"{self.model} via {where} (structured output: {self.mode.value})"
-
-
-def resolve_settings(
-    *,
-    base_url: str | None = None,
-    model: str | None = None,
-    api_key: str | None = None,
-    mode: str | None = None,
-    no_cache: bool = False,
-    token_budget: int | None = None,
-    max_concurrency: int | None = None,
-    timeout: float | None = None,
-) -> ModelSettings:
-    """Settings from CLI options > environment > config file > defaults; bad values are errors
-    that name the option, variable or config key they came from."""
-    base = (
-        base_url
-        or os.environ.get("DOCAGENT_BASE_URL")
-        or setting(None, "OPENAI_BASE_URL", "base_url", None)
-    )
-    key = setting(api_key, "OPENAI_API_KEY", "api_key", None)
-    azure = os.environ.get("AZURE_OPENAI_ENDPOINT")
-    azure_key = os.environ.get("AZURE_OPENAI_API_KEY")
-    embedded = not (base or key or azure)
-    default_model = DEFAULT_MODEL if embedded else DEFAULT_OPENAI_MODEL
-    chosen = setting(model, "DOCAGENT_MODEL", "model", default_model)
-    structured = structured_mode(mode)
-    budget = number_setting(
-        token_budget,
-        "--token-budget",
-        "DOCAGENT_TOKEN_BUDGET",
-        "token_budget",
-        None,
-        kind=int,
-        minimum=1,
-    )
-    concurrency = number_setting(
-        max_concurrency,
-        "--max-concurrency",
-        "DOCAGENT_MAX_CONCURRENCY",
-        "max_concurrency",
-        4,
-        kind=int,
-        minimum=1,
-    )
-    seconds = number_setting(
-        timeout,
-        "--timeout",
-        "DOCAGENT_TIMEOUT",
-        "timeout",
-        EMBEDDED_TIMEOUT if embedded else REMOTE_TIMEOUT,
-        kind=float,
-        minimum=0.1,
-    )
-    return ModelSettings(
-        base_url=base,
-        api_key=key or azure_key,
-        model=str(chosen),
-        mode=structured,
-        embedded=embedded,
-        azure_endpoint=azure,
-        azure_api_version=os.environ.get("OPENAI_API_VERSION", "2024-10-21") if azure else None,
-        max_concurrency=1 if embedded else (concurrency or 4),
-        use_cache=not no_cache,
-        token_budget=budget,
-        timeout=seconds or REMOTE_TIMEOUT,
-        preflight=not embedded,
-    )
-
-
-def structured_mode(option: str | None) -> StructuredMode:
-    """The structured-output mode from --structured-output, DOCAGENT_STRUCTURED_OUTPUT or config."""
-    raw = setting(option, "DOCAGENT_STRUCTURED_OUTPUT", "structured_output", "auto")
-    try:
-        return StructuredMode(str(raw).strip().lower())
-    except ValueError:
-        source = (
-            "--structured-output"
-            if option is not None
-            else "DOCAGENT_STRUCTURED_OUTPUT"
-            if os.environ.get("DOCAGENT_STRUCTURED_OUTPUT")
-            else "structured_output in config.toml"
-        )
-        raise ModelNotConfiguredError(
-            f"{source}: unknown structured-output mode {raw!r}.",
-            hint=f"Use one of: {', '.join(m.value for m in StructuredMode)}.",
-        ) from None
 
 
 @dataclass
@@ -944,92 +804,6 @@ REASK = (
 SCHEMA_IN_PROMPT = (
     "Reply with exactly one JSON object and nothing else. It must match this JSON schema:\n{schema}"
 )
-
-
-def parse_json(text: str) -> Any:
-    """Parse a JSON reply leniently: control characters in strings, code fences, leading prose."""
-    text = text.strip()
-    fence = re.match(r"^```(?:json)?\s*\n(.*?)\n```\s*$", text, re.S)
-    if fence:
-        text = fence.group(1)
-    try:
-        return json.loads(text, strict=False)
-    except json.JSONDecodeError:
-        start = text.find("{")
-        end = text.rfind("}")
-        if start >= 0 and end > start:
-            return json.loads(text[start : end + 1], strict=False)
-        raise
-
-
-def parse_partial_json(text: str) -> dict[str, Any]:
-    """What a JSON object cut off mid-way holds: every complete member, and containers cut inside
-    with their complete part (a string or number cut inside is dropped with its key)."""
-    return partial_members(text)[0]
-
-
-def partial_members(text: str) -> tuple[dict[str, Any], set[str]]:
-    """`parse_partial_json`, and the top-level keys whose value the cut came inside (a list there
-    may have lost elements that were never written)."""
-    start = text.find("{")
-    if start < 0:
-        return {}, set()
-    open_keys: set[str] = set()
-    value, _, _ = _partial_value(text, start, json.JSONDecoder(strict=False), open_keys)
-    return (value if isinstance(value, dict) else {}), open_keys
-
-
-_MISSING = object()
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n,":
-        i += 1
-    return i
-
-
-def _partial_value(
-    text: str, i: int, decoder: json.JSONDecoder, open_keys: set[str] | None = None
-) -> tuple[Any, int, bool]:
-    """(value, end, complete) for the JSON value at i; (_MISSING, len(text), False) when it was cut
-    inside a string or number. `open_keys` collects the keys of this object whose value was cut."""
-    i = _skip_ws(text, i)
-    if i >= len(text):
-        return _MISSING, i, False
-    if text[i] not in "{[":
-        try:
-            value, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
-            return _MISSING, len(text), False
-        # A number at the very end may have lost digits.
-        return value, end, end < len(text) or text[i] == '"'
-    container: Any = {} if text[i] == "{" else []
-    i += 1
-    while True:
-        i = _skip_ws(text, i)
-        if i >= len(text):
-            return container, i, False
-        if text[i] in "}]":
-            return container, i + 1, True
-        if isinstance(container, dict):
-            try:
-                key, i = decoder.raw_decode(text, i)
-            except json.JSONDecodeError:
-                return container, len(text), False
-            i = _skip_ws(text, i)
-            if i >= len(text) or text[i] != ":":
-                return container, len(text), False
-            i += 1
-        item, i, complete = _partial_value(text, i, decoder)
-        if item is not _MISSING:
-            if isinstance(container, dict):
-                container[str(key)] = item
-            else:
-                container.append(item)
-        if not complete and open_keys is not None and isinstance(container, dict):
-            open_keys.add(str(key))
-        if i >= len(text):
-            return container, i, False
 
 
 def _error_text(exc: Exception) -> str:

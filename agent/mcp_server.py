@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import DocAgentError, UserInputError
 from agent.index import RepoIndex, build_index
-from agent.llm import ModelClient, resolve_settings
+from agent.llm import ModelClient
+from agent.model_settings import resolve_settings
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer

@@ -63,7 +63,8 @@ def plan_only(repo: Path, template: str) -> None:
 
 def full_draft(template: str, style: str | None) -> None:
     from agent.draft import DraftOptions, run_draft
-    from agent.llm import ModelClient, resolve_settings
+    from agent.llm import ModelClient
+    from agent.model_settings import resolve_settings
     from tests import fixture_repo
 
     work = Path(tempfile.mkdtemp(prefix="docagent-draft-"))

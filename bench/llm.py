@@ -44,8 +44,9 @@ def main() -> None:
     import openai
 
     from agent.calllog import CallLog
-    from agent.llm import ModelClient, ModelSettings, StructuredMode
+    from agent.llm import ModelClient
     from agent.local_model import EmbeddedServer
+    from agent.model_settings import ModelSettings, StructuredMode
     from agent.schemas import strict_json_schema
 
     server = EmbeddedServer(args.model)

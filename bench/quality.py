@@ -355,7 +355,8 @@ def main() -> None:
     os.environ["DOCAGENT_HOME"] = str(out / "home")
     client = None
     if not (args.plan_only or args.score_only):
-        from agent.llm import ModelClient, resolve_settings
+        from agent.llm import ModelClient
+        from agent.model_settings import resolve_settings
 
         client = ModelClient(resolve_settings(base_url=args.base_url, model=args.model))
         print(f"model: {client.settings.describe()}")

@@ -73,7 +73,8 @@ def truth_run(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(HERE.parent))
     from agent import why
     from agent.index import build_index
-    from agent.llm import ModelClient, resolve_settings
+    from agent.llm import ModelClient
+    from agent.model_settings import resolve_settings
     from bench.quality import source_ok, work_copy
     from bench.quality_score import all_groups
     from bench.quality_truth import all_truths, parse_at

@@ -19,8 +19,9 @@ from agent.cli import app
 from agent.draft import DraftOptions, run_draft
 from agent.errors import OutputError, UserInputError
 from agent.index import build_index
-from agent.llm import ModelClient, ModelSettings
+from agent.llm import ModelClient
 from agent.markers import body_hash, find_markers
+from agent.model_settings import ModelSettings
 from agent.plan import Evidence
 from agent.templates import FieldKind, load_template
 from agent.verify import field_result, flag_duplicates

@@ -37,7 +37,8 @@ from agent.errors import (
     UserInputError,
 )
 from agent.index import build_index
-from agent.llm import ModelClient, ModelSettings, StructuredMode, resolve_settings
+from agent.llm import ModelClient
+from agent.model_settings import ModelSettings, StructuredMode, resolve_settings
 from agent.plan import plan_units
 from agent.templates import load_template
 from tests.fake_server import (

@@ -16,7 +16,8 @@ from agent.calllog import CallLog
 from agent.draft import DraftOptions, run_draft
 from agent.index import build_index
 from agent.injection import addressed_lines, addresses_model
-from agent.llm import ModelClient, ModelSettings, StructuredMode
+from agent.llm import ModelClient
+from agent.model_settings import ModelSettings, StructuredMode
 from tests.scripted_model import completion, evidence_lines, fill, request_schema
 
 try:

@@ -399,7 +399,8 @@ from pathlib import Path
 from agent import outputs
 from agent.calllog import CallLog
 from agent.draft import DraftOptions, run_draft
-from agent.llm import ModelClient, ModelSettings
+from agent.llm import ModelClient
+from agent.model_settings import ModelSettings
 
 repo, template, output = (Path(p) for p in sys.argv[1:4])
 real_replace = os.replace

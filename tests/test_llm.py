@@ -25,14 +25,9 @@ from agent.errors import (
     ModelUnavailableError,
     ModelValidationError,
 )
-from agent.llm import (
-    ModelClient,
-    ModelSettings,
-    StructuredMode,
-    parse_json,
-    parse_partial_json,
-    resolve_settings,
-)
+from agent.json_repair import parse_json, parse_partial_json
+from agent.llm import ModelClient
+from agent.model_settings import ModelSettings, StructuredMode, resolve_settings
 from tests.conftest import recorded_client
 
 try:

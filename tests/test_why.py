@@ -13,7 +13,8 @@ from agent.calllog import CallLog
 from agent.cli import app
 from agent.errors import UserInputError
 from agent.index import build_index
-from agent.llm import ModelClient, ModelSettings
+from agent.llm import ModelClient
+from agent.model_settings import ModelSettings
 from tests.conftest import recorded_client
 
 runner = CliRunner()
