@@ -43,12 +43,10 @@ from agent.outputs import (
 )
 from agent.plan import (
     Evidence,
-    StaticAnswer,
     Unit,
     evidence_text,
     gather_evidence,
     plan_units,
-    static_answers,
     unknown_selectors,
 )
 from agent.pool import CallPool
@@ -56,6 +54,7 @@ from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.report import field_counts, link_base
 from agent.schemas import describe
+from agent.static_answers import StaticAnswer, static_answers
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template
 from agent.update import plan_update, prompt_digest
 from agent.verify import field_result, flag_duplicates, group_result

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.components import decomposition_items, find_components, is_decomposition
+from agent.components import find_components
+from agent.decomposition import decomposition_items, is_decomposition
 from agent.index import build_index
 
 

@@ -14,7 +14,7 @@ from agent.cli import app
 from agent.decision_notes import from_notes
 from agent.decisions import Decision, from_comments
 from agent.index import build_index
-from agent.plan import static_answers
+from agent.static_answers import static_answers
 from agent.templates import load_template
 from tests.shop_repo import APP, DESIGN, FILES, INTERNALS, MADR, NYGARD
 

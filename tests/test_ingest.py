@@ -213,7 +213,7 @@ def test_facts_come_with_their_lines(repo: Path) -> None:
 
 
 def test_fact_rules_found_on_the_quality_benchmark(tmp_path: Path) -> None:
-    from agent.plan import static_answers
+    from agent.static_answers import static_answers
     from agent.templates import load_template
 
     root = tmp_path / "svc"

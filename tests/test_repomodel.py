@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.index import build_index
 from agent.mermaid import component_graph, er_diagram, label
-from agent.plan import static_answers
 from agent.repomodel import RepoModel
+from agent.static_answers import static_answers
 from agent.templates import load_template
 
 runner = CliRunner()
