@@ -43,6 +43,7 @@ def _extraction_digest() -> str:
     digest = hashlib.sha1()
     modules = (
         "facts.py",
+        "packages.py",
         "chunking.py",
         "redact.py",
         "secret_rules.py",
