@@ -97,6 +97,11 @@ def counts(model: RepoModel) -> dict[str, Any]:
 
 def show(model: RepoModel, out: Console) -> None:
     """The model as tables, the first SHOWN rows of each."""
+    if not model.components and not model.interfaces and not model.tables:
+        out.print(
+            "No code docagent can parse was found (it reads Python, JavaScript, TypeScript, Go, Rust and Java)."
+        )
+        return
     comps = RichTable(
         "component", "lines", "key parts / definitions", "depends on", title="Components"
     )
