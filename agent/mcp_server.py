@@ -3,8 +3,8 @@
 Tools: `why` (a reviewer's question, answered from the repository's record: documented, inferred or
 not recorded, with citations), `evidence` (what such an answer would rest on), `search`, `decisions`
 (the recorded decisions), `check` (a drafted document against today's tree). Resources:
-`docagent://decisions` and `docagent://components` (the code's components, their imports and
-descriptions). Every answer is JSON. The index is refreshed on each call (warm, it reads no file);
+`docagent://decisions`, `docagent://components` (the code's components, their imports and
+descriptions) and `docagent://map` (the whole repository model, as `docagent map --json`). Every answer is JSON. The index is refreshed on each call (warm, it reads no file);
 a model is started only when a `why` question is not answered by a recorded decision.
 """
 
@@ -107,8 +107,6 @@ class Session:
 
     def components(self) -> list[dict[str, Any]]:
         """The code's components: path, size, description, main definitions, imports."""
-        from agent.components import find_components
-
         return [
             {
                 "path": c.path,
@@ -121,8 +119,14 @@ class Session:
                 ],
                 "depends_on": sorted(c.depends_on),
             }
-            for c in find_components(self.index())
+            for c in self.index().model.components
         ]
+
+    def repository_map(self) -> dict[str, Any]:
+        """The whole repository model (`docagent map --json`)."""
+        from agent.repomap import to_json
+
+        return to_json(self.index().model)
 
 
 def _json(value: Any) -> str:
@@ -189,5 +193,11 @@ def build_server(session: Session) -> MCPServer[Any]:
     def components() -> str:
         """The code's components and their imports, as JSON."""
         return guarded(session.components)
+
+    @app.resource("docagent://map")
+    def repository_map() -> str:
+        """The repository model: components, central files, entry points, interfaces, tables,
+        integrations and the stack facts the structure implies, as JSON (every item cited)."""
+        return guarded(session.repository_map)
 
     return app

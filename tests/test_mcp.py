@@ -56,6 +56,8 @@ async def _session(repo: Path, home: Path) -> dict[str, Any]:
         out["outside"] = (outside.is_error, _text(outside))
         resource = await session.read_resource("docagent://decisions")
         out["resource"] = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
+        mapped = await session.read_resource("docagent://map")
+        out["map"] = json.loads(mapped.contents[0].text)  # type: ignore[union-attr]
     return out
 
 
@@ -72,6 +74,9 @@ def test_tools_and_resources_over_stdio(shop: Path, tmp_path: Path) -> None:
     assert got["bad"][0] and "nowhere.py" in got["bad"][1]
     assert got["outside"][0] and "not a path inside" in got["outside"][1]
     assert {d["kind"] for d in got["resource"]} >= {"adr", "design"}
+    # The repository model as `docagent map --json` gives it.
+    assert any(c["path"].startswith("src/shop") for c in got["map"]["components"])
+    assert {"components", "interfaces", "tables", "integrations", "stack"} <= set(got["map"])
 
 
 @pytest.mark.cassette
