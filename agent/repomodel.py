@@ -131,11 +131,11 @@ class RepoModel:
         """The most-used files, most central first."""
         return sorted(self.ranking.files.items(), key=lambda kv: -kv[1])[:limit]
 
-    def key_symbols(self, paths: list[str], limit: int = 6) -> list[tuple[Symbol, str]]:
-        """The most-used exported top-level definitions among these files, with their file."""
-        return key_symbols(self._symbols, self.ranking, paths, limit)
+    def definitions(self, path: str) -> list[Symbol]:
+        """A file's top-level definitions (methods are left out)."""
+        return [s for s in self.by_file.get(path, []) if not s.parent]
 
-    _symbols: dict[str, list[Symbol]] = field(default_factory=dict, repr=False)
+    by_file: dict[str, list[Symbol]] = field(default_factory=dict, repr=False)
 
 
 _TYPE_KINDS = {"class", "struct", "trait", "interface", "enum", "type"}
@@ -285,7 +285,7 @@ def build_model(index: RepoIndex) -> RepoModel:
         symbol_count=sum(len(v) for v in by_file.values()),
         skipped=skipped,
         languages=languages,
-        _symbols=by_file,
+        by_file=by_file,
     )
     model.facts = stack_facts(index, model)
     model.seconds = time.perf_counter() - started

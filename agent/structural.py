@@ -97,7 +97,7 @@ def topic_files(index: RepoIndex, topic: str) -> list[str]:
     for path, rank in sorted(model.ranking.files.items(), key=lambda kv: -kv[1]):
         if is_auxiliary(path):
             continue
-        names = " ".join(s.name for s in model._symbols.get(path, []) if not s.parent)
+        names = " ".join(s.name for s in model.definitions(path))
         if _named(PurePosixPath(path).stem, words):
             tiers[0].append(path)
         elif path in readers:
@@ -121,7 +121,7 @@ def locations_table(
         is_front = path.endswith(_FRONTEND_EXT) or bool(_FRONTEND_DIRS.search(path))
         if is_front != frontend:
             continue
-        syms = [s for s in model._symbols.get(path, []) if not s.parent and s.exported]
+        syms = [s for s in model.definitions(path) if s.exported]
         kinds = {i.kind for i in model.interfaces if i.path == path}
         role = (
             "CLI"
