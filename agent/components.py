@@ -55,16 +55,9 @@ _SKIP_DIRS = re.compile(
     re.IGNORECASE,
 )
 
-_DEFINITION = {
-    "python": re.compile(r"^(?:async\s+)?(class|def)\s+([A-Za-z_]\w*)"),
-    "go": re.compile(r"^(?:(type)\s+([A-Z]\w*)\s+(?:struct|interface)|(func)\s+([A-Z]\w*)\s*\()"),
-    "rust": re.compile(r"^pub\s+(?:async\s+)?(struct|enum|trait|fn)\s+([A-Za-z_]\w*)"),
-    "ts": re.compile(
-        r"^export\s+(?:default\s+)?(?:abstract\s+)?(class|function|interface|enum)\s+([A-Za-z_]\w*)"
-    ),
-}
-_DEFINITION["js"] = _DEFINITION["ts"]
-_KIND_RANK = {"class": 0, "type": 0, "struct": 0, "trait": 0, "interface": 1, "enum": 2}
+_KIND_RANK = {"class": 0, "struct": 0, "trait": 0, "interface": 1, "enum": 2}
+# What a component's summary shows (a Go type alias or a constant says little about it).
+_SHOWN = {*_KIND_RANK, "function"}
 
 
 @dataclass
@@ -246,21 +239,17 @@ def _rank_parts(
 
 
 def _definitions(index: RepoIndex, comp: Component, limit: int = 6) -> list[Definition]:
+    """The component's exported top-level types and functions, as the index parsed them (types
+    first, then the larger files' first)."""
     found: list[tuple[int, int, Definition]] = []
     for path in comp.files:
         rec = index.records[path]
-        pattern = _DEFINITION.get(rec.language)
-        if pattern is None:
-            continue
-        for n, line in enumerate(index.file_lines(path) or [], start=1):
-            m = pattern.match(line)
-            if not m:
+        for s in rec.model.symbols if rec.model is not None else []:
+            if s.parent or not s.exported or s.name.startswith("_") or s.kind not in _SHOWN:
                 continue
-            groups = [g for g in m.groups() if g]
-            kind, name = groups[0], groups[1]
-            if name.startswith("_"):
-                continue
-            found.append((_KIND_RANK.get(kind, 3), -rec.lines, Definition(name, kind, path, n)))
+            found.append(
+                (_KIND_RANK.get(s.kind, 3), -rec.lines, Definition(s.name, s.kind, path, s.line))
+            )
     found.sort(key=lambda t: (t[0], t[1]))
     out: list[Definition] = []
     seen: set[str] = set()

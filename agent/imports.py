@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from agent.index import RepoIndex
+if TYPE_CHECKING:
+    from agent.index import RepoIndex
 
-_PY_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import|import\s+([\w.]+))")
-_JS_IMPORT = re.compile(r"""(?:from\s+|require\(\s*|import\(\s*)['"]([^'"]+)['"]""")
-_GO_IMPORT = re.compile(r'^\s*(?:import\s+)?(?:\w+\s+)?"([\w./-]+)"\s*$')
+PY_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import|import\s+([\w.]+))")
+JS_IMPORT = re.compile(r"""(?:from\s+|require\(\s*|import\(\s*)['"]([^'"]+)['"]""")
+GO_IMPORT = re.compile(r'^\s*(?:import\s+)?(?:\w+\s+)?"([\w./-]+)"\s*$')
 _RUST_USE = re.compile(r"\b(crate|[a-z_][a-z0-9_]*)::([a-z_][a-z0-9_]*)")
 
 
@@ -46,7 +48,7 @@ def _targets(
     """Files or directories one line of code imports (empty when none resolves)."""
     out: list[str] = []
     if language == "python":
-        m = _PY_IMPORT.match(line)
+        m = PY_IMPORT.match(line)
         if m and m.group(1):
             # `from pkg import submodule` imports the submodule, not only pkg/__init__.py.
             names = re.split(r"[,\s()]+", line.split(" import ", 1)[-1].split("#", 1)[0])
@@ -58,10 +60,10 @@ def _targets(
         elif m:
             out += _python_module(m.group(2), path, files)
     elif language in ("ts", "js", "vue", "svelte"):
-        for spec in _JS_IMPORT.findall(line):
+        for spec in JS_IMPORT.findall(line):
             out += _js_module(spec, path, files, aliases)
     elif language == "go" and go_module:
-        m = _GO_IMPORT.match(line)
+        m = GO_IMPORT.match(line)
         if m and m.group(1) == go_module:
             # The module's root package: its files directly in the repository root.
             out += [f for f in files if "/" not in f and f.endswith(".go")][:1]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.imports import GO_IMPORT, JS_IMPORT, PY_IMPORT
+
 
 @dataclass
 class Integration:
@@ -99,15 +101,19 @@ _COMPILED = {
     )
 }
 
-_PY = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))")
-_JS = re.compile(r"""(?:from\s+|require\(\s*|import\(\s*)['"]([^'"./][^'"]*)['"]""")
-_GO = re.compile(r'^\s*(?:import\s+)?(?:\w+\s+)?"([\w./-]+)"\s*$')
 _RUST = re.compile(r"^\s*(?:pub\s+)?use\s+([a-z_][a-z0-9_]*)::")
 
 
 def integrations(path: str, lines: list[str], language: str) -> list[Integration]:
     """The external services this file's imports reach (one per provider, at its first import)."""
-    pattern = {"python": _PY, "js": _JS, "ts": _JS, "go": _GO, "rust": _RUST}.get(language)
+    # The import patterns import resolution reads with (agent.imports); Rust's `use` of a crate.
+    pattern = {
+        "python": PY_IMPORT,
+        "js": JS_IMPORT,
+        "ts": JS_IMPORT,
+        "go": GO_IMPORT,
+        "rust": _RUST,
+    }.get(language)
     if pattern is None:
         return []
     out: dict[str, Integration] = {}
@@ -117,7 +123,9 @@ def integrations(path: str, lines: list[str], language: str) -> list[Integration
         m = pattern.search(line) if language in ("js", "ts") else pattern.match(line)
         if not m:
             continue
-        module = next(g for g in m.groups() if g)
+        module = next((g for g in m.groups() if g), "")
+        if module.startswith("."):
+            continue  # the project's own code
         for regex, provider, category in _COMPILED[language]:
             if regex.match(module):
                 out.setdefault(provider, Integration(provider, category, path, n, module))

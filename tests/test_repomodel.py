@@ -10,10 +10,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.datamodel import tables
 from agent.index import build_index
+from agent.interfaces import interfaces
 from agent.mermaid import component_graph, er_diagram, label
 from agent.repomodel import RepoModel
 from agent.static_answers import static_answers
+from agent.symbols import symbols
 from agent.templates import load_template
 
 runner = CliRunner()
@@ -214,6 +217,10 @@ def test_structure_fills_stack_fields_with_exact_citations(tmp_path: Path) -> No
         "Synchronous HTTP request/response (2 routes, e.g. `POST /orders`), "
         "Asynchronous jobs over Celery (1 task or queue)"
     )
+    patterns = "system-architecture-service-decomposition.service-communication-patterns"
+    sync = answers[f"{patterns}.synchronous-communication"]
+    asyn = answers[f"{patterns}.asynchronous-communication"]
+    assert sync.value.startswith("Synchronous HTTP") and asyn.value.startswith("Asynchronous jobs")
     # Inferred from structure: shown, and flagged for a human.
     assert comm.reasons and style.reasons
     cited = {f.citation for f in comm.facts}
@@ -282,3 +289,110 @@ def test_component_document_locations_and_schema_from_the_model(tmp_path: Path) 
     assert sql.spans[0] == ("migrations/001_init.sql", 1, 4)
     # No Prisma schema here: that block stays for the model or a human.
     assert "database-schema.core-models-tables.prisma" not in schema
+
+
+ROUTES = [
+    (
+        "python",
+        "shop/urls.py",
+        'urlpatterns = [path("orders/<int:pk>/", views.order)]',
+        "/orders/<int:pk>/",
+    ),
+    ("python", "shop/routes.py", 'config.add_route("order", "/orders/{id}")', "/orders/{id}"),
+    ("python", "shop/app.py", 'app.router.add_route("GET", "/items", handler)', "GET /items"),
+    ("python", "shop/app.py", 'routes = [Route("/health", endpoint=health)]', "/health"),
+    ("go", "srv/main.go", 'r.GET("/users/:id", getUser)', "GET /users/:id"),
+    ("go", "srv/main.go", 'r.Delete("/users/{id}", deleteUser)', "DELETE /users/{id}"),
+    ("rust", "srv/main.rs", '#[get("/users")]', "GET /users"),
+    ("java", "Api.java", '    @PostMapping("/orders")', "POST /orders"),
+]
+
+
+def test_route_patterns_of_each_framework() -> None:
+    for language, path, line, expected in ROUTES:
+        found = [i.name for i in interfaces(path, [line], language, [])]
+        assert found == [expected], (path, line, found)
+    # Next.js: the file is the route.
+    assert [i.name for i in interfaces("app/api/users/route.ts", [""], "ts", [])] == ["/api/users"]
+    assert interfaces("server/app/helpers/myroute.ts", [""], "ts", []) == []
+    # An HTTP client's call and an Express setting are not routes.
+    client = ['export const getUsers = () => api.get("/users");', 'app.get("env");']
+    assert interfaces("src/api.ts", client, "ts", []) == []
+
+
+def test_python_route_decorators_each_at_its_line() -> None:
+    text = (
+        "@limiter.limit('5/minute')\n@app.route('/a')\n@app.route('/b', methods=['POST'])\n"
+        "def view():\n    pass\n\n\n@mock.patch('os.getcwd')\ndef helper():\n    pass\n"
+    )
+    syms, _ = symbols("shop/views.py", text, "python")
+    found = [
+        (i.name, i.line) for i in interfaces("shop/views.py", text.split("\n"), "python", syms)
+    ]
+    assert found == [("/a", 2), ("POST /b", 3)]
+
+
+def test_ddl_dialects_and_exact_lines() -> None:
+    sql = [
+        "CREATE TABLE t (",
+        "  user_id INT REFERENCES users(id),",
+        "  id INT PRIMARY KEY,",
+        "  note TEXT DEFAULT ')',",
+        "  org_id INT,",
+        "  FOREIGN KEY (org_id) REFERENCES orgs(id)",
+        ");",
+        "CREATE TABLE [dbo].[people] ([id] int);",
+        "CREATE TABLE `m` (`id` int NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;",
+    ]
+    found = {t.name: t for t in tables("db.sql", sql, "sql", [])}
+    assert set(found) == {"t", "people", "m"}
+    assert found["t"].columns == [("user_id", 2), ("id", 3), ("note", 4), ("org_id", 5)]
+    assert found["t"].foreign_keys == [("user_id", "users", 2), ("org_id", "orgs", 6)]
+
+
+def test_orm_models_django_sqlalchemy_typescript() -> None:
+    py = (
+        "class Base(models.Model):\n    x = models.CharField()\n\n    class Meta:\n"
+        "        abstract = True\n\n\nclass Post(models.Model):\n    title = models.CharField()\n"
+        '    author = models.ForeignKey(\n        "auth.User", on_delete=models.CASCADE)\n\n'
+        '    class Meta:\n        db_table = "blog_posts"\n\n\nclass Order(Base):\n'
+        '    __tablename__ = "orders"\n    items: Mapped[list["Item"]] = relationship()\n'
+        '    org_id = Column(\n        Integer,\n        ForeignKey("public.orgs.id"),\n    )\n'
+    )
+    syms, _ = symbols("m.py", py, "python")
+    found = {t.name: t for t in tables("m.py", py.split("\n"), "python", syms)}
+    assert set(found) == {"blog_posts", "orders"}
+    assert found["blog_posts"].foreign_keys == [("author", "User", 10)]
+    assert found["orders"].columns == [("org_id", 20)]
+    assert found["orders"].foreign_keys == [("org_id", "orgs", 20)]
+    ts = (
+        '@Table({ tableName: "users" })\nclass User extends Model {\n  @Length({\n    max: 255,\n'
+        "  })\n  @Column\n  name: string;\n\n  @Column(DataType.JSONB) flags: object;\n\n"
+        "  @ForeignKey(() => Team)\n  @Column(DataType.UUID)\n  teamId: string;\n\n  helper: string;\n}\n"
+    )
+    syms, _ = symbols("u.ts", ts, "ts")
+    (user,) = tables("u.ts", ts.split("\n"), "ts", syms)
+    assert user.columns == [("name", 7), ("flags", 9), ("teamId", 13)]
+    assert user.foreign_keys == [("teamId", "Team", 13)]
+
+
+def test_java_and_javascript_definitions() -> None:
+    java = (
+        "/** Orders over HTTP. */\n@RestController\npublic class OrderApi {\n"
+        "    public Order get(long id) { return null; }\n    private void hidden() {}\n}\n"
+    )
+    syms, errors = symbols("OrderApi.java", java, "java")
+    assert not errors
+    assert [(s.name, s.kind, s.line, s.exported) for s in syms] == [
+        ("OrderApi", "class", 3, True),
+        ("get", "method", 4, True),
+        ("hidden", "method", 5, False),
+    ]
+    assert syms[0].doc == "Orders over HTTP." and syms[0].decorators == ["@RestController"]
+    js = "export class Cart {}\nexport const total = (c) => 0;\nfunction local() {}\n"
+    syms, _ = symbols("cart.js", js, "js")
+    assert [(s.name, s.kind, s.exported) for s in syms] == [
+        ("Cart", "class", True),
+        ("total", "function", True),
+        ("local", "function", False),
+    ]
