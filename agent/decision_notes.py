@@ -110,6 +110,27 @@ def _sentences(para: _Para) -> list[Passage]:
     return out
 
 
+def _units(paras: list[_Para]) -> list[list[Passage]]:
+    """Each paragraph's sentences; a sentence an example interrupts ("when the query is" / code /
+    "then we can rewrite ...") is one sentence, its two halves joined with an ellipsis."""
+    units: list[list[Passage]] = []
+    for para in paras:
+        sentences = _sentences(para)
+        prev = units[-1] if units else None
+        if (
+            prev
+            and sentences
+            and not re.search(r"[.!?:;)\]\"'`*]$", prev[-1].text)
+            and re.match(r"[a-z]", sentences[0].text)
+        ):
+            tail, head = prev[-1], sentences[0]
+            prev[-1] = Passage(f"{tail.text} … {head.text}", tail.start, head.end)
+            prev.extend(sentences[1:])
+            continue
+        units.append(sentences)
+    return units
+
+
 def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decision]:
     """The decisions a Markdown/RST notes file records: an ADR as one record, prose per section."""
     if NOT_DESIGN.search(path) or language not in ("markdown", "rst", "text"):
@@ -134,16 +155,15 @@ def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decisi
     out = []
     for first, last, heading in sections:
         body_first = first + (1 if heading else 0)
-        paras = _paragraphs(lines, body_first, last, language)
-        scored = [(reason_score(" ".join(p.lines)), p) for p in paras]
-        first_para = _sentences(paras[0]) if paras else []
+        units = _units(_paragraphs(lines, body_first, last, language))
+        scored = [(reason_score(" ".join(s.text for s in u)), u) for u in units]
+        first_para = units[0] if units else []
         passages = []
-        for score, para in scored:
+        for score, sentences in scored:
             if score < threshold:
                 continue
-            sentences = _sentences(para)
             # The section's first sentence says what was decided; the reason follows it.
-            found = reason_passage(sentences[1:]) if para is paras[0] else None
+            found = reason_passage(sentences[1:]) if sentences is first_para else None
             found = found or reason_passage(sentences)
             if found is not None and not _touches(found, planted):
                 passages.append(found)

@@ -30,7 +30,16 @@ _STRONG = re.compile(
 _WEAK = re.compile(
     r"\b(otherwise|due to|as a result|this (?:means|allows|lets|avoids|ensures|makes|gives|provides|"
     r"enables|keeps|way)|which (?:means|allows|lets|avoids|ensures|makes)|to ensure|to allow|"
-    r"to keep|to make sure|to make|, so (?!that)|, allowing|, enabling|, as (?=[a-z]+ (?:is|are|has|have|was|were|does|do)\b)|since (?![\d.v]+\b)(?!then\b)|(?:^|(?<=[.!?]\s))as (?!a |an |the |of |well |long |far |soon |mentioned|described|shown|such|follows|part|needed|expected|usual|before|with|in |for |to |on |at |if |you |it is |this ))",
+    r"to keep|to make sure|to make|, so (?!that)|, allowing|, enabling|"
+    # A design's effect on a quality it trades for (measured on design docs that give a reason
+    # without "because": "which can result in improved query performance", "with little space
+    # overhead", "the risk this poses is mitigated by ...").
+    r"(?:which|this|that) can result in|results? in (?:improved|better|faster|less|lower|fewer)|"
+    r"with this (?:technique|approach|design|scheme|layout|method|structure)|"
+    r"(?:is|are) (?:a |an )?(?:very |particularly )?useful (?:\w+ )?(?:for|to|when)|"
+    r"(?:performance|speed) (?:penalty|cost|benefit)|(?:little|less|no|low|extra) (?:\w+ )?overhead|"
+    r"(?:risk|cost|problem)s? (?:\w+ ){0,3}(?:is|are) (?:mitigated|avoided|reduced)|mitigat\w+|"
+    r"instead(?! of)|(?:handles?|handled|solves?|addresses) (?:this|that|it) (?:\w+ ){0,3}by|, as (?=[a-z]+ (?:is|are|has|have|was|were|does|do)\b)|since (?![\d.v]+\b)(?!then\b)|(?:^|(?<=[.!?]\s))as (?!a |an |the |of |well |long |far |soon |mentioned|described|shown|such|follows|part|needed|expected|usual|before|with|in |for |to |on |at |if |you |it is |this ))",
     re.IGNORECASE,
 )
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9(`\"*_\[])")
@@ -47,6 +56,19 @@ _DESIGN_DOC = re.compile(
     r"decisions?|rfcs?|proposals?|concepts?|how[-_]it[-_]works|faq|why|overview|patterns?",
     re.IGNORECASE,
 )
+# A file named for the design as a whole (ARCHITECTURE.md, docs/design.rst, core_tenets.md) is the
+# maintainers' account of the system; one in a design/ or rfcs/ folder is usually about one feature.
+_SYSTEM_DOC = re.compile(
+    r"^(architecture|design|internals?|tenets|core[-_]tenets|principles|philosophy|rationale|"
+    r"design[-_]decisions|technical[-_]overview|system[-_]design)$",
+    re.IGNORECASE,
+)
+# Blog posts, incident reports and announcements tell what happened, not how the system is built.
+_NEWS = re.compile(
+    r"(^|/)(blog|posts|news|announcements?|incidents?|postmortems?)/|(^|/)\d{4}-\d{2}-\d{2}-",
+    re.IGNORECASE,
+)
+_USER_DOCS = re.compile(r"(^|/)(user|users|guides?|tutorials?|how-?to)/", re.IGNORECASE)
 # A directory named "patterns" or "overview" holds recipes as often as design (flask's docs/patterns).
 _DESIGN_DIR = re.compile(
     r"architecture|design|internals?|technical|rationale|philosophy|decisions?|rfcs?|proposals?",
@@ -152,6 +174,11 @@ def doc_weight(path: str, is_adr: bool = False) -> float:
     if is_adr:
         return 3.0
     p = PurePosixPath(path)
+    if _NEWS.search(path):
+        return 0.5
+    # Near the root and outside the user guide: a feature's "internals" page for users is not it.
+    if _SYSTEM_DOC.search(p.stem) and len(p.parts) <= 3 and not _USER_DOCS.search(path):
+        return 2.5
     if _DESIGN_DOC.search(p.stem) or any(_DESIGN_DIR.search(d) for d in p.parts[:-1]):
         return 2.0
     if _HOWTO_DOC.search(path):

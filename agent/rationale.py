@@ -19,8 +19,10 @@ from agent.components import Component
 from agent.decisions import Decision, Passage, doc_weight, split_sentences, states_cause
 from agent.index import RepoIndex
 
-MAX_DECISIONS = 12
-_PER_FILE = 6
+# An architecture document lists the decisions that shaped the system: enough to cover its main
+# parts, few enough to read (arc42 and the MADR examples keep 10-20).
+MAX_DECISIONS = 16
+_PER_FILE = 8
 _CHOICE = re.compile(
     r"\b(chose|choose|chosen|decided|decision|selected|picked|opted|prefer(?:red)?|went with|"
     r"(?:is|are|was|were) used (?:as|for|because)|we use|uses? \w+ (?:as|for|because))\b",
@@ -69,21 +71,26 @@ def key_decisions(index: RepoIndex, limit: int = MAX_DECISIONS) -> list[Decision
     """The recorded decisions that belong in an architecture document, most central first."""
     chosen: list[Decision] = []
     per_file: Counter[str] = Counter()
+    seen: set[str] = set()
     adrs = sorted((d for d in index.decisions if d.kind == "adr"), key=lambda d: d.path)
-    # The maintainers' design docs first; then, to fill the list, the other notes' reasoned
-    # sections (README, reference docs), never a tutorial's or a recipe's. Within each, the
+    # The maintainers' account of the whole system first (ARCHITECTURE.md, docs/design.rst), then
+    # the other design docs (one feature each), then, to fill the list, the other notes' reasoned
+    # sections (README, reference docs), never a tutorial's or a recipe's. Within each tier, the
     # decisions about the code's central parts (the most-used definitions and the components)
     # come before the rest.
     central = central_names(index)
-    prose = [d for d in index.decisions if d.kind == "design" and doc_weight(d.path) >= 2]
-    rest = [d for d in index.decisions if d.kind == "design" and 2 > doc_weight(d.path) >= 1]
-    prose = sorted(prose, key=lambda d: -centrality(d, central))
-    prose += sorted(rest, key=lambda d: -centrality(d, central))
+    prose = [d for d in index.decisions if d.kind == "design" and doc_weight(d.path) >= 1]
+    prose.sort(key=lambda d: (-doc_weight(d.path), -centrality(d, central)))
     for d in [*adrs, *prose]:
         if len(chosen) >= limit:
             break
         if d.kind == "design" and per_file[d.path] >= _PER_FILE:
             continue
+        # A docs site often mirrors the docs folder (web/docs/.../architecture.md): one copy.
+        key = re.sub(r"\W+", " ", " ".join(p.text for p in d.reasons)).lower().strip()
+        if key in seen:
+            continue
+        seen.add(key)
         per_file[d.path] += 1
         chosen.append(d)
     return chosen

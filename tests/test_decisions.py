@@ -260,3 +260,54 @@ def test_check_refuses_a_commit_that_is_an_option(tmp_path: Path) -> None:
     tree = _Tree(tmp_path, "--output=" + str(tmp_path / "owned"))
     assert tree.commit is None and tree.then("a.py") is None
     assert not (tmp_path / "owned").exists()
+
+
+def test_reasons_without_because_and_a_sentence_an_example_interrupts() -> None:
+    design = (
+        "# Design\n\n## Branches\n\nEach file has a branch mask.\n\n"
+        "With this technique, we can index many branches with little space overhead.\n\n"
+        "## Query\n\nA constant query is a useful construct for partial evaluation: when the query is\n\n"
+        "    and[substr:x repo:y]\n\n"
+        "then we can rewrite it to FALSE for another repository, skipping the shard.\n\n"
+        "## Layout\n\nThe shard is a single file.\n"
+    )
+    found = {d.title: d for d in from_notes("doc/design.md", design, "markdown", False)}
+    assert sorted(found) == ["Branches", "Query"]  # "Layout" gives no reason
+    assert _spans(found["Branches"]) == [(7, 7)]
+    [query] = found["Query"].reasons
+    # One sentence across the example, cited from its first half to its second.
+    assert (query.start, query.end) == (11, 15)
+    assert query.text.endswith(
+        "when the query is … then we can rewrite it to FALSE for another "
+        "repository, skipping the shard."
+    )
+
+
+def test_key_decisions_put_the_system_design_doc_first_and_skip_mirrors_and_news(
+    tmp_path: Path,
+) -> None:
+    from agent.decisions import doc_weight
+    from agent.rationale import key_decisions
+
+    feature = "# Run\n\n## Scope\n\nThe command runs lazily because repositories are large.\n"
+    system = "# Architecture\n\n## Storage\n\nCommits sit behind a backend so that cloud storage works.\n"
+    news = "# Incident\n\n## Timeline\n\nWe rotated the token because it leaked.\n"
+    files = {
+        "docs/design/run.md": feature,
+        "docs/technical/architecture.md": system,
+        "site/docs/technical/architecture.md": system.replace("# Architecture\n\n", ""),
+        "docs/blog/posts/2024-01-02-incident.md": news,
+        "src/app.py": "def main() -> None:\n    pass\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    assert doc_weight("docs/technical/architecture.md") > doc_weight("docs/design/run.md")
+    # A user guide's "internals" page is about one feature, not the system.
+    assert doc_weight("docs/user/publishing/internals.md") == doc_weight("docs/design/run.md")
+    assert doc_weight("docs/blog/posts/2024-01-02-incident.md") < 1
+    chosen = [d.path for d in key_decisions(build_index(tmp_path))]
+    assert chosen[0] == "docs/technical/architecture.md"
+    assert "docs/design/run.md" in chosen
+    assert "site/docs/technical/architecture.md" not in chosen  # the same reason, mirrored
+    assert not any("blog" in p for p in chosen)
