@@ -163,7 +163,7 @@ def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decisi
             if score < threshold:
                 continue
             # The section's first sentence says what was decided; the reason follows it.
-            found = reason_passage(sentences[1:]) if sentences is first_para else None
+            found = reason_passage(sentences, first=1) if sentences is first_para else None
             found = found or reason_passage(sentences)
             if found is not None and not _touches(found, planted):
                 passages.append(found)

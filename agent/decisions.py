@@ -24,7 +24,10 @@ _STRONG = re.compile(
     r"(?:the|a|one|major|main|primary|another|important|good|two|three) reasons?|reasons? (?:for|why)|"
     r"this is why|that'?s why|that is why|the rationale|rationale|historically|motivation|"
     r"(?:is|are|was|were) (?:designed|intended|meant) to|the (?:benefit|advantage|downside|drawback)s?|"
-    r"the (?:goal|idea|point) (?:is|was|of)|for (?:\w+ ){0,2}reasons|so as to)\b",
+    r"the (?:goal|idea|point) (?:is|was|of)|for (?:\w+ ){0,2}reasons|so as to|"
+    # "Since reads are much more common than writes, we cache as much as possible."
+    r"(?:^|(?<=[.!?]\s))since (?![\d.v]+\b)(?!then\b)[^.;]{5,200}?, (?:we|it|this|they|there|you|the)"
+    r")\b",
     re.IGNORECASE,
 )
 _WEAK = re.compile(
@@ -39,7 +42,8 @@ _WEAK = re.compile(
     r"(?:is|are) (?:a |an )?(?:very |particularly )?useful (?:\w+ )?(?:for|to|when)|"
     r"(?:performance|speed) (?:penalty|cost|benefit)|(?:little|less|no|low|extra) (?:\w+ )?overhead|"
     r"(?:risk|cost|problem)s? (?:\w+ ){0,3}(?:is|are) (?:mitigated|avoided|reduced)|mitigat\w+|"
-    r"instead(?! of)|(?:handles?|handled|solves?|addresses) (?:this|that|it) (?:\w+ ){0,3}by|, as (?=[a-z]+ (?:is|are|has|have|was|were|does|do)\b)|since (?![\d.v]+\b)(?!then\b)|(?:^|(?<=[.!?]\s))as (?!a |an |the |of |well |long |far |soon |mentioned|described|shown|such|follows|part|needed|expected|usual|before|with|in |for |to |on |at |if |you |it is |this ))",
+    r"instead(?! of)|(?:is|are) (?:very |particularly |especially )?(?:important|essential|critical|crucial)\b|"
+    r"(?:a |an )?too (?:large|big|complex|complicated|expensive|costly|slow|risky|hard|difficult)\b|(?:handles?|handled|solves?|addresses) (?:this|that|it) (?:\w+ ){0,3}by|, as (?=[a-z]+ (?:is|are|has|have|was|were|does|do)\b)|since (?![\d.v]+\b)(?!then\b)|(?:^|(?<=[.!?]\s))as (?!a |an |the |of |well |long |far |soon |mentioned|described|shown|such|follows|part|needed|expected|usual|before|with|in |for |to |on |at |if |you |it is |this ))",
     re.IGNORECASE,
 )
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9(`\"*_\[])")
@@ -83,6 +87,13 @@ _HOWTO_DOC = re.compile(
 _RST_ROLE = re.compile(r"(?<![\w:.-]):[\w.-]+(?::[\w.-]+)*:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MAX_PASSAGE = 700
+# "Datasette handles this for you by ...", "With this technique, ...": the sentence before says
+# what "this" is (the constraint, the technique), and a quote without it answers nothing.
+_BACKREF = re.compile(
+    r"^(?:\S+ ){0,4}?(?:handles?|handled|solves?|solved|addresses|avoids|with) (?:this|that|it)\b|"
+    r"\b(?:this|that) (?:poses|causes|creates|introduces|brings)\b",
+    re.IGNORECASE,
+)
 _ANAPHORA = re.compile(r"^(this|that|these|those|it|so|therefore|thus|hence|which)\b", re.I)
 
 
@@ -188,12 +199,15 @@ def doc_weight(path: str, is_adr: bool = False) -> float:
     return 1.0
 
 
-def reason_passage(sentences: list[Passage]) -> Passage | None:
-    """From the first sentence that gives a reason, up to five sentences, at most ~700 chars."""
+def reason_passage(sentences: list[Passage], first: int = 0) -> Passage | None:
+    """From the first sentence (from index `first`) that gives a reason, up to five sentences, at
+    most ~700 chars; the sentence before it too when the reason refers back to it."""
     for i, s in enumerate(sentences):
+        if i < first:
+            continue
         if _STRONG.search(s.text) or _WEAK.search(s.text):
             # "This compromise costs ..." is about the sentence before it: quote that one too.
-            if i > 0 and _ANAPHORA.match(s.text):
+            if i > 0 and (_ANAPHORA.match(s.text) or _BACKREF.search(s.text)):
                 i, s = i - 1, sentences[i - 1]
             picked = [s]
             # "There are three major reasons for this." announces; the reasons follow it.

@@ -57,12 +57,19 @@ class RecordMatcher:
     def best(self, question: str, ranked: list[str] | None = None) -> Match | None:
         """The reason that covers most of the question, among the sources retrieval ranked
         (`ranked`, best first; None: all), the higher-ranked and the design docs winning ties."""
+        found = self.top(question, ranked, 1)
+        return found[0] if found else None
+
+    def top(
+        self, question: str, ranked: list[str] | None = None, k: int = 4, floor: float = 0.0
+    ) -> list[Match]:
+        """The `k` best-scoring reasons covering at least `floor` of the question, one per
+        passage text (a mirrored docs folder quotes the same reason twice)."""
         terms = set(tokenize(question))
         if not terms or not self.entries:
-            return None
+            return []
         total = sum(self.idf.get(t, self.unknown) for t in terms)
-        found: Match | None = None
-        rank = -1.0
+        scored: list[tuple[float, Match]] = []
         for d, p, have, own in self.entries:
             # The reason itself must speak to the question, not only its heading.
             if sum(self.idf.get(t, self.unknown) for t in terms & own) < total * MIN_OWN:
@@ -70,11 +77,21 @@ class RecordMatcher:
             if ranked is not None and d.path not in ranked:
                 continue
             coverage = sum(self.idf.get(t, self.unknown) for t in terms & have) / total
+            if coverage < floor:
+                continue
             place = ranked.index(d.path) / len(ranked) if ranked else 0.0
-            score = coverage + 0.1 * (1 - place) + d.weight / 50
-            if score > rank:
-                found, rank = Match(d, p, coverage), score
-        return found
+            scored.append((coverage + 0.1 * (1 - place) + d.weight / 50, Match(d, p, coverage)))
+        scored.sort(key=lambda sm: -sm[0])
+        out: list[Match] = []
+        seen: set[str] = set()
+        for _, m in scored:
+            key = " ".join(m.passage.text.lower().split())
+            if key not in seen:
+                seen.add(key)
+                out.append(m)
+            if len(out) >= k:
+                break
+        return out
 
 
 def answer_from_record(

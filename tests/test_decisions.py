@@ -215,10 +215,12 @@ def test_why_separated_comes_from_a_section_that_names_the_part(tmp_path: Path) 
     storage = Component("storage", 2, ["storage/db.py"], package="shop-storage")
     found = component_reason(index, storage)
     assert found is not None and not found.reasons
+    # "It is meant ..." refers back to the sentence that names the part: both are quoted.
     assert found.value == (
+        "The storage code lives in `storage/` (package `shop-storage`). "
         "It is meant to be usable from batch jobs, so it never imports the web layer."
     )
-    assert found.spans == [("docs/architecture.md", 6, 6)]
+    assert found.spans == [("docs/architecture.md", 5, 6)]
     # "index" is a plain word: a section that mentions it says nothing about its separation.
     assert component_reason(index, Component("index", 2, ["index/build.py"])) is None
 
@@ -311,3 +313,41 @@ def test_key_decisions_put_the_system_design_doc_first_and_skip_mirrors_and_news
     assert "docs/design/run.md" in chosen
     assert "site/docs/technical/architecture.md" not in chosen  # the same reason, mirrored
     assert not any("blog" in p for p in chosen)
+
+
+def test_a_reason_that_refers_back_quotes_the_sentence_it_refers_to() -> None:
+    rst = (
+        "Writes\n======\n\nQueued writes\n-------------\n\n"
+        "Writes go through one connection. SQLite only allows one writer at a time. "
+        "Datasette handles this for you by maintaining a queue of writes.\n\n"
+        "Caching\n-------\n\nPages are cached.\n\n"
+        "Since reads are much more common than writes, we try to cache as much as possible.\n"
+    )
+    found = {d.title: d for d in from_notes("docs/internals.rst", rst, "rst", False)}
+    [queue] = found["Queued writes"].reasons
+    assert queue.text == (
+        "SQLite only allows one writer at a time. "
+        "Datasette handles this for you by maintaining a queue of writes."
+    )
+    # Outside the design docs a reason must be stated outright: a leading "Since ..., we" is.
+    assert (
+        from_notes(
+            "docs/app.md",
+            "# App\n\n## Caching\n\nPages are cached.\n\n"
+            "Since reads are much more common than writes, we cache.\n",
+            "markdown",
+            False,
+        )[0]
+        .reasons[0]
+        .start
+        == 7
+    )
+    assert (
+        from_notes(
+            "docs/app.md",
+            "# App\n\n## Caching\n\nPages are cached.\n\nSince 2019 we cache pages.\n",
+            "markdown",
+            False,
+        )
+        == []
+    )
