@@ -348,7 +348,17 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
         )
     doc_tool = _DOC_TOOLS.get(name)
     if doc_tool:
-        facts.append(Fact(kind="documentation", name=doc_tool, path=path, line=1))
+        # The line that says what it builds ("sphinx:", "configuration: docs/conf.py", the build
+        # command) is better evidence than the file's first line ("version: 2").
+        line = next(
+            (
+                n
+                for n, row in enumerate(text.split("\n")[:200], start=1)
+                if not row.lstrip().startswith("#") and _DOC_LINE.search(row)
+            ),
+            1,
+        )
+        facts.append(Fact(kind="documentation", name=doc_tool, path=path, line=line))
     if name in ("buf.yaml", "buf.work.yaml"):
         facts.append(Fact(kind="code-quality", name="buf (protobuf lint)", path=path, line=1))
     if name == "chart.yaml":
@@ -407,6 +417,7 @@ _DOC_TOOLS = {
     "typedoc.json": "TypeDoc",
     "antora.yml": "Antora",
 }
+_DOC_LINE = re.compile(r"\b(sphinx|mkdocs|docs?|documentation|site_name|title)\b", re.IGNORECASE)
 # Linters, formatters and type checkers a CI job or pre-commit hook runs, as they appear there.
 _CI_TOOLS = {
     "golangci-lint": "golangci-lint",
