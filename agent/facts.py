@@ -350,7 +350,7 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
     if doc_tool:
         # The line that says what it builds ("sphinx:", "configuration: docs/conf.py", the build
         # command) is better evidence than the file's first line ("version: 2").
-        line = next(
+        doc_line = next(
             (
                 n
                 for n, row in enumerate(text.split("\n")[:200], start=1)
@@ -358,7 +358,7 @@ def _infra(path: str, name: str, text: str) -> list[Fact]:
             ),
             1,
         )
-        facts.append(Fact(kind="documentation", name=doc_tool, path=path, line=line))
+        facts.append(Fact(kind="documentation", name=doc_tool, path=path, line=doc_line))
     if name in ("buf.yaml", "buf.work.yaml"):
         facts.append(Fact(kind="code-quality", name="buf (protobuf lint)", path=path, line=1))
     if name == "chart.yaml":

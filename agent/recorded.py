@@ -94,14 +94,23 @@ class RecordMatcher:
         return out
 
 
+def record_matches(index: RepoIndex, question: str, floor: float, k: int = 2) -> list[Match]:
+    """The best recorded reasons covering at least `floor` of the question, best first."""
+    return _matcher(index).top(question, None, k, floor)
+
+
+def _matcher(index: RepoIndex) -> RecordMatcher:
+    matcher = _MATCHERS.get(index)
+    if matcher is None:
+        matcher = _MATCHERS[index] = RecordMatcher(index)
+    return matcher
+
+
 def answer_from_record(
     index: RepoIndex, question: str, ranked: list[str] | None = None
 ) -> Match | None:
     """A recorded reason that answers the question well enough to quote, or None."""
-    matcher = _MATCHERS.get(index)
-    if matcher is None:
-        matcher = _MATCHERS[index] = RecordMatcher(index)
-    match = matcher.best(question, ranked)
+    match = _matcher(index).best(question, ranked)
     if match is None or match.coverage < MIN_COVERAGE:
         return None
     return match

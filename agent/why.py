@@ -21,13 +21,15 @@ from agent.errors import (
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence, evidence_text
-from agent.recorded import answer_from_record
+from agent.recorded import answer_from_record, record_matches
 from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
 from agent.verify import injection_reason
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100
 _DOCUMENTED_KINDS = {"notes", "ADR", "history"}
+# How much of a question a recorded reason must cover to lead the evidence.
+RECORD_FIRST = 0.7
 
 
 class WhyAnswer(BoundedAnswer):
@@ -124,7 +126,20 @@ def ranked_hits(
     """The repository ranked for a why-question: one search, shared by the evidence and the
     decision-record match."""
     query = question + (f" {at.path}" if at else "")
-    return rerank_by_title(index.search(query, k, intent=Intent.WHY), question)
+    hits = rerank_by_title(index.search(query, k, intent=Intent.WHY), question)
+    # A recorded reason that covers most of the question puts its own lines first: the decision
+    # records are a second retrieval source, matched on the reasons alone (bench/why.py --truth).
+    for m in reversed(record_matches(index, question, RECORD_FIRST)):
+        d, p = m.decision, m.passage
+        at_lines = [
+            h
+            for h in hits
+            if h.chunk.path == d.path
+            and (p.start == 0 or (h.chunk.start_line <= p.end and p.start <= h.chunk.end_line))
+        ]
+        if at_lines:
+            hits = at_lines[:1] + [h for h in hits if h is not at_lines[0]]
+    return hits
 
 
 def gather(

@@ -351,3 +351,28 @@ def test_a_reason_that_refers_back_quotes_the_sentence_it_refers_to() -> None:
         )
         == []
     )
+
+
+def test_a_recorded_reason_that_covers_the_question_leads_the_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent import why
+
+    files = {
+        "docs/design.md": (
+            "# Design\n\n## Storage\n\nUploads go to object storage.\n\n"
+            "Uploaded files are kept in S3 rather than on local disk because local disks fill up.\n"
+        ),
+        "docs/uploaded-files-s3-local-disk.md": "# Uploaded files kept in S3 or on local disk\n\n"
+        + "Uploaded files are kept in S3 or on local disk; set `STORAGE=s3` or `STORAGE=disk`.\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    index = build_index(tmp_path)
+    question = "Why are uploaded files kept in S3 rather than on local disk?"
+    first = why.ranked_hits(index, question)[0].chunk
+    assert (first.path, first.start_line <= 7 <= first.end_line) == ("docs/design.md", True)
+    # Without the records as a retrieval source, the file that repeats the words wins.
+    monkeypatch.setattr(why, "RECORD_FIRST", 2.0)
+    assert why.ranked_hits(index, question)[0].chunk.path == "docs/uploaded-files-s3-local-disk.md"
