@@ -26,7 +26,8 @@ _STRONG = re.compile(
     r"(?:is|are|was|were) (?:designed|intended|meant) to|the (?:benefit|advantage|downside|drawback)s?|"
     r"the (?:goal|idea|point) (?:is|was|of)|for (?:\w+ ){0,2}reasons|so as to|"
     # "Since reads are much more common than writes, we cache as much as possible."
-    r"(?:^|(?<=[.!?]\s))since (?![\d.v]+\b)(?!then\b)[^.;]{5,200}?, (?:we|it|this|they|there|you|the)"
+    r"(?:^|(?<=[.!?]\s))since (?![\d.v]+\b)(?!(?:then|version|release|python|go|node|last|the (?:last|first))\b)"
+    r"[^.;]{5,200}?, (?:we|it|this|they|there|you|the)"
     r")\b",
     re.IGNORECASE,
 )
@@ -42,7 +43,7 @@ _WEAK = re.compile(
     r"(?:is|are) (?:a |an )?(?:very |particularly )?useful (?:\w+ )?(?:for|to|when)|"
     r"(?:performance|speed) (?:penalty|cost|benefit)|(?:little|less|no|low|extra) (?:\w+ )?overhead|"
     r"(?:risk|cost|problem)s? (?:\w+ ){0,3}(?:is|are) (?:mitigated|avoided|reduced)|mitigat\w+|"
-    r"instead(?! of)|(?:is|are) (?:very |particularly |especially )?(?:important|essential|critical|crucial)\b|"
+    r"instead\b(?! of)|(?:is|are) (?:very |particularly |especially )?(?:important|essential|critical|crucial)\b(?! to note)|"
     r"(?:a |an )?too (?:large|big|complex|complicated|expensive|costly|slow|risky|hard|difficult)\b|(?:handles?|handled|solves?|addresses) (?:this|that|it) (?:\w+ ){0,3}by|, as (?=[a-z]+ (?:is|are|has|have|was|were|does|do)\b)|since (?![\d.v]+\b)(?!then\b)|(?:^|(?<=[.!?]\s))as (?!a |an |the |of |well |long |far |soon |mentioned|described|shown|such|follows|part|needed|expected|usual|before|with|in |for |to |on |at |if |you |it is |this ))",
     re.IGNORECASE,
 )
@@ -185,7 +186,8 @@ def doc_weight(path: str, is_adr: bool = False) -> float:
     if is_adr:
         return 3.0
     p = PurePosixPath(path)
-    if _NEWS.search(path):
+    # A dated file in a design folder is an RFC (rfcs/2020-03-06-...md), not a post.
+    if _NEWS.search(path) and not any(_DESIGN_DIR.search(d) for d in p.parts[:-1]):
         return 0.5
     # Near the root and outside the user guide: a feature's "internals" page for users is not it.
     if _SYSTEM_DOC.search(p.stem) and len(p.parts) <= 3 and not _USER_DOCS.search(path):

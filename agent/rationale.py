@@ -87,10 +87,11 @@ def key_decisions(index: RepoIndex, limit: int = MAX_DECISIONS) -> list[Decision
         if d.kind == "design" and per_file[d.path] >= _PER_FILE:
             continue
         # A docs site often mirrors the docs folder (web/docs/.../architecture.md): one copy.
-        key = re.sub(r"\W+", " ", " ".join(p.text for p in d.reasons)).lower().strip()
-        if key in seen:
-            continue
-        seen.add(key)
+        if d.kind == "design":
+            key = re.sub(r"\W+", " ", " ".join(p.text for p in d.reasons)).lower().strip()
+            if key in seen:
+                continue
+            seen.add(key)
         per_file[d.path] += 1
         chosen.append(d)
     return chosen

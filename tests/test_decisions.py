@@ -306,7 +306,9 @@ def test_key_decisions_put_the_system_design_doc_first_and_skip_mirrors_and_news
         (tmp_path / rel).write_text(text, encoding="utf-8")
     assert doc_weight("docs/technical/architecture.md") > doc_weight("docs/design/run.md")
     # A user guide's "internals" page is about one feature, not the system.
-    assert doc_weight("docs/user/publishing/internals.md") == doc_weight("docs/design/run.md")
+    assert doc_weight("docs/user/internals.md") == doc_weight("docs/design/run.md")
+    # A dated RFC is a design note, not a blog post.
+    assert doc_weight("rfcs/2020-03-06-shared-config.md") == doc_weight("docs/design/run.md")
     assert doc_weight("docs/blog/posts/2024-01-02-incident.md") < 1
     chosen = [d.path for d in key_decisions(build_index(tmp_path))]
     assert chosen[0] == "docs/technical/architecture.md"
@@ -376,3 +378,19 @@ def test_a_recorded_reason_that_covers_the_question_leads_the_evidence(
     # Without the records as a retrieval source, the file that repeats the words wins.
     monkeypatch.setattr(why, "RECORD_FIRST", 2.0)
     assert why.ranked_hits(index, question)[0].chunk.path == "docs/uploaded-files-s3-local-disk.md"
+
+
+def test_temporal_since_is_no_reason_and_adrs_without_reasons_are_all_listed(
+    tmp_path: Path,
+) -> None:
+    from agent.rationale import key_decisions
+
+    for opening in ("Since version 3, we cache pages.", "Since the last release, we cache."):
+        doc = f"# App\n\n## Caching\n\nPages are cached.\n\n{opening}\n"
+        assert from_notes("docs/app.md", doc, "markdown", False) == []
+    for n, title in ((1, "Use Postgres"), (2, "Use Redis")):
+        adr = tmp_path / f"docs/adr/000{n}-{title.lower().replace(' ', '-')}.md"
+        adr.parent.mkdir(parents=True, exist_ok=True)
+        adr.write_text(f"# {title}\n\n## Context\n\nWe need storage.\n\n## Decision\n\n{title}.\n")
+    titles = [d.title for d in key_decisions(build_index(tmp_path)) if d.kind == "adr"]
+    assert titles == ["Use Postgres", "Use Redis"]  # no reasons: not taken for mirrors
