@@ -128,7 +128,8 @@ def ranked_hits(
     query = question + (f" {at.path}" if at else "")
     hits = rerank_by_title(index.search(query, k, intent=Intent.WHY), question)
     # A recorded reason that covers most of the question puts its own lines first: the decision
-    # records are a second retrieval source, matched on the reasons alone (bench/why.py --truth).
+    # records, matched on the reasons alone, re-rank the search's hits (bench/why.py --truth). A
+    # record whose lines the search did not reach is not added.
     for m in reversed(record_matches(index, question, RECORD_FIRST)):
         d, p = m.decision, m.passage
         at_lines = [
