@@ -22,7 +22,7 @@ _MEMBER_ROLES = (
     ("dependencies", re.compile(r"^dependencies$|depends")),
     ("interfaces", re.compile(r"\bapis?\b|interfaces?\b")),
 )
-_INTERFACE_KINDS = {
+INTERFACE_KINDS = {
     "http": "HTTP routes",
     "cli": "CLI commands",
     "grpc": "gRPC services/methods",
@@ -98,7 +98,7 @@ def decomposition_items(
 def _describe_interfaces(found: list[Interface], cites: list[tuple[str, int, int]]) -> str:
     """ "12 HTTP routes (`POST documents.list`, ...); 3 CLI commands (...)", citing the shown ones."""
     parts = []
-    for kind, label in _INTERFACE_KINDS.items():
+    for kind, label in INTERFACE_KINDS.items():
         of_kind = [i for i in found if i.kind == kind]
         if not of_kind:
             continue

@@ -47,6 +47,8 @@ _PYTHON: list[tuple[str, str, str]] = [
     (r"anthropic", "Anthropic", "llm"),
     (r"sentry_sdk|raven", "Sentry", "monitoring"),
     (r"datadog|ddtrace", "Datadog", "monitoring"),
+    (r"prometheus_client", "Prometheus", "monitoring"),
+    (r"opentelemetry", "OpenTelemetry", "monitoring"),
     (r"slack_sdk", "Slack", "messaging"),
     (r"github", "GitHub API", "vcs"),
     (r"ldap3|ldap", "LDAP", "auth"),
@@ -65,6 +67,9 @@ _JAVASCRIPT: list[tuple[str, str, str]] = [
     (r"stripe", "Stripe", "payments"),
     (r"nodemailer", "SMTP (nodemailer)", "email"),
     (r"@sentry/[\w-]+", "Sentry", "monitoring"),
+    (r"dd-trace|datadog-metrics|hot-shots", "Datadog", "monitoring"),
+    (r"prom-client", "Prometheus", "monitoring"),
+    (r"@opentelemetry/[\w-]+", "OpenTelemetry", "monitoring"),
     (r"@slack/[\w-]+", "Slack", "messaging"),
     (r"@octokit/[\w-]+", "GitHub API", "vcs"),
     (r"openai", "OpenAI", "llm"),
@@ -79,6 +84,8 @@ _GO_SDKS: list[tuple[str, str, str]] = [
     (r"google\.golang\.org/grpc", "gRPC", "rpc"),
     (r"github\.com/prometheus/client_golang", "Prometheus", "monitoring"),
     (r"go\.opentelemetry\.io/otel", "OpenTelemetry", "monitoring"),
+    (r"github\.com/getsentry/sentry-go", "Sentry", "monitoring"),
+    (r"github\.com/DataDog/datadog-go|gopkg\.in/DataDog/dd-trace-go\.v1", "Datadog", "monitoring"),
     (r"github\.com/stripe/stripe-go", "Stripe", "payments"),
     (r"net/http", "HTTP (net/http)", "http"),
 ]
@@ -87,6 +94,9 @@ _RUST_SDKS: list[tuple[str, str, str]] = [
     (r"aws_sdk_\w+|aws_config", "AWS SDK", "cloud"),
     (r"redis", "Redis", "cache"),
     (r"tonic", "gRPC (tonic)", "rpc"),
+    (r"sentry", "Sentry", "monitoring"),
+    (r"prometheus|metrics_exporter_prometheus", "Prometheus", "monitoring"),
+    (r"opentelemetry\w*", "OpenTelemetry", "monitoring"),
     (r"reqwest|hyper", "HTTP client", "http"),
     (r"git2|gix", "Git (library)", "library"),
 ]
@@ -126,8 +136,22 @@ def integrations(path: str, lines: list[str], language: str) -> list[Integration
         module = next((g for g in m.groups() if g), "")
         if module.startswith("."):
             continue  # the project's own code
+        if language == "python" and m.group(1):
+            # `from google.cloud import storage` imports google.cloud.storage.
+            first = re.match(r"\s*\(?\s*(\w+)", line[m.end() :])
+            if first:
+                module = f"{module}.{first.group(1)}"
         for regex, provider, category in _COMPILED[language]:
             if regex.match(module):
                 out.setdefault(provider, Integration(provider, category, path, n, module))
                 break
     return list(out.values())
+
+
+def sdk_name(module: str) -> str:
+    """A Python SDK by its package (`sentry_sdk`), a namespace package's by three levels
+    (`google.cloud.storage`); JS, Go and Rust modules as imported."""
+    if "/" in module or "::" in module:
+        return module
+    parts = module.split(".")
+    return ".".join(parts[:3] if parts[0] in ("google", "azure") else parts[:1])

@@ -61,6 +61,8 @@ AUXILIARY_PARTS = frozenset(
         "testutils",
         "test-utils",
         "test_utils",
+        "__mocks__",
+        "mocks",
     }
 )
 # Languages whose files hold definitions, interfaces or tables docagent reads.
@@ -78,7 +80,17 @@ def is_auxiliary(path: str) -> bool:
     return (
         any(p.lower() in AUXILIARY_PARTS or p.startswith(".") for p in parts)
         or name.startswith("test_")
-        or name.endswith(("_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "_test.py"))
+        or name.endswith(
+            (
+                "_test.go",
+                "_test.py",
+                *(
+                    f".{kind}.{ext}"
+                    for kind in ("test", "spec")
+                    for ext in ("ts", "tsx", "js", "jsx")
+                ),
+            )
+        )
     )
 
 

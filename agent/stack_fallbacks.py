@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from agent.facts import Fact
-from agent.integrations import Integration
+from agent.integrations import Integration, sdk_name
 from agent.interfaces import Interface
 from agent.repomodel import RepoModel, is_auxiliary
 
@@ -114,6 +114,7 @@ def fallbacks(shape: Shape) -> list[Fact]:
     if not kinds["documentation"]:
         out += _documentation(shape)
     out += _storage_and_cloud(shape)
+    out += _monitoring(shape)
     return out
 
 
@@ -244,6 +245,17 @@ def _storage_and_cloud(shape: Shape) -> list[Fact]:
                 sqlite[0].line,
             )
         )
+    return out
+
+
+def _monitoring(shape: Shape) -> list[Fact]:
+    """The monitoring services the code reports to (Sentry, Datadog, Prometheus, OpenTelemetry),
+    each at its first import."""
+    out: list[Fact] = []
+    for used in shape.model.integrations:
+        if used.category == "monitoring" and used.provider not in {f.name for f in out}:
+            fact = at("monitoring", used.provider, used)
+            out.append(fact.model_copy(update={"value": sdk_name(used.module)}))
     return out
 
 

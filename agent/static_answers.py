@@ -24,6 +24,8 @@ from agent.rationale import (
     why_field,
 )
 from agent.render import group_members
+from agent.services import is_services_group, service_items
+from agent.system_diagram import system_diagram
 from agent.templates import FieldKind, Template, TemplateField
 
 
@@ -80,6 +82,9 @@ _RULES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"development tools", r"^testing framework", ("testing",)),
     (r"development tools", r"^code quality", ("code-quality", "tool-config")),
     (r"development tools", r"^documentation$", ("documentation",)),
+    (r"performance", r"^monitoring$", ("monitoring",)),
+    (r"event infrastructure", r"^event bus|message queue", ("messaging", "task-queue")),
+    (r"code style", r"^coding standards?$", ("code-quality", "tool-config")),
 ]
 _FRONTEND_LANGS = {"ts", "js", "vue", "svelte"}
 
@@ -106,6 +111,14 @@ def static_answers(
                 # Decisions are quoted from the ADRs and design docs; the embedded model filled
                 # none of the benchmark's 36 documented reasons when asked to find them.
                 items = decision_items(index, labels)
+                if items:
+                    out[g.id] = StaticAnswer("", "answered", items=items)
+                continue
+            if is_services_group(g.label, labels):
+                # The vendors whose SDKs the code imports (a component document: its topic's
+                # files); with none, the group is left to the model and its evidence.
+                files = set(structural.topic_files(index, topic)) if topic else None
+                items = service_items(index, labels, files)
                 if items:
                     out[g.id] = StaticAnswer("", "answered", items=items)
                 continue
@@ -226,10 +239,14 @@ _AUXILIARY_RE = re.compile(
 )
 
 
+# An example's queue or monitoring client is not the system's: these come from its own files only.
+_OWN_ONLY = frozenset({"task-queue", "messaging", "monitoring"})
+
+
 def _primary(found: list[Fact]) -> list[Fact]:
     """The facts from the project's own files, when there are any; otherwise all of them."""
     own = [f for f in found if f.kind == "language" or not _AUXILIARY_RE.search(f.path)]
-    return own or found
+    return own or [f for f in found if f.kind not in _OWN_ONLY]
 
 
 def _unique_facts(found: list[Fact]) -> list[Fact]:
@@ -286,17 +303,29 @@ def project_name(index: RepoIndex) -> tuple[str, Fact | None]:
     return index.root.name, None
 
 
+_DRAWN = "inferred from the code's structure (the repository model), drawn by docagent: confirm"
 _TOPIC_CHOICE = "chosen by the topic's words and how much the code uses each file: confirm"
 
 
 def _structural(f: TemplateField, trail: str, index: RepoIndex, topic: str) -> StaticAnswer | None:
     """Code locations and schema blocks of a component document, from the repository model."""
+    if f.kind is FieldKind.TABLE and re.search(r"key components", f"{trail} {f.label.lower()}"):
+        found = structural.key_components_table(f, index, topic)
+        if found is None:
+            return None
+        rows, spans = found
+        return StaticAnswer("", "answered", rows=rows, spans=spans, reasons=[_TOPIC_CHOICE])
     if f.kind is FieldKind.TABLE and "code locations" in trail:
         found = structural.locations_table(f, index, topic)
         if found is None:
             return None
         rows, spans = found
         return StaticAnswer("", "answered", rows=rows, spans=spans, reasons=[_TOPIC_CHOICE])
+    if f.kind is FieldKind.CODE and not f.language and re.search(r"diagram", f"{trail} {f.id}"):
+        drawn = system_diagram(index)
+        if drawn is None:
+            return None
+        return StaticAnswer(drawn[0], "answered", spans=drawn[1], reasons=[_DRAWN])
     if f.kind is FieldKind.CODE and re.search(r"schema|relationship|tables|models", trail):
         block = structural.schema_block(f, index, topic)
         if block is None:

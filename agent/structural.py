@@ -14,12 +14,14 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from agent import codeowners
 from agent.mermaid import er_diagram
 from agent.repomodel import is_auxiliary
 
 if TYPE_CHECKING:
     from agent.datamodel import Table
     from agent.index import RepoIndex
+    from agent.symbols import Symbol
     from agent.template_model import TemplateField
 
 MAX_ROWS = 8
@@ -109,6 +111,28 @@ def topic_files(index: RepoIndex, topic: str) -> list[str]:
     return [p for tier in tiers for p in tier][:MAX_ROWS]
 
 
+def _role(index: RepoIndex, path: str) -> str:
+    """What a file is for, from what it declares: CLI, routes, models, configuration or a module."""
+    model = index.model
+    kinds = {i.kind for i in model.interfaces if i.path == path}
+    if "cli" in kinds:
+        return "CLI"
+    if "http" in kinds:
+        return "Routes"
+    if any(t.path == path for t in model.tables):
+        return "Models"
+    if any(x.kind == "env-var" and x.path == path for x in index.facts):
+        return "Configuration"
+    return "Module"
+
+
+def _top(index: RepoIndex, path: str) -> Symbol | None:
+    """A file's most-used exported top-level definition."""
+    model = index.model
+    syms = [s for s in model.definitions(path) if s.exported]
+    return max(syms, key=lambda s: model.ranking.symbols.get((path, s.name), 0.0), default=None)
+
+
 def locations_table(
     f: TemplateField, index: RepoIndex, topic: str
 ) -> tuple[list[dict[str, str]], list[tuple[str, int, int]]] | None:
@@ -116,35 +140,93 @@ def locations_table(
     frontend = bool(re.search(r"frontend|client", " ".join(f.context) + " " + f.id))
     rows: list[dict[str, str]] = []
     cites: list[tuple[str, int, int]] = []
-    model = index.model
     for path in topic_files(index, topic):
         is_front = path.endswith(_FRONTEND_EXT) or bool(_FRONTEND_DIRS.search(path))
         if is_front != frontend:
             continue
-        syms = [s for s in model.definitions(path) if s.exported]
-        kinds = {i.kind for i in model.interfaces if i.path == path}
-        role = (
-            "CLI"
-            if "cli" in kinds
-            else "Routes"
-            if "http" in kinds
-            else "Models"
-            if any(t.path == path for t in model.tables)
-            else "Configuration"
-            if any(x.kind == "env-var" and x.path == path for x in index.facts)
-            else "Module"
-        )
-        top = max(
-            syms,
-            key=lambda s: model.ranking.symbols.get((path, s.name), 0.0),
-            default=None,
-        )
+        top = _top(index, path)
         note = f"`{top.name}` ({top.kind})" if top else ""
         if top is not None and top.doc:
             note += f": {top.doc[:100]}"
-        rows.append(_row(f.column_keys, PurePosixPath(path).stem, role, path, note or "—"))
+        rows.append(
+            _row(f.column_keys, PurePosixPath(path).stem, _role(index, path), path, note or "—")
+        )
         cites.append((path, top.line, top.line) if top else (path, 1, 1))
     return (rows, cites) if rows else None
+
+
+MAX_KEY_COMPONENTS = 6
+
+
+def key_components_table(
+    f: TemplateField, index: RepoIndex, topic: str
+) -> tuple[list[dict[str, str]], list[tuple[str, int, int]]] | None:
+    """Rows for a Key Components table: the topic's files by their main definition, what each is
+    (CLI, routes, models ...), its own description, its language and framework, and its owner in
+    CODEOWNERS; cited at the definition and the owning rule."""
+    rules = codeowners.rules(index)
+    rows: list[dict[str, str]] = []
+    cites: list[tuple[str, int, int]] = []
+    for path in topic_files(index, topic)[:MAX_KEY_COMPONENTS]:
+        top = _top(index, path)
+        rec = index.records.get(path)
+        language = _LANGUAGE_NAMES.get(rec.language, rec.language) if rec else ""
+        frameworks = sorted({i.framework for i in index.model.interfaces if i.path == path})
+        tech = f"{language} ({', '.join(frameworks)})" if frameworks and language else language
+        rule = codeowners.owner(rules, path)
+        role = _role(index, path)
+        values = {
+            "component": f"**`{top.name}`** (`{path}`)" if top else f"**`{path}`**",
+            "type": role if role != "Module" or top is None else top.kind.capitalize(),
+            "purpose": top.doc[:100] if top and top.doc else "—",
+            "technology": tech or "—",
+            "owner": " ".join(rule.owners) if rule else "—",
+        }
+        rows.append({k: _by_column(k, i, values) for i, k in enumerate(f.column_keys)})
+        cites.append(_definition_span(index, path, top) if top else (path, 1, 1))
+        if rule is not None:
+            cites.append((rule.path, rule.line, rule.line))
+    return (rows, list(dict.fromkeys(cites))) if rows else None
+
+
+def _definition_span(index: RepoIndex, path: str, sym: Symbol) -> tuple[str, int, int]:
+    """The definition's line and the line its description is read from (a docstring below it, a
+    doc comment above), so the cited lines state the Purpose shown."""
+    if not sym.doc:
+        return (path, sym.line, sym.line)
+    lines = index.file_lines(path) or []
+    head = " ".join(sym.doc.split()[:3])
+    lo, hi = max(sym.start - 8, 1), min(sym.line + 8, len(lines))
+    for n in range(lo, hi + 1):
+        if head and head in " ".join(lines[n - 1].split()):
+            return (path, min(n, sym.line), max(n, sym.line))
+    return (path, sym.line, sym.line)
+
+
+_LANGUAGE_NAMES = {
+    "python": "Python",
+    "ts": "TypeScript",
+    "js": "JavaScript",
+    "go": "Go",
+    "rust": "Rust",
+    "java": "Java",
+}
+
+
+def _by_column(key: str, i: int, values: dict[str, str]) -> str:
+    """A Key Components cell by what its column is called (the first column names the part)."""
+    for word, value in (
+        ("owner", values["owner"]),
+        ("tech", values["technology"]),
+        ("type", values["type"]),
+        ("kind", values["type"]),
+        ("purpose", values["purpose"]),
+        ("description", values["purpose"]),
+        ("responsib", values["purpose"]),
+    ):
+        if word in key:
+            return value
+    return values["component"] if i == 0 else "—"
 
 
 def _row(keys: list[str], name: str, role: str, path: str, note: str) -> dict[str, str]:

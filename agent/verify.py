@@ -223,11 +223,42 @@ _REASON_RE = re.compile(
 )
 
 
+_HEADING_RE = re.compile(
+    r"^(?:#{1,6}\s+[^\n]{1,100}"  # Markdown: "## Hosting Platforms"
+    r"|(?:([-=~^*+#])\1{2,}\s+)?[^\n]{1,100}?(?<![.:;])\s+([-=~^*+#])\2{2,})$"  # reST title
+)
+
+
+def is_heading(quote: str) -> bool:
+    """Whether quoted lines are only a section title (Markdown or reStructuredText)."""
+    return bool(_HEADING_RE.match(" ".join(quote.split())))
+
+
+# Label words that name a kind of thing, not a subject ("Transaction Management", "ORM Usage").
+_FRAME = frozenset(
+    tokenize(
+        "architecture design pattern patterns strategy management usage handling approach model "
+        "method methods mechanism considerations system data"
+    )
+)
+
+
+def subject_terms(f: TemplateField) -> set[str]:
+    """What a field is about: its label's words, and the names its placeholder gives as examples
+    ("Redux, Context API, SWR"); not the placeholder's plain words ("how events are used"),
+    which any passage shares."""
+    named = " ".join(re.findall(r"\b[A-Z][\w.+#-]*", f.description))
+    return (set(tokenize(f"{f.label} {named}")) - _GENERIC - _FRAME) or set(
+        tokenize(f.label)
+    ) - _GENERIC
+
+
 def mentions_subject(f: TemplateField, text: str) -> bool:
-    """Whether cited text is about what a field asks: it shares a word with the field's label or
-    placeholder, or, for a "why" field, it gives a reason."""
-    terms = set(tokenize(f"{f.label} {f.description}")) - _GENERIC
-    if terms & set(tokenize(text)):
+    """Whether cited text is about what a field asks: it names the field's subject, or, for a
+    "why" field, it gives a reason. Measured on the quality benchmark: the embedded model points
+    at arbitrary lines (a migration diff for "Transaction Management", a design-by-contract
+    checklist for "Event-Driven Architecture") that share only the placeholder's plain words."""
+    if subject_terms(f) & set(tokenize(text)):
         return True
     return f.is_rationale and bool(_REASON_RE.search(text))
 
@@ -283,6 +314,14 @@ def field_result(
                 # Lines that speak to the model are an instruction, not an answer.
                 return _unused_pointer(
                     f, section, injection_reason([citations[0].label]), flagged=True
+                )
+            if is_heading(quote):
+                # A section title names a topic ("Hosting Platforms"); it states no value.
+                return _unused_pointer(
+                    f,
+                    section,
+                    f"the lines the model pointed at ({citations[0].label}) are a heading, "
+                    "not a value",
                 )
             if extracted and not mentions_subject(f, quote):
                 # Small models point at arbitrary lines; lines that share no word with what the

@@ -44,6 +44,7 @@ from bench.quality_score import (
     score_modules,
     score_rationale,
     score_stack,
+    score_static,
     score_sufficiency,
 )
 from bench.quality_truth import AGENT_FILES, RepoTruth, all_truths, check_truth
@@ -214,10 +215,13 @@ def score(
         if variant == "asis":
             row["rationale"] = score_rationale(truth, draft)
         row["sufficiency"] = score_sufficiency(truth, draft, files)
+    # A plan's own answers (facts, the repository model, recorded decisions) carry citations too.
+    row["citations"] = score_citations(draft, files)
     if markdown:
-        row["citations"] = score_citations(draft, files)
         row["existence"] = score_existence(draft, files, template_text)
         row["coverage"] = score_coverage(draft)
+    else:
+        row["coverage"] = score_static(draft)
     return row
 
 

@@ -417,7 +417,8 @@ def _citations(draft: Draft) -> Iterable[tuple[str, list[dict[str, Any]], bool]]
             continue
         if result.get("items"):
             for item in result["items"]:
-                yield flatten(item), item.get("citations", []), False
+                inferred_item = any(INFERRED_REASON in r for r in item.get("reasons") or [])
+                yield flatten(item), item.get("citations", []), inferred_item
         else:
             inferred = result.get("source") == "facts" and any(
                 INFERRED_REASON in r for r in result.get("reasons") or []
@@ -570,6 +571,16 @@ def score_sufficiency(truth: RepoTruth, draft: Draft, repo: RepoFiles) -> dict[s
         "share": sum(reached.values()) / n if n else None,
         "entries": n,
         "missed": [k for k, v in reached.items() if not v],
+    }
+
+
+def score_static(draft: Draft) -> dict[str, Any]:
+    """A plan without a model: the fields (and group items) docagent answered on its own."""
+    answered = [r for r in draft.fields.values() if r.get("status") == "answered"]
+    return {
+        "answered": len(answered),
+        "flagged": sum(1 for r in answered if r.get("flagged")),
+        "items": sum(len(r.get("items") or []) for r in answered),
     }
 
 

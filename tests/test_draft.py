@@ -585,9 +585,16 @@ def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
     assert style.flagged and any("extract style" in r for r in style.reasons)
     why = point("why_this_style", lines="13-14")
     assert why.status == "answered" and "one deployable keeps releases" in why.value
+    # A heading alone names a topic ("# Architecture" for the style), it states no value.
+    title = point("architecture_style", lines="1-1")
+    assert title.status == "not_found" and "are a heading" in title.reasons[0]
     # Lines that say nothing about the field are not an answer.
     off = point("caching", lines="8-9")
     assert off.status == "not_found" and "do not mention" in off.reasons[0]
+    # Nor are lines that share only the placeholder's plain words ("the system" for "Event
+    # System: overview of the event system ..."): the subject itself must be named.
+    vague = point("event_system", lines="3-4")
+    assert vague.status == "not_found" and "do not mention" in vague.reasons[0]
     assert point("architecture_style", status="not_found").status == "not_found"
     # A list field gets the cited text as its one item.
     listing = point("key_considerations_when_designing_new_features", lines="3-4")

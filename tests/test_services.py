@@ -1,0 +1,179 @@
+"""Fields the repository model fills beyond the stack: third-party services (overview group and
+component Integration Details), monitoring and message-queue fields, coding standards, the
+component's Key Components table with CODEOWNERS owners, and the ASCII system diagram. Each value
+is checked against what was planted, at its exact line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent import codeowners
+from agent.index import build_index
+from agent.repomodel import is_auxiliary
+from agent.static_answers import static_answers
+from agent.system_diagram import WIDTH
+from agent.templates import load_template
+
+SHOP = {
+    "pyproject.toml": '[project]\nname = "shop"\n'
+    'dependencies = ["flask", "sqlalchemy", "psycopg", "celery", "stripe", "sentry-sdk", "redis"]\n'
+    "\n[tool.ruff]\nline-length = 100\n",
+    "shop/__init__.py": '"""Shop: a small store."""\n',
+    "shop/app.py": "import sentry_sdk\nfrom flask import Flask\n\nfrom shop.billing import charge\n\n"
+    'app = Flask(__name__)\n\n\n@app.route("/orders", methods=["POST"])\ndef create_order():\n'
+    '    return charge()\n\n\n@app.get("/orders/<int:oid>")\ndef get_order(oid):\n'
+    "    return oid\n\n\n@app.get(\"/health\")\ndef health():\n    return 'ok'\n",
+    "shop/billing.py": '"""Charges customers."""\nimport os\n\nimport redis\nimport requests\nimport stripe\n\n'
+    'stripe.api_key = os.environ["STRIPE_API_KEY"]\nTIMEOUT = os.environ.get("SHOP_TIMEOUT", "5")\n\n\n'
+    "def charge():\n    return stripe.Charge.create()\n",
+    "shop/storage.py": "from google.cloud import storage\n\n\ndef bucket():\n    return storage.Client()\n",
+    "shop/config.py": '"""Settings read from the environment."""\nimport os\n\n\n'
+    "class Settings:\n"
+    '    """The shop\'s settings."""\n\n    debug = os.environ.get("SHOP_DEBUG")\n',
+    "tests/test_llm.py": "import openai\n",
+    "examples/worker/pyproject.toml": '[project]\nname = "w"\ndependencies = ["kafka-python"]\n',
+    "docs/architecture.md": "# Architecture\n\n## Payments\n\n"
+    "We use Stripe for payments because it handles card storage, so no card data reaches our "
+    "servers.\n",
+    ".github/CODEOWNERS": "# owners\n* @shop/core\nshop/billing.py @shop/payments\n"
+    "docs/* @shop/docs\n",
+}
+
+
+def _index(tmp_path: Path, files: dict[str, str]):  # type: ignore[no-untyped-def]
+    root = tmp_path / "repo"
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return build_index(root), root
+
+
+def _line(root: Path, path: str, needle: str) -> int:
+    lines = (root / path).read_text(encoding="utf-8").split("\n")
+    return next(n for n, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_third_party_services_from_the_sdks_the_code_imports(tmp_path: Path) -> None:
+    index, root = _index(tmp_path, SHOP)
+    answers = static_answers(load_template("architecture-overview"), index)
+    group = answers["third-party-services-integrations.service"]
+    items = {
+        i["third-party-services-integrations.service.service-name"]: i for i in group.items or []
+    }
+    # Vendors only: Redis and the HTTP client are the system's own stack; a test's import is not
+    # the system's.
+    assert set(items) == {"Stripe", "Sentry", "Google Cloud Storage"}
+    stripe = items["Stripe"]
+    assert stripe["third-party-services-integrations.service.provider"] == "Stripe"
+    method = stripe["third-party-services-integrations.service.integration-method"]
+    assert method == (
+        "SDK (`stripe`), imported in 1 file (`shop/billing.py`); configured by environment "
+        "variable `STRIPE_API_KEY`"
+    )
+    cites = stripe["_citations"]
+    assert isinstance(cites, list)
+    assert ("shop/billing.py", _line(root, "shop/billing.py", "import stripe"), 6) in cites
+    assert ("shop/billing.py", _line(root, "shop/billing.py", "STRIPE_API_KEY"), 8) in cites
+    # The design doc's reason for the vendor, quoted and cited.
+    why = stripe["third-party-services-integrations.service.why-this-service"]
+    assert "handles card storage" in str(why)
+    assert ("docs/architecture.md", 5, 5) in cites
+    # What the service is for is the vendor's line of business: flagged for a human.
+    assert stripe["_reasons"]
+    assert items["Google Cloud Storage"]["third-party-services-integrations.service.provider"] == (
+        "Google Cloud"
+    )
+
+
+def test_monitoring_queue_and_coding_standards_fields(tmp_path: Path) -> None:
+    index, _ = _index(tmp_path, SHOP)
+    answers = static_answers(load_template("architecture-overview"), index)
+    monitoring = answers["technical-constraints-risks.performance-considerations.monitoring"]
+    assert monitoring.value == "Sentry (sentry_sdk)"
+    assert [(f.path, f.line) for f in monitoring.facts] == [("shop/app.py", 1)]
+    assert monitoring.reasons  # inferred from an import: flagged
+    queue = answers["system-events-event-architecture.event-infrastructure.event-bus-message-queue"]
+    # Celery from the project's manifest; the example's Kafka is not the system's queue.
+    assert queue.value == "Celery"
+    assert queue.facts[0].path == "pyproject.toml"
+    standards = answers["code-organization-conventions.code-style-conventions.coding-standards"]
+    assert standards.value == "ruff (configured)"
+    assert [(f.path, f.line) for f in standards.facts] == [("pyproject.toml", 5)]
+
+
+def test_an_example_projects_queue_fills_nothing(tmp_path: Path) -> None:
+    files = {k: v for k, v in SHOP.items() if k != "pyproject.toml"}
+    files["pyproject.toml"] = '[project]\nname = "shop"\ndependencies = ["flask"]\n'
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-overview"), index)
+    assert "system-events-event-architecture.event-infrastructure.event-bus-message-queue" not in (
+        answers
+    )
+
+
+def test_codeowners_last_match_wins_and_dir_star_is_not_recursive(tmp_path: Path) -> None:
+    index, _ = _index(tmp_path, SHOP)
+    rules = codeowners.rules(index)
+    assert [(r.pattern, r.line) for r in rules] == [
+        ("*", 2),
+        ("shop/billing.py", 3),
+        ("docs/*", 4),
+    ]
+
+    def owners(path: str) -> tuple[str, ...]:
+        rule = codeowners.owner(rules, path)
+        return rule.owners if rule else ()
+
+    assert owners("shop/billing.py") == ("@shop/payments",)
+    assert owners("shop/app.py") == ("@shop/core",)
+    assert owners("docs/architecture.md") == ("@shop/docs",)
+    assert owners("docs/adr/0001.md") == ("@shop/core",)  # `docs/*` owns docs' own files only
+
+
+def test_component_key_components_integrations_and_diagram(tmp_path: Path) -> None:
+    index, root = _index(tmp_path, SHOP)
+    template = load_template("architecture-component")
+    answers = static_answers(template, index, topic="billing")
+    table = answers["architecture.key-components.key-components"]
+    rows = table.rows or []
+    assert rows[0]["component"] == "**`charge`** (`shop/billing.py`)"
+    assert rows[0]["type"] == "Configuration"  # it reads environment variables
+    assert rows[0]["technology"] == "Python"
+    assert rows[0]["owner"] == "@shop/payments"
+    assert ("shop/billing.py", 12, 12) in table.spans
+    assert (".github/CODEOWNERS", 3, 3) in table.spans
+    assert table.reasons  # which files make up a topic is a choice: flagged
+
+    integration = answers["integration-details.integration-name"]
+    (item,) = integration.items or []
+    assert item["integration-details.integration-name.integration-name"] == "Stripe"
+    assert item["integration-details.integration-name.service-name"] == "Stripe SDK (`stripe`)"
+    assert item["integration-details.integration-name.credentials-location"] == (
+        "environment variable `STRIPE_API_KEY`"
+    )
+
+    diagram = answers["architecture.system-diagram.system-diagram"]
+    lines = diagram.value.split("\n")
+    boxed = [line for line in lines if line.startswith(("┌", "│", "└"))]
+    assert boxed and all(len(line) == WIDTH for line in boxed)
+    text = diagram.value
+    assert "3 HTTP routes" in text and "built on: Flask" in text
+    assert "database: PostgreSQL" in text and "task queue: Celery" in text
+    # A store named once: Google Cloud Storage is the storage, not also an "external" service.
+    assert "storage: Google Cloud Storage (object storage)" in text
+    assert "external: Sentry, Stripe" in text
+    assert "CLIENT LAYER" not in text  # never the template's example
+    assert ("shop/app.py", _line(root, "shop/app.py", '"/orders", methods'), 9) in [
+        (p, s, e) for p, s, e in diagram.spans
+    ]
+    for path, start, _ in diagram.spans:
+        assert 1 <= start <= len((root / path).read_text(encoding="utf-8").split("\n"))
+    assert diagram.reasons
+
+
+def test_mocks_and_tsx_tests_are_auxiliary() -> None:
+    assert is_auxiliary("server/__mocks__/dd-trace.ts")
+    assert is_auxiliary("app/components/Button.test.tsx")
+    assert is_auxiliary("app/components/Button.spec.jsx")
+    assert not is_auxiliary("app/components/Button.tsx")
