@@ -54,7 +54,8 @@ def _dependency(name: str, version: str, path: str, line: int, scope: str) -> li
             kind="dependency", name=norm, value=version.strip(), path=path, line=line, detail=scope
         )
     ]
-    known = KNOWN_PACKAGES.get(norm)
+    # An indirect Go requirement is a dependency's choice, not the project's.
+    known = KNOWN_PACKAGES.get(norm) if scope != "indirect" else None
     if known:
         facts.append(
             Fact(kind=known[0], name=known[1], value=norm, path=path, line=line, detail=scope)
@@ -259,7 +260,8 @@ def _go_mod(path: str, text: str) -> list[Fact]:
     for n, line in enumerate(text.split("\n"), start=1):
         m = re.match(r"^\s*(?:require\s+)?([\w.\-]+\.[\w]+/[\w./\-]+)\s+(v[\w.\-+]+)", line)
         if m:
-            facts += _dependency(m.group(1), m.group(2), path, n, "require")
+            scope = "indirect" if "// indirect" in line else "require"
+            facts += _dependency(m.group(1), m.group(2), path, n, scope)
         m = re.match(r"^go\s+([\d.]+)", line)
         if m:
             facts.append(Fact(kind="runtime", name="Go", value=m.group(1), path=path, line=n))

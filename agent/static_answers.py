@@ -85,6 +85,9 @@ _RULES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"performance", r"^monitoring$", ("monitoring",)),
     (r"event infrastructure", r"^event bus|message queue", ("messaging", "task-queue")),
     (r"code style", r"^coding standards?$", ("code-quality", "tool-config")),
+    (r"code style", r"^logging", ("logging",)),
+    (r"authentication", r"^authentication method", ("auth",)),
+    (r"resilience|error handling", r"^retry", ("retry",)),
 ]
 _FRONTEND_LANGS = {"ts", "js", "vue", "svelte"}
 
@@ -220,11 +223,14 @@ def _static_for(
         if not found:
             return None
         inferred = any(is_inferred(x) for x in found)
+        reasons = ["inferred from the code's structure: confirm"] if inferred else []
+        if set(kinds) & _PRACTICES:
+            reasons.append(_PRACTICE_REASON)
         return StaticAnswer(
             _describe_facts(found),
             "answered",
             facts=_unique_facts(found)[:4],
-            reasons=["inferred from the code's structure: confirm"] if inferred else [],
+            reasons=reasons,
         )
     return None
 
@@ -239,8 +245,11 @@ _AUXILIARY_RE = re.compile(
 )
 
 
+# A library the manifest names says which tools a practice uses, not how: a human confirms it.
+_PRACTICES = frozenset({"auth", "retry", "logging"})
+_PRACTICE_REASON = "read from the libraries the manifests declare: confirm how the code uses them"
 # An example's queue or monitoring client is not the system's: these come from its own files only.
-_OWN_ONLY = frozenset({"task-queue", "messaging", "monitoring"})
+_OWN_ONLY = frozenset({"task-queue", "messaging", "monitoring", *_PRACTICES})
 
 
 def _primary(found: list[Fact]) -> list[Fact]:

@@ -177,3 +177,28 @@ def test_mocks_and_tsx_tests_are_auxiliary() -> None:
     assert is_auxiliary("app/components/Button.test.tsx")
     assert is_auxiliary("app/components/Button.spec.jsx")
     assert not is_auxiliary("app/components/Button.tsx")
+
+
+def test_logging_auth_and_retry_from_declared_libraries(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "svc"\n'
+        'dependencies = [\n  "structlog",\n  "tenacity>=8",\n  "PyJWT[crypto]",\n]\n',
+        "svc/__init__.py": "",
+        "go.mod": "module example.com/svc\n\ngo 1.22\n\nrequire (\n"
+        "\tgithub.com/rs/zerolog v1.33.0\n\tgo.uber.org/zap v1.27.0 // indirect\n)\n",
+        "main.go": 'package main\n\nimport "github.com/rs/zerolog"\n\nfunc main() { _ = zerolog.New }\n',
+    }
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-overview"), index)
+    logging = answers["code-organization-conventions.code-style-conventions.logging-conventions"]
+    # An indirect Go requirement is a dependency's choice: zap is not the project's logger.
+    assert logging.value == "structlog (structured logging), zerolog (JSON logs)"
+    assert [(f.path, f.line) for f in logging.facts] == [("pyproject.toml", 3), ("go.mod", 6)]
+    auth = answers[
+        "security-compliance-architecture.authentication-authorization.authentication-method"
+    ]
+    assert auth.value == "JWT (PyJWT)" and auth.facts[0].line == 5
+    retry = answers["integration-patterns-communication.error-handling-resilience.retry-logic"]
+    assert retry.value == "tenacity" and retry.facts[0].line == 4
+    # A library says which tool, not how the code uses it: each is for a human to confirm.
+    assert all(a.reasons for a in (logging, auth, retry))
