@@ -13,8 +13,8 @@ import pathspec
 if TYPE_CHECKING:
     from agent.index import RepoIndex
 
-# Where GitHub and GitLab look for the file, in their order of precedence.
-LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
+# Where GitHub looks for the file, in its order (the first found is used); then GitLab's own.
+LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,14 @@ class Rule:
 
     def matches(self, path: str) -> bool:
         """gitignore matching (pathspec), but for `dir/*`: on GitHub it owns the directory's own
-        files, not its subdirectories'."""
-        if self.pattern.endswith("/*") and "/" in path[len(self.pattern.lstrip("/")) - 1 :]:
+        files, not its subdirectories' (a path under a directory the pattern matches is not
+        owned by it). `**` patterns keep gitignore's meaning."""
+        spec = _spec(self.pattern)
+        if not spec.match_file(path):
             return False
-        return _spec(self.pattern).match_file(path)
+        if self.pattern.endswith("/*") and "**" not in self.pattern and "/" in path:
+            return not spec.match_file(path.rsplit("/", 1)[0])
+        return True
 
 
 @functools.lru_cache(maxsize=512)
@@ -48,9 +52,10 @@ def rules(index: RepoIndex) -> list[Rule]:
         found = []
         for n, raw in enumerate(lines, start=1):
             text = raw.split("#", 1)[0].strip()
-            # GitLab section headers ("[Docs]") and lines without owners assign nobody.
+            # GitLab section headers ("[Docs]") are no rule; a pattern without owners is one:
+            # on GitHub it leaves its paths unowned.
             parts = text.split()
-            if len(parts) < 2 or text.startswith("["):
+            if not parts or text.startswith("["):
                 continue
             found.append(Rule(parts[0], tuple(parts[1:]), location, n))
         return found
@@ -58,5 +63,5 @@ def rules(index: RepoIndex) -> list[Rule]:
 
 
 def owner(found: list[Rule], path: str) -> Rule | None:
-    """The rule that assigns `path`: the last one matching."""
+    """The rule that assigns `path`: the last one matching (its owners may be none)."""
     return next((r for r in reversed(found) if r.matches(path)), None)

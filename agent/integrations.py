@@ -67,7 +67,7 @@ _JAVASCRIPT: list[tuple[str, str, str]] = [
     (r"stripe", "Stripe", "payments"),
     (r"nodemailer", "SMTP (nodemailer)", "email"),
     (r"@sentry/[\w-]+", "Sentry", "monitoring"),
-    (r"dd-trace|datadog-metrics|hot-shots", "Datadog", "monitoring"),
+    (r"dd-trace|datadog-metrics", "Datadog", "monitoring"),
     (r"prom-client", "Prometheus", "monitoring"),
     (r"@opentelemetry/[\w-]+", "OpenTelemetry", "monitoring"),
     (r"@slack/[\w-]+", "Slack", "messaging"),
@@ -136,16 +136,27 @@ def integrations(path: str, lines: list[str], language: str) -> list[Integration
         module = next((g for g in m.groups() if g), "")
         if module.startswith("."):
             continue  # the project's own code
+        candidates = [module]
         if language == "python" and m.group(1):
-            # `from google.cloud import storage` imports google.cloud.storage.
-            first = re.match(r"\s*\(?\s*(\w+)", line[m.end() :])
-            if first:
-                module = f"{module}.{first.group(1)}"
-        for regex, provider, category in _COMPILED[language]:
-            if regex.match(module):
-                out.setdefault(provider, Integration(provider, category, path, n, module))
-                break
+            # `from google.cloud import bigquery, storage as gcs` imports google.cloud.bigquery
+            # and google.cloud.storage; a capitalised name is a class, not a module.
+            rest = re.sub(r"\s+as\s+\w+", "", line[m.end() :].split("#", 1)[0])
+            names = re.findall(r"\b([a-z_]\w*)\b", rest)
+            candidates = [f"{module}.{name}" for name in names] or [module]
+        for candidate in candidates:
+            found = _provider(language, candidate) or _provider(language, module)
+            if found is not None:
+                provider, category = found
+                out.setdefault(provider, Integration(provider, category, path, n, candidate))
     return list(out.values())
+
+
+def _provider(language: str, module: str) -> tuple[str, str] | None:
+    """The first service whose module pattern matches an imported module."""
+    return next(
+        ((provider, cat) for regex, provider, cat in _COMPILED[language] if regex.match(module)),
+        None,
+    )
 
 
 def sdk_name(module: str) -> str:
@@ -154,4 +165,4 @@ def sdk_name(module: str) -> str:
     if "/" in module or "::" in module:
         return module
     parts = module.split(".")
-    return ".".join(parts[:3] if parts[0] in ("google", "azure") else parts[:1])
+    return ".".join(parts[: {"google": 3, "azure": 2}.get(parts[0], 1)])

@@ -9,19 +9,19 @@ from __future__ import annotations
 # Well-known packages and what they tell about the architecture.
 KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     # logging (any ecosystem; names do not collide across them)
-    "structlog": ("logging", "structlog (structured logging)"),
+    "structlog": ("logging", "structlog"),
     "loguru": ("logging", "Loguru"),
-    "python-json-logger": ("logging", "JSON logs (python-json-logger)"),
+    "python-json-logger": ("logging", "python-json-logger"),
     "winston": ("logging", "winston"),
-    "pino": ("logging", "pino (JSON logs)"),
-    "bunyan": ("logging", "Bunyan (JSON logs)"),
-    "tracing": ("logging", "tracing (structured logs and spans)"),
+    "pino": ("logging", "pino"),
+    "bunyan": ("logging", "Bunyan"),
+    "tracing": ("logging", "tracing"),
     "env_logger": ("logging", "env_logger"),
     "env-logger": ("logging", "env_logger"),
     "slog": ("logging", "slog"),
-    "go.uber.org/zap": ("logging", "zap (structured logging)"),
+    "go.uber.org/zap": ("logging", "zap"),
     "github.com/sirupsen/logrus": ("logging", "logrus"),
-    "github.com/rs/zerolog": ("logging", "zerolog (JSON logs)"),
+    "github.com/rs/zerolog": ("logging", "zerolog"),
     # authentication
     "passport": ("auth", "Passport strategies"),
     "passport-oauth2": ("auth", "OAuth 2.0 (passport-oauth2)"),
@@ -47,8 +47,8 @@ KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     "async-retry": ("retry", "async-retry"),
     "axios-retry": ("retry", "axios-retry"),
     "tokio-retry": ("retry", "tokio-retry"),
-    "github.com/cenkalti/backoff/v4": ("retry", "backoff (exponential)"),
-    "github.com/cenkalti/backoff/v5": ("retry", "backoff (exponential)"),
+    "github.com/cenkalti/backoff/v4": ("retry", "backoff"),
+    "github.com/cenkalti/backoff/v5": ("retry", "backoff"),
     # python web / api
     "django": ("web-framework", "Django"),
     "flask": ("web-framework", "Flask"),

@@ -19,33 +19,60 @@ from agent.rationale import why_field
 
 @dataclass(frozen=True)
 class Vendor:
-    """Who provides a service an SDK reaches, and the words its settings are named with."""
+    """Who provides a service an SDK reaches, and how its settings and its docs name it."""
 
     company: str
     does: str  # what the vendor's service is, as a noun phrase
-    tokens: tuple[str, ...]  # lower-case words of its environment variables (STRIPE_API_KEY)
+    # Environment variables of this service by their prefix (STRIPE_, DD_): a vendor's bare name
+    # is not enough (GOOGLE_CLIENT_ID is a sign-in setting, not Cloud Storage's).
+    env: tuple[str, ...]
+    # What a design note calls the service ("B2", "S3"): a reason is looked up by these, never by
+    # the vendor alone (a reason for "Google sign-in" is none for Google Cloud Storage).
+    names: tuple[str, ...]
 
 
 # Integration provider (agent.integrations) -> vendor. Infrastructure the project runs itself
 # (Redis, Celery, Kafka, Elasticsearch, Prometheus, SMTP, LDAP) and plain HTTP clients are not
 # third-party services: they are in the stack fields already.
 VENDORS: dict[str, Vendor] = {
-    "AWS SDK": Vendor("Amazon Web Services", "cloud services", ("aws", "s3", "sqs", "sns")),
-    "AWS S3": Vendor("Amazon Web Services", "object storage (S3)", ("aws", "s3")),
-    "Google Cloud Storage": Vendor("Google Cloud", "object storage", ("gcs", "gcp", "google")),
-    "Google Cloud": Vendor("Google Cloud", "cloud services", ("gcp", "google", "gcloud")),
-    "Azure Blob Storage": Vendor("Microsoft Azure", "object storage", ("azure",)),
-    "Azure": Vendor("Microsoft Azure", "cloud services", ("azure",)),
-    "Backblaze B2": Vendor("Backblaze", "object storage (B2)", ("b2", "backblaze")),
-    "Stripe": Vendor("Stripe", "payments", ("stripe",)),
-    "Twilio": Vendor("Twilio", "SMS and voice messaging", ("twilio",)),
-    "SendGrid": Vendor("Twilio SendGrid", "e-mail delivery", ("sendgrid",)),
-    "OpenAI": Vendor("OpenAI", "language-model API", ("openai",)),
-    "Anthropic": Vendor("Anthropic", "language-model API", ("anthropic", "claude")),
-    "Sentry": Vendor("Sentry", "error and performance monitoring", ("sentry",)),
-    "Datadog": Vendor("Datadog", "monitoring and tracing", ("datadog", "dd")),
-    "Slack": Vendor("Slack (Salesforce)", "team messaging API", ("slack",)),
-    "GitHub API": Vendor("GitHub", "GitHub's REST/GraphQL API", ("github", "gh")),
+    "AWS SDK": Vendor("Amazon Web Services", "cloud services", ("AWS_",), ("AWS",)),
+    "AWS S3": Vendor("Amazon Web Services", "object storage (S3)", ("AWS_", "S3_"), ("S3",)),
+    "Google Cloud Storage": Vendor(
+        "Google Cloud",
+        "object storage",
+        ("GCS_", "GOOGLE_CLOUD_", "GOOGLE_APPLICATION_CREDENTIALS"),
+        ("Google Cloud Storage", "GCS"),
+    ),
+    "Google Cloud": Vendor(
+        "Google Cloud",
+        "cloud services",
+        ("GCP_", "GCLOUD_", "GOOGLE_CLOUD_", "GOOGLE_APPLICATION_CREDENTIALS"),
+        ("Google Cloud", "GCP"),
+    ),
+    "Azure Blob Storage": Vendor(
+        "Microsoft Azure", "object storage", ("AZURE_STORAGE_",), ("Azure Blob Storage",)
+    ),
+    "Azure": Vendor("Microsoft Azure", "cloud services", ("AZURE_",), ("Azure",)),
+    "Backblaze B2": Vendor("Backblaze", "object storage (B2)", ("B2_", "BACKBLAZE_"), ("B2",)),
+    "Stripe": Vendor("Stripe", "payments", ("STRIPE_",), ("Stripe",)),
+    "Twilio": Vendor("Twilio", "SMS and voice messaging", ("TWILIO_",), ("Twilio",)),
+    "SendGrid": Vendor("Twilio SendGrid", "e-mail delivery", ("SENDGRID_",), ("SendGrid",)),
+    "OpenAI": Vendor("OpenAI", "language-model API", ("OPENAI_",), ("OpenAI",)),
+    "Anthropic": Vendor("Anthropic", "language-model API", ("ANTHROPIC_",), ("Anthropic",)),
+    "Sentry": Vendor("Sentry", "error and performance monitoring", ("SENTRY_",), ("Sentry",)),
+    "Datadog": Vendor("Datadog", "monitoring and tracing", ("DD_", "DATADOG_"), ("Datadog",)),
+    "Slack": Vendor(
+        "Slack (Salesforce)",
+        "team messaging API",
+        ("SLACK_BOT_TOKEN", "SLACK_TOKEN", "SLACK_WEBHOOK"),
+        ("Slack",),
+    ),
+    "GitHub API": Vendor(
+        "GitHub",
+        "GitHub's REST/GraphQL API",
+        ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_APP_"),
+        ("GitHub API",),
+    ),
 }
 
 MAX_ITEMS = 8
@@ -76,29 +103,11 @@ def services(index: RepoIndex, files: set[str] | None = None) -> list[Service]:
         if vendor is None or (files is not None and used.path not in files):
             continue
         found.setdefault(used.provider, Service(used.provider, vendor)).imports.append(used)
-    # A vendor's SDK in general ("Google Cloud") where the same files use one of its services
-    # ("Google Cloud Storage") is that service, not a second item.
-    for generic, svc in list(found.items()):
-        files_of = {i.path for i in svc.imports}
-        specific = next(
-            (
-                other
-                for name, other in found.items()
-                if name != generic
-                and other.vendor.company == svc.vendor.company
-                and svc.vendor.does == "cloud services"
-                and files_of <= {i.path for i in other.imports}
-            ),
-            None,
-        )
-        if specific is not None:
-            specific.imports += found.pop(generic).imports
     env = [f for f in index.facts if f.kind == "env-var" and "example env file" not in f.detail]
     for svc in found.values():
-        words = set(svc.vendor.tokens)
         seen: set[str] = set()
         for fact in env:
-            if fact.name not in seen and words & set(fact.name.lower().split("_")):
+            if fact.name not in seen and fact.name.startswith(svc.vendor.env):
                 seen.add(fact.name)
                 svc.settings.append(fact)
     return sorted(found.values(), key=lambda s: (-len(s.imports), s.provider))[:MAX_ITEMS]
@@ -116,9 +125,8 @@ _ROLES = (
     ("why", re.compile(r"^why this service$|^why this provider$")),
 )
 _GROUP = re.compile(r"service|integration", re.I)
-_INFERRED = (
-    "inferred from the code's structure (the SDK it imports): what the service is used for, confirm"
-)
+_INFERRED = "what the service is for is read from the SDK the code imports: confirm"
+_BY_NAME = "the reason is a design note's sentence that names the service: confirm it is why"
 
 
 def member_roles(labels: dict[str, str]) -> dict[str, str]:
@@ -164,12 +172,11 @@ def service_items(
         if svc.settings and ({"credentials", "method"} & set(by_role)):
             cites += [(f.path, f.line, f.line) for f in svc.settings[:_SHOWN_FILES]]
         if "why" in by_role:
-            names = sorted({svc.provider.split(" ")[0], svc.vendor.company.split(" ")[0]})
-            filled = why_field(names, index)
+            filled = why_field(list(svc.vendor.names), index)
             if filled is not None:
                 values[by_role["why"]] = filled.value
                 cites += filled.spans
-                reasons += filled.reasons
+                reasons += filled.reasons or [_BY_NAME]
         values["_citations"] = list(dict.fromkeys(cites))
         values["_reasons"] = reasons
         items.append(values)

@@ -24,6 +24,7 @@ from agent.rationale import (
     why_field,
 )
 from agent.render import group_members
+from agent.repomodel import is_auxiliary
 from agent.services import is_services_group, service_items
 from agent.system_diagram import system_diagram
 from agent.templates import FieldKind, Template, TemplateField
@@ -254,7 +255,12 @@ _OWN_ONLY = frozenset({"task-queue", "messaging", "monitoring", *_PRACTICES})
 
 def _primary(found: list[Fact]) -> list[Fact]:
     """The facts from the project's own files, when there are any; otherwise all of them."""
-    own = [f for f in found if f.kind == "language" or not _AUXILIARY_RE.search(f.path)]
+    own = [
+        f
+        for f in found
+        if f.kind == "language"
+        or not (_AUXILIARY_RE.search(f.path) or (f.kind in _OWN_ONLY and is_auxiliary(f.path)))
+    ]
     return own or [f for f in found if f.kind not in _OWN_ONLY]
 
 
@@ -283,9 +289,13 @@ def _describe_facts(found: list[Fact]) -> str:
         elif fact.kind in ("dependency",):
             text = f"{fact.name} {fact.value}".strip()
         else:
+            # A name that already says where it comes from ("XML-RPC (pyramid_rpc)") is not
+            # followed by the package again.
             version = (
                 f" ({fact.value})"
-                if fact.value and fact.value.lower() not in fact.name.lower()
+                if fact.value
+                and fact.value.lower() not in fact.name.lower()
+                and "(" not in fact.name
                 else ""
             )
             text = f"{fact.name}{version}"
@@ -312,7 +322,10 @@ def project_name(index: RepoIndex) -> tuple[str, Fact | None]:
     return index.root.name, None
 
 
-_DRAWN = "inferred from the code's structure (the repository model), drawn by docagent: confirm"
+_DRAWN = (
+    "inferred from the code's structure (the repository model): the whole system, drawn by "
+    "docagent, not only this topic's part: confirm"
+)
 _TOPIC_CHOICE = "chosen by the topic's words and how much the code uses each file: confirm"
 
 

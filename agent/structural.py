@@ -121,7 +121,10 @@ def _role(index: RepoIndex, path: str) -> str:
         return "Routes"
     if any(t.path == path for t in model.tables):
         return "Models"
-    if any(x.kind == "env-var" and x.path == path for x in index.facts):
+    # A file named for settings that reads them; any file may read one variable.
+    if re.search(r"conf|setting|env", PurePosixPath(path).stem, re.I) and any(
+        x.kind == "env-var" and x.path == path for x in index.facts
+    ):
         return "Configuration"
     return "Module"
 
@@ -131,6 +134,20 @@ def _top(index: RepoIndex, path: str) -> Symbol | None:
     model = index.model
     syms = [s for s in model.definitions(path) if s.exported]
     return max(syms, key=lambda s: model.ranking.symbols.get((path, s.name), 0.0), default=None)
+
+
+def _described(index: RepoIndex, path: str) -> tuple[Symbol | None, str, tuple[str, int, int]]:
+    """A file's main definition, its description ("" without a docstring), and the lines that
+    state both (the definition and its docstring or doc comment)."""
+    top = _top(index, path)
+    if top is None:
+        return None, "", (path, 1, 1)
+    return top, _short(top.doc), _definition_span(index, path, top)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """A description cut at a word, not mid-word."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def locations_table(
@@ -144,14 +161,18 @@ def locations_table(
         is_front = path.endswith(_FRONTEND_EXT) or bool(_FRONTEND_DIRS.search(path))
         if is_front != frontend:
             continue
-        top = _top(index, path)
+        top, doc, span = _described(index, path)
         note = f"`{top.name}` ({top.kind})" if top else ""
-        if top is not None and top.doc:
-            note += f": {top.doc[:100]}"
-        rows.append(
-            _row(f.column_keys, PurePosixPath(path).stem, _role(index, path), path, note or "—")
-        )
-        cites.append((path, top.line, top.line) if top else (path, 1, 1))
+        if doc:
+            note += f": {doc}"
+        cells = {
+            "name": f"**{PurePosixPath(path).stem}**",
+            "path": f"`{path}`",
+            "type": _role(index, path),
+            "purpose": note or "—",
+        }
+        rows.append(_cells(f.column_keys, cells))
+        cites.append(span)
     return (rows, cites) if rows else None
 
 
@@ -168,22 +189,22 @@ def key_components_table(
     rows: list[dict[str, str]] = []
     cites: list[tuple[str, int, int]] = []
     for path in topic_files(index, topic)[:MAX_KEY_COMPONENTS]:
-        top = _top(index, path)
+        top, doc, span = _described(index, path)
         rec = index.records.get(path)
         language = _LANGUAGE_NAMES.get(rec.language, rec.language) if rec else ""
         frameworks = sorted({i.framework for i in index.model.interfaces if i.path == path})
         tech = f"{language} ({', '.join(frameworks)})" if frameworks and language else language
         rule = codeowners.owner(rules, path)
         role = _role(index, path)
-        values = {
-            "component": f"**`{top.name}`** (`{path}`)" if top else f"**`{path}`**",
+        cells = {
+            "name": f"**`{top.name}`** (`{path}`)" if top else f"**`{path}`**",
             "type": role if role != "Module" or top is None else top.kind.capitalize(),
-            "purpose": top.doc[:100] if top and top.doc else "—",
-            "technology": tech or "—",
-            "owner": " ".join(rule.owners) if rule else "—",
+            "purpose": doc or "—",
+            "tech": tech or "—",
+            "owner": " ".join(rule.owners) if rule and rule.owners else "—",
         }
-        rows.append({k: _by_column(k, i, values) for i, k in enumerate(f.column_keys)})
-        cites.append(_definition_span(index, path, top) if top else (path, 1, 1))
+        rows.append(_cells(f.column_keys, cells))
+        cites.append(span)
         if rule is not None:
             cites.append((rule.path, rule.line, rule.line))
     return (rows, list(dict.fromkeys(cites))) if rows else None
@@ -213,36 +234,22 @@ _LANGUAGE_NAMES = {
 }
 
 
-def _by_column(key: str, i: int, values: dict[str, str]) -> str:
-    """A Key Components cell by what its column is called (the first column names the part)."""
-    for word, value in (
-        ("owner", values["owner"]),
-        ("tech", values["technology"]),
-        ("type", values["type"]),
-        ("kind", values["type"]),
-        ("purpose", values["purpose"]),
-        ("description", values["purpose"]),
-        ("responsib", values["purpose"]),
-    ):
-        if word in key:
-            return value
-    return values["component"] if i == 0 else "—"
+# Column words -> the cell role they ask for; the first column that matches none names the row.
+_COLUMNS = (
+    (("location", "path", "file"), "path"),
+    (("owner",), "owner"),
+    (("tech",), "tech"),
+    (("type", "kind", "role"), "type"),
+    (("note", "purpose", "description", "responsib"), "purpose"),
+)
 
 
-def _row(keys: list[str], name: str, role: str, path: str, note: str) -> dict[str, str]:
+def _cells(keys: list[str], cells: dict[str, str]) -> dict[str, str]:
     """A row placed by what each column is called, whatever the template's column order."""
     row: dict[str, str] = {}
     for i, key in enumerate(keys):
-        if "location" in key or "path" in key or "file" in key:
-            row[key] = f"`{path}`"
-        elif "type" in key or "kind" in key or "role" in key:
-            row[key] = role
-        elif "note" in key or "purpose" in key or "description" in key:
-            row[key] = note
-        elif i == 0:
-            row[key] = f"**{name}**"
-        else:
-            row[key] = "—"
+        role = next((r for words, r in _COLUMNS if any(w in key for w in words)), "")
+        row[key] = cells.get(role) or (cells["name"] if i == 0 else "—")
     return row
 
 

@@ -41,7 +41,9 @@ def system_diagram(index: RepoIndex) -> tuple[str, list[tuple[str, int, int]]] |
     for kind, label in INTERFACE_KINDS.items():
         found = [i for i in model.interfaces if i.kind == kind]
         if found:
-            entry.append(f"{len(found)} {label}")
+            # "1 HTTP route", "3 HTTP routes" ("gRPC services/methods" stays as it is).
+            one = len(found) == 1 and label.endswith("s") and "/" not in label
+            entry.append(f"{len(found)} {label[:-1] if one else label}")
             cites.append((found[0].path, found[0].line, found[0].line))
     if entry:
         boxes.append(("ENTRY POINTS", [" · ".join(entry)]))
@@ -66,9 +68,9 @@ def system_diagram(index: RepoIndex) -> tuple[str, list[tuple[str, int, int]]] |
         names = _names(facts, (kind,), cites)
         if names:
             data.append(f"{label}: {', '.join(names)}")
-    # Third-party services not already named as a store ("storage: Backblaze B2").
-    named = {_head(n) for line in data for n in line.split(": ", 1)[1].split(", ")}
-    external = [s for s in services(index) if _head(s.provider) not in named]
+    # Third-party services not already named as a store ("storage: Backblaze B2 (b2sdk)").
+    named = {n.split(" (")[0] for line in data for n in line.split(": ", 1)[1].split(", ")}
+    external = [s for s in services(index) if s.provider not in named]
     if external:
         data.append("external: " + ", ".join(s.provider for s in external))
         cites += [(s.imports[0].path, s.imports[0].line, s.imports[0].line) for s in external]
@@ -96,6 +98,7 @@ def _names(
 
 
 def _head(name: str) -> str:
+    """A name's first word: "clap" and "clap (command-line framework)" are one framework."""
     return name.split(" ")[0].lower()
 
 

@@ -223,41 +223,49 @@ _REASON_RE = re.compile(
 )
 
 
-_HEADING_RE = re.compile(
-    r"^(?:#{1,6}\s+[^\n]{1,100}"  # Markdown: "## Hosting Platforms"
-    r"|(?:([-=~^*+#])\1{2,}\s+)?[^\n]{1,100}?(?<![.:;])\s+([-=~^*+#])\2{2,})$"  # reST title
-)
+_ADORNMENT_RE = re.compile(r"^([-=~^*+#\"'`])\1{2,}$")
+_DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc")
 
 
-def is_heading(quote: str) -> bool:
-    """Whether quoted lines are only a section title (Markdown or reStructuredText)."""
-    return bool(_HEADING_RE.match(" ".join(quote.split())))
+def is_heading(lines: list[str], path: str) -> bool:
+    """Whether cited lines of a document are only a section title: Markdown `## Title` lines, or
+    one title line over (or between) rules of one adornment character (reST, setext)."""
+    if not path.lower().endswith(_DOC_SUFFIXES):
+        return False  # `# Use Redis for sessions` in code is a comment, not a heading
+    text = [line.strip() for line in lines if line.strip()]
+    if text and all(re.match(r"#{1,6}\s+\S", t) for t in text):
+        return True
+    titles = [t for t in text if not _ADORNMENT_RE.match(t)]
+    return (
+        len(titles) == 1
+        and len(text) > 1
+        and len(titles[0]) <= 100
+        and not titles[0].endswith((".", ":", ";"))
+    )
 
 
-# Label words that name a kind of thing, not a subject ("Transaction Management", "ORM Usage").
-_FRAME = frozenset(
+# Words of a field's label and placeholder that any passage shares: matching one says nothing
+# about whether the lines speak of the field's subject.
+_VAGUE = frozenset(
     tokenize(
-        "architecture design pattern patterns strategy management usage handling approach model "
-        "method methods mechanism considerations system data"
+        "how used use system overview data flow flows handled managed applied works work across "
+        "into through implementation pattern patterns approach strategy management architecture "
+        "design model models method methods mechanism considerations code general level"
     )
 )
 
 
 def subject_terms(f: TemplateField) -> set[str]:
-    """What a field is about: its label's words, and the names its placeholder gives as examples
-    ("Redux, Context API, SWR"); not the placeholder's plain words ("how events are used"),
-    which any passage shares."""
-    named = " ".join(re.findall(r"\b[A-Z][\w.+#-]*", f.description))
-    return (set(tokenize(f"{f.label} {named}")) - _GENERIC - _FRAME) or set(
-        tokenize(f.label)
-    ) - _GENERIC
+    """What a field is about: the words of its label and placeholder, less the vague ones."""
+    terms = set(tokenize(f"{f.label} {f.description}")) - _GENERIC
+    return (terms - _VAGUE) or terms
 
 
 def mentions_subject(f: TemplateField, text: str) -> bool:
     """Whether cited text is about what a field asks: it names the field's subject, or, for a
     "why" field, it gives a reason. Measured on the quality benchmark: the embedded model points
-    at arbitrary lines (a migration diff for "Transaction Management", a design-by-contract
-    checklist for "Event-Driven Architecture") that share only the placeholder's plain words."""
+    at arbitrary lines (a design-by-contract checklist for "Event-Driven Architecture", a
+    deployment note for "State Management") that share only a vague word ("used", "manages")."""
     if subject_terms(f) & set(tokenize(text)):
         return True
     return f.is_rationale and bool(_REASON_RE.search(text))
@@ -315,7 +323,11 @@ def field_result(
                 return _unused_pointer(
                     f, section, injection_reason([citations[0].label]), flagged=True
                 )
-            if is_heading(quote):
+            cited = citations[0]
+            span = (verifier.index.file_lines(cited.path) or [])[
+                cited.start_line - 1 : cited.end_line
+            ]
+            if is_heading(span, cited.path):
                 # A section title names a topic ("Hosting Platforms"); it states no value.
                 return _unused_pointer(
                     f,

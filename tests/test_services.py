@@ -13,6 +13,7 @@ from agent.repomodel import is_auxiliary
 from agent.static_answers import static_answers
 from agent.system_diagram import WIDTH
 from agent.templates import load_template
+from agent.verify import is_heading
 
 SHOP = {
     "pyproject.toml": '[project]\nname = "shop"\n'
@@ -29,14 +30,15 @@ SHOP = {
     "shop/storage.py": "from google.cloud import storage\n\n\ndef bucket():\n    return storage.Client()\n",
     "shop/config.py": '"""Settings read from the environment."""\nimport os\n\n\n'
     "class Settings:\n"
-    '    """The shop\'s settings."""\n\n    debug = os.environ.get("SHOP_DEBUG")\n',
+    '    """The shop\'s settings."""\n\n    debug = os.environ.get("SHOP_DEBUG")\n'
+    '    google_login = os.environ.get("GOOGLE_CLIENT_ID")\n',
     "tests/test_llm.py": "import openai\n",
     "examples/worker/pyproject.toml": '[project]\nname = "w"\ndependencies = ["kafka-python"]\n',
     "docs/architecture.md": "# Architecture\n\n## Payments\n\n"
     "We use Stripe for payments because it handles card storage, so no card data reaches our "
-    "servers.\n",
+    "servers.\n\n## Sign-in\n\nWe use Google sign-in because most customers have an account.\n",
     ".github/CODEOWNERS": "# owners\n* @shop/core\nshop/billing.py @shop/payments\n"
-    "docs/* @shop/docs\n",
+    "docs/* @shop/docs\n/vendor/\n",
 }
 
 
@@ -81,9 +83,11 @@ def test_third_party_services_from_the_sdks_the_code_imports(tmp_path: Path) -> 
     assert ("docs/architecture.md", 5, 5) in cites
     # What the service is for is the vendor's line of business: flagged for a human.
     assert stripe["_reasons"]
-    assert items["Google Cloud Storage"]["third-party-services-integrations.service.provider"] == (
-        "Google Cloud"
-    )
+    gcs = items["Google Cloud Storage"]
+    assert gcs["third-party-services-integrations.service.provider"] == "Google Cloud"
+    # A sign-in setting and a reason for Google sign-in are not Cloud Storage's.
+    assert "GOOGLE_CLIENT_ID" not in str(gcs)
+    assert "third-party-services-integrations.service.why-this-service" not in gcs
 
 
 def test_monitoring_queue_and_coding_standards_fields(tmp_path: Path) -> None:
@@ -115,10 +119,11 @@ def test_an_example_projects_queue_fills_nothing(tmp_path: Path) -> None:
 def test_codeowners_last_match_wins_and_dir_star_is_not_recursive(tmp_path: Path) -> None:
     index, _ = _index(tmp_path, SHOP)
     rules = codeowners.rules(index)
-    assert [(r.pattern, r.line) for r in rules] == [
-        ("*", 2),
-        ("shop/billing.py", 3),
-        ("docs/*", 4),
+    assert [(r.pattern, r.owners, r.line) for r in rules] == [
+        ("*", ("@shop/core",), 2),
+        ("shop/billing.py", ("@shop/payments",), 3),
+        ("docs/*", ("@shop/docs",), 4),
+        ("/vendor/", (), 5),
     ]
 
     def owners(path: str) -> tuple[str, ...]:
@@ -129,6 +134,10 @@ def test_codeowners_last_match_wins_and_dir_star_is_not_recursive(tmp_path: Path
     assert owners("shop/app.py") == ("@shop/core",)
     assert owners("docs/architecture.md") == ("@shop/docs",)
     assert owners("docs/adr/0001.md") == ("@shop/core",)  # `docs/*` owns docs' own files only
+    assert owners("vendor/lib.py") == ()  # a pattern without owners leaves its paths unowned
+    deep = codeowners.Rule("apps/*/src/*", ("@web",), "CODEOWNERS", 1)
+    assert deep.matches("apps/web/src/a.ts") and not deep.matches("apps/web/src/x/a.ts")
+    assert codeowners.Rule("**/logs/*", ("@ops",), "CODEOWNERS", 1).matches("a/b/logs/x.txt")
 
 
 def test_component_key_components_integrations_and_diagram(tmp_path: Path) -> None:
@@ -138,7 +147,8 @@ def test_component_key_components_integrations_and_diagram(tmp_path: Path) -> No
     table = answers["architecture.key-components.key-components"]
     rows = table.rows or []
     assert rows[0]["component"] == "**`charge`** (`shop/billing.py`)"
-    assert rows[0]["type"] == "Configuration"  # it reads environment variables
+    # It reads an environment variable, but only a settings file is "Configuration".
+    assert rows[0]["type"] == "Function"
     assert rows[0]["technology"] == "Python"
     assert rows[0]["owner"] == "@shop/payments"
     assert ("shop/billing.py", 12, 12) in table.spans
@@ -167,8 +177,13 @@ def test_component_key_components_integrations_and_diagram(tmp_path: Path) -> No
     assert ("shop/app.py", _line(root, "shop/app.py", '"/orders", methods'), 9) in [
         (p, s, e) for p, s, e in diagram.spans
     ]
-    for path, start, _ in diagram.spans:
-        assert 1 <= start <= len((root / path).read_text(encoding="utf-8").split("\n"))
+    cited = " ".join(
+        (root / path).read_text(encoding="utf-8").split("\n")[start - 1]
+        for path, start, _ in diagram.spans
+    )
+    # Every name drawn is stated by a cited line.
+    for name in ("psycopg", "celery", "flask", "app.route", "sentry_sdk", "stripe", "storage"):
+        assert name in cited, name
     assert diagram.reasons
 
 
@@ -192,13 +207,40 @@ def test_logging_auth_and_retry_from_declared_libraries(tmp_path: Path) -> None:
     answers = static_answers(load_template("architecture-overview"), index)
     logging = answers["code-organization-conventions.code-style-conventions.logging-conventions"]
     # An indirect Go requirement is a dependency's choice: zap is not the project's logger.
-    assert logging.value == "structlog (structured logging), zerolog (JSON logs)"
-    assert [(f.path, f.line) for f in logging.facts] == [("pyproject.toml", 3), ("go.mod", 6)]
+    assert logging.value == "zerolog (github.com/rs/zerolog), structlog"
+    assert [(f.path, f.line) for f in logging.facts] == [("go.mod", 6), ("pyproject.toml", 4)]
     auth = answers[
         "security-compliance-architecture.authentication-authorization.authentication-method"
     ]
-    assert auth.value == "JWT (PyJWT)" and auth.facts[0].line == 5
+    assert auth.value == "JWT (PyJWT)" and auth.facts[0].line == 6
     retry = answers["integration-patterns-communication.error-handling-resilience.retry-logic"]
-    assert retry.value == "tenacity" and retry.facts[0].line == 4
+    assert retry.value == "tenacity" and retry.facts[0].line == 5
     # A library says which tool, not how the code uses it: each is for a human to confirm.
     assert all(a.reasons for a in (logging, auth, retry))
+
+
+def test_only_a_documents_title_lines_are_a_heading() -> None:
+    assert is_heading(["Hosting Platforms", "-----------------"], "docs/deploying/index.rst")
+    assert is_heading(["## Deploying"], "docs/deploy.md")
+    assert is_heading(["=====", "Title", "====="], "README.rst")
+    # A title with its text, a sentence over a rule, a code comment: values, not headings.
+    assert not is_heading(["## Caching", "We use Redis for sessions."], "docs/a.md")
+    assert not is_heading(["Deploying is easy.", "-----"], "docs/a.md")
+    assert not is_heading(["# Use Redis for the session cache"], "shop/cache.py")
+
+
+def test_from_imports_name_the_submodules_they_import() -> None:
+    from agent.integrations import integrations
+
+    lines = [
+        "from google.cloud import bigquery, storage as gcs",
+        "from azure.identity import DefaultAzureCredential",
+        "from stripe import Charge",
+    ]
+    found = {(i.provider, i.module, i.line) for i in integrations("a.py", lines, "python")}
+    assert found == {
+        ("Google Cloud", "google.cloud.bigquery", 1),
+        ("Google Cloud Storage", "google.cloud.storage", 1),
+        ("Azure", "azure.identity", 2),
+        ("Stripe", "stripe", 3),
+    }
