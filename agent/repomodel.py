@@ -143,11 +143,22 @@ class RepoModel:
         """The most-used files, most central first."""
         return sorted(self.ranking.files.items(), key=lambda kv: -kv[1])[:limit]
 
+    def importers(self, path: str) -> dict[str, int]:
+        """The files that import `path` (or its directory), with the line of each import."""
+        return {
+            src: targets[t]
+            for src, targets in self.imports.items()
+            for t in (path, str(PurePosixPath(path).parent))
+            if t in targets
+        }
+
     def definitions(self, path: str) -> list[Symbol]:
         """A file's top-level definitions (methods are left out)."""
         return [s for s in self.by_file.get(path, []) if not s.parent]
 
     by_file: dict[str, list[Symbol]] = field(default_factory=dict, repr=False)
+    # Code file -> the files or directories it imports, with the line of each import.
+    imports: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
 
 _TYPE_KINDS = {"class", "struct", "trait", "interface", "enum", "type"}
@@ -298,6 +309,7 @@ def build_model(index: RepoIndex) -> RepoModel:
         skipped=skipped,
         languages=languages,
         by_file=by_file,
+        imports=imports,
     )
     model.facts = stack_facts(index, model)
     model.seconds = time.perf_counter() - started

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from agent import structural
 from agent.architecture import is_inferred
+from agent.component_links import component_link
 from agent.decomposition import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
@@ -198,6 +199,10 @@ def _static_for(
         return _env_table(f, facts, index)
     if topic and f.kind in (FieldKind.TABLE, FieldKind.CODE):
         return _structural(f, trail, index, topic)
+    if topic and f.kind is FieldKind.TEXT:
+        link = component_link(f.label, trail, index, topic)
+        if link is not None:
+            return StaticAnswer(link.value, "answered", spans=link.spans, reasons=[_TOPIC_CHOICE])
     if f.kind is not FieldKind.TEXT:
         return None
     for section_re, label_re, kinds in _RULES:

@@ -244,3 +244,32 @@ def test_from_imports_name_the_submodules_they_import() -> None:
         ("Azure", "azure.identity", 2),
         ("Stripe", "stripe", 3),
     }
+
+
+def test_component_dependencies_and_owner_from_imports_and_codeowners(tmp_path: Path) -> None:
+    files = dict(SHOP)
+    files["shop/models.py"] = (
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n\n"
+        'Base = declarative_base()\n\n\nclass Charge(Base):\n    __tablename__ = "charges"\n'
+        "    id = Column(Integer, primary_key=True)\n"
+    )
+    files["shop/billing.py"] = files["shop/billing.py"].replace(
+        "import stripe\n", "import stripe\n\nfrom shop.models import Charge\n"
+    )
+    index, root = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-component"), index, topic="billing")
+    owner = answers["owner"]
+    assert owner.value == "@shop/payments" and owner.spans == [(".github/CODEOWNERS", 3, 3)]
+    up = answers["dependencies.upstream-dependencies.architecture-service"]
+    at = _line(root, "shop/billing.py", "from shop.models")
+    assert up.value == "`shop/models.py` - imported by `shop/billing.py`"
+    assert up.spans == [("shop/billing.py", at, at)]
+    external = answers["dependencies.upstream-dependencies.external-service"]
+    assert external.value == "Stripe - SDK imported in `shop/billing.py`"
+    down = answers["dependencies.downstream-dependencies.service"]
+    at = _line(root, "shop/app.py", "from shop.billing")
+    assert down.value == "`shop/app.py` - `shop/app.py` imports `shop/billing.py`"
+    assert down.spans == [("shop/app.py", at, at)]
+    # billing.py defines no table: the database is not its dependency by a word of its path.
+    assert "dependencies.upstream-dependencies.database" not in answers
+    assert all(a.reasons for a in (owner, up, external, down))
