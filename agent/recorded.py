@@ -8,6 +8,7 @@ is the answer: its own words, its own lines. Otherwise `why` asks the model as b
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
@@ -20,6 +21,8 @@ from agent.retrieval import tokenize
 # Chosen on the quality benchmark's dev questions; see bench/why.py --truth.
 MIN_COVERAGE = 0.6
 MIN_OWN = 0.2
+LEAD_LINES = 8
+_REFERS_BACK = re.compile(r"(because|this|that|these|those|it|so|therefore|thus|hence)\b", re.I)
 
 
 # One matcher per index: `why --questions FILE` and the MCP server ask many questions of one index,
@@ -43,12 +46,25 @@ class RecordMatcher:
         self.entries: list[tuple[Decision, Passage, set[str], set[str]]] = []
         for d in index.decisions:
             head = set(tokenize(f"{d.subject} {d.decision.text if d.decision else ''}"))
+            lines = (index.file_lines(d.path) or []) if d.start else []
             for p in d.reasons:
                 # In an ADR or a design doc "this allows" or ", so" states a reason often enough;
                 # elsewhere ("Otherwise it returns None.") it does not.
-                if states_reason(p.text, weak_counts=d.weight >= 2):
-                    own = set(tokenize(p.text))
-                    self.entries.append((d, p, head | own, own))
+                if not states_reason(p.text, weak_counts=d.weight >= 2):
+                    continue
+                # A reason that refers back ("Why is this the case? Because people have different
+                # preferences ...") is about the lines just before it ("Flask will never have a
+                # database layer. It will not have a form library ..."). Any reason's preceding
+                # lines were measured too: they matched reasons to questions about their neighbours.
+                refers_back = bool(_REFERS_BACK.match(p.text))
+                lead = (
+                    lines[max(d.start, p.start - LEAD_LINES) - 1 : p.start - 1]
+                    if p.start and refers_back
+                    else []
+                )
+                # What a back-referring reason refers to is part of what it says.
+                own = set(tokenize(" ".join([*lead, p.text])))
+                self.entries.append((d, p, head | own, own))
         df: Counter[str] = Counter(t for _, _, terms, _ in self.entries for t in terms)
         n = max(1, len(self.entries))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
@@ -92,6 +108,23 @@ class RecordMatcher:
             if len(out) >= k:
                 break
         return out
+
+
+def referred_to(index: RepoIndex, d: Decision, p: Passage) -> Passage | None:
+    """The paragraph a back-referring reason is about ("Flask will never have a database layer.
+    ... Everything else is up for extensions." before "Why is this the case? Because ..."), or
+    None when the reason stands on its own."""
+    if not (d.start and p.start > d.start and _REFERS_BACK.match(p.text)):
+        return None
+    lines = index.file_lines(d.path) or []
+    n = p.start - 1
+    while n > d.start and not lines[n - 1].strip():
+        n -= 1
+    end = n
+    while n > d.start and lines[n - 2].strip() and end - n < LEAD_LINES - 1:
+        n -= 1
+    text = " ".join(line.strip() for line in lines[n - 1 : end])
+    return Passage(text, n, end) if text and n < p.start else None
 
 
 def record_matches(index: RepoIndex, question: str, floor: float, k: int = 2) -> list[Match]:

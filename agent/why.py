@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, field_validator
 from agent import history, prompts
 from agent.answers import BoundedAnswer, Citation, Cite
 from agent.citations import Verifier, support
+from agent.decisions import Passage
 from agent.errors import (
     ModelCancelledError,
     ModelError,
@@ -21,7 +22,7 @@ from agent.errors import (
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
 from agent.plan import Evidence, evidence_text
-from agent.recorded import answer_from_record, record_matches
+from agent.recorded import answer_from_record, record_matches, referred_to
 from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
 from agent.verify import injection_reason
 
@@ -322,6 +323,11 @@ def answer_from_records(
         if commit is None:
             return None
     else:
+        before = referred_to(index, d, p)
+        if before is not None:
+            # "Because people have different preferences ..." answers nothing without what it
+            # is the reason for: quote that paragraph with it.
+            p = Passage(f"{before.text} {p.text}", before.start, p.end)
         citation = Citation(path=d.path, start_line=p.start, end_line=p.end, quote=p.text[:300])
     where = {
         "adr": "an ADR",

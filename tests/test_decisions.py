@@ -394,3 +394,28 @@ def test_temporal_since_is_no_reason_and_adrs_without_reasons_are_all_listed(
         adr.write_text(f"# {title}\n\n## Context\n\nWe need storage.\n\n## Decision\n\n{title}.\n")
     titles = [d.title for d in key_decisions(build_index(tmp_path)) if d.kind == "adr"]
     assert titles == ["Use Postgres", "Use Redis"]  # no reasons: not taken for mirrors
+
+
+def test_a_reason_that_refers_back_is_quoted_with_what_it_is_about(tmp_path: Path) -> None:
+    from agent import why
+
+    root = tmp_path / "web"
+    (root / "docs").mkdir(parents=True)
+    (root / "web.py").write_text("def app():\n    return 1\n", encoding="utf-8")
+    (root / "docs" / "design.md").write_text(
+        "# Design decisions\n\n## What the framework is not\n\n"
+        "The framework will never have a database layer.\n"
+        "It will not have a form library either. Everything else is up for extensions.\n\n"
+        "Why is this the case? Because people have different preferences and requirements,\n"
+        "and the core could not meet them if it forced any of this on them.\n",
+        encoding="utf-8",
+    )
+    index = build_index(root)
+    result = why.answer_from_records(
+        index, "Why does the framework not include a database layer or a form library?"
+    )
+    assert result is not None and result.from_record
+    # "Because people have different preferences" says why only with the lines it refers to.
+    assert result.answer.startswith("The framework will never have a database layer.")
+    assert "up for extensions" in result.answer and "different preferences" in result.answer
+    assert [c.label for c in result.citations] == ["docs/design.md:5-9"]
