@@ -16,6 +16,7 @@ from agent.component_links import component_link
 from agent.decomposition import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
+from agent.layout import directory_structure
 from agent.rationale import (
     Filled,
     adr_field,
@@ -205,6 +206,15 @@ def _static_for(
             return StaticAnswer(link.value, "answered", spans=link.spans, reasons=[_TOPIC_CHOICE])
     if f.kind is not FieldKind.TEXT:
         return None
+    if label == "directory structure" and not topic:
+        layout = directory_structure(index)
+        if layout is not None:
+            return StaticAnswer(
+                layout[0],
+                "answered",
+                spans=layout[1],
+                reasons=["inferred from the code's structure (file kinds per directory): confirm"],
+            )
     for section_re, label_re, kinds in _RULES:
         if section_re and not re.search(section_re, trail):
             continue

@@ -191,7 +191,7 @@ def key_components_table(
     for path in topic_files(index, topic)[:MAX_KEY_COMPONENTS]:
         top, doc, span = _described(index, path)
         rec = index.records.get(path)
-        language = _LANGUAGE_NAMES.get(rec.language, rec.language) if rec else ""
+        language = LANGUAGE_NAMES.get(rec.language, rec.language) if rec else ""
         frameworks = sorted({i.framework for i in index.model.interfaces if i.path == path})
         tech = f"{language} ({', '.join(frameworks)})" if frameworks and language else language
         rule = codeowners.owner(rules, path)
@@ -224,7 +224,7 @@ def _definition_span(index: RepoIndex, path: str, sym: Symbol) -> tuple[str, int
     return (path, sym.line, sym.line)
 
 
-_LANGUAGE_NAMES = {
+LANGUAGE_NAMES = {
     "python": "Python",
     "ts": "TypeScript",
     "js": "JavaScript",

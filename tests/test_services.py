@@ -273,3 +273,20 @@ def test_component_dependencies_and_owner_from_imports_and_codeowners(tmp_path: 
     # billing.py defines no table: the database is not its dependency by a word of its path.
     assert "dependencies.upstream-dependencies.database" not in answers
     assert all(a.reasons for a in (owner, up, external, down))
+
+
+def test_directory_structure_names_what_each_top_directory_holds(tmp_path: Path) -> None:
+    index, _ = _index(tmp_path, SHOP)
+    answers = static_answers(load_template("architecture-overview"), index)
+    layout = answers[
+        "code-organization-conventions.file-structure-naming-conventions.directory-structure"
+    ]
+    parts = layout.value.split(" · ")
+    assert parts[0] == "`shop/` (Python code, 5 files)"  # the largest first
+    assert set(parts[1:]) == {
+        "`docs/` (documentation, 1 file)",
+        "`examples/` (examples, 1 file)",
+        "`tests/` (tests, 1 file)",
+    }
+    assert layout.spans and layout.spans[0][0].startswith("shop/")
+    assert layout.reasons
