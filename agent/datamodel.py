@@ -85,8 +85,8 @@ def _python_models(path: str, lines: list[str], syms: list[Symbol]) -> list[Tabl
             name, source = s.name.lower(), "Django"
         elif not name:
             continue
-        elif "models." in "\n".join(body):
-            source = "Django"
+        # `__tablename__` is SQLAlchemy's, whatever else the body names (`models.User` of a
+        # module called models made warehouse's Project a Django model).
         table = Table(name, path, s.line, s.end, source, s.name)
         if re.search(r"^\s+abstract\s*=\s*True", "\n".join(body), re.MULTILINE):
             continue  # a Django abstract base: no table of its own

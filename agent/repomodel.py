@@ -80,6 +80,7 @@ def is_auxiliary(path: str) -> bool:
     return (
         any(p.lower() in AUXILIARY_PARTS or p.startswith(".") for p in parts)
         or name.startswith("test_")
+        or name in ("conftest.py", "fixtures.py")  # pytest's, and test data kept in a package
         or name.endswith(
             (
                 "_test.go",

@@ -115,6 +115,7 @@ def fallbacks(shape: Shape) -> list[Fact]:
         out += _documentation(shape)
     out += _storage_and_cloud(shape)
     out += _monitoring(shape)
+    out += _relational(shape)
     return out
 
 
@@ -257,6 +258,36 @@ def _monitoring(shape: Shape) -> list[Fact]:
             fact = at("monitoring", used.provider, used)
             out.append(fact.model_copy(update={"value": sdk_name(used.module)}))
     return out
+
+
+def _relational(shape: Shape) -> list[Fact]:
+    """"45 tables (SQLAlchemy models, e.g. `users`, `projects`, `releases`)", at the first one's
+    definition: the relational data the code declares."""
+    tables = shape.model.tables
+    if not tables:
+        return []
+    sources = Counter(t.source for t in tables)
+    how = ", ".join(
+        f"{source} models" if source not in ("SQL", "Prisma") else f"{source} schema"
+        for source, _ in sources.most_common(2)
+    )
+    # The most-referenced tables (foreign keys point at them) say most about the data.
+    # (A foreign key names its table, or its model in Sequelize and TypeORM.)
+    pointed = Counter(fk[1].lower() for t in tables for fk in t.foreign_keys)
+    shown = sorted(
+        tables, key=lambda t: (-max(pointed[t.name.lower()], pointed[t.model.lower()]), t.path)
+    )[:3]
+    names = ", ".join(f"`{t.name}`" for t in shown)
+    first = shown[0]
+    n = len({t.name for t in tables})
+    return [
+        inferred(
+            "relational-data",
+            f"{n} table{'s' if n != 1 else ''} ({how}, e.g. {names})",
+            first.path,
+            first.line,
+        )
+    ]
 
 
 def _heroku(shape: Shape) -> Fact | None:

@@ -91,6 +91,9 @@ _RULES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"code style", r"^logging", ("logging",)),
     (r"authentication", r"^authentication method", ("auth",)),
     (r"resilience|error handling", r"^retry", ("retry",)),
+    (r"data storage patterns", r"^relational data$", ("relational-data",)),
+    (r"data storage patterns", r"^file storage$", ("storage",)),
+    (r"event processing", r"^processing mechanism$", ("async-tasks",)),
 ]
 _FRONTEND_LANGS = {"ts", "js", "vue", "svelte"}
 

@@ -290,3 +290,24 @@ def test_directory_structure_names_what_each_top_directory_holds(tmp_path: Path)
     }
     assert layout.spans and layout.spans[0][0].startswith("shop/")
     assert layout.reasons
+
+
+def test_relational_data_names_the_most_referenced_tables(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["sqlalchemy"]\n',
+        "shop/models.py": "from sqlalchemy import Column, ForeignKey, Integer\n"
+        "from shop import models\n\n\n"
+        'class Order(Base):\n    __tablename__ = "orders"\n'
+        '    customer_id = Column(Integer, ForeignKey("customers.id"))\n\n\n'
+        'class Customer(Base):\n    __tablename__ = "customers"\n    note = models.Note\n\n\n'
+        'class Invoice(Base):\n    __tablename__ = "invoices"\n'
+        '    customer_id = Column(Integer, ForeignKey("customers.id"))\n',
+        "shop/fixtures.py": 'class Demo(Base):\n    __tablename__ = "demo_rows"\n',
+    }
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-overview"), index)
+    data = answers["data-architecture-storage.data-storage-patterns.relational-data"]
+    # Two foreign keys point at customers: it comes first. A body that mentions `models.Note` is no
+    # Django model; test data kept in a package is not the system's schema.
+    assert data.value == "3 tables (SQLAlchemy models, e.g. `customers`, `orders`, `invoices`)"
+    assert [(f.path, f.line) for f in data.facts] == [("shop/models.py", 10)]
