@@ -429,7 +429,7 @@ _CI_TOOLS = {
     "shfmt": "shfmt",
     "buf lint": "buf lint",
     "cargo clippy": "Clippy",
-    "cargo fmt": "rustfmt",
+    "cargo fmt": "rustfmt (cargo fmt)",
     "ruff": "Ruff",
     "mypy": "mypy",
     "eslint": "ESLint",

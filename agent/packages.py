@@ -31,7 +31,7 @@ KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     "jsonwebtoken": ("auth", "JWT (jsonwebtoken)"),
     "pyjwt": ("auth", "JWT (PyJWT)"),
     "python-jose": ("auth", "JWT (python-jose)"),
-    "authlib": ("auth", "OAuth/OpenID Connect (Authlib)"),
+    "authlib": ("auth", "OAuth (Authlib)"),
     "flask-login": ("auth", "Flask-Login sessions"),
     "django-allauth": ("auth", "django-allauth"),
     "webauthn": ("auth", "WebAuthn"),
