@@ -94,8 +94,14 @@ _LINE_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ),
 ]
 _DJANGO_PATH = re.compile(r"\b(?:re_)?path\(\s*r?[\"'](?P<route>[^\"']*)[\"']")
+# `bp = Blueprint("auth", __name__, url_prefix="/auth")`, `router = APIRouter(prefix="/api/users")`:
+# the routes declared on that object in the same file start with the prefix.
+_PY_ROUTER = re.compile(
+    r"^(?P<var>\w+)\s*(?::\s*[\w.]+\s*)?=\s*[\w.]*(?:Blueprint|Router)\((?P<args>.*)$"
+)
+_PREFIX_ARG = re.compile(r"\b(?:url_)?prefix\s*=\s*[rbu]?[\"'](?P<prefix>/[^\"']*)[\"']")
 _PY_ROUTE = re.compile(
-    r"^@(?!(?:mock|patch|unittest)\b)[\w.]*\.(?P<method>route|get|post|put|delete|patch|head|options|"
+    r"^@(?!(?:mock|patch|unittest)\b)(?P<obj>[\w.]*)\.(?P<method>route|get|post|put|delete|patch|head|options|"
     r"websocket|api_route)\(\s*"
     r"(?:(?:path|rule)\s*=\s*)?[rbu]?[\"'](?P<route>[^\"']*)[\"']"
 )
@@ -182,11 +188,26 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
             m = _JS_COMMAND.search(line)
             if (m and "program" in line) or (m and "yargs" in line):
                 out.append(Interface("cli", m.group(1), path, n, "commander"))
-    out += _from_symbols(path, syms)
+    prefixes = _router_prefixes(lines) if lang == "python" else {}
+    out += _from_symbols(path, syms, prefixes)
     return out
 
 
-def _from_symbols(path: str, syms: list[Symbol]) -> list[Interface]:
+def _router_prefixes(lines: list[str]) -> dict[str, str]:
+    """The URL prefix each router or blueprint object of a file is created with."""
+    found: dict[str, str] = {}
+    for line in lines:
+        m = _PY_ROUTER.match(line)
+        if m:
+            prefix = _PREFIX_ARG.search(m.group("args"))
+            if prefix:
+                found[m.group("var")] = prefix.group("prefix").rstrip("/")
+    return found
+
+
+def _from_symbols(
+    path: str, syms: list[Symbol], prefixes: dict[str, str] | None = None
+) -> list[Interface]:
     out: list[Interface] = []
     for s in syms:
         lines = s.decorator_lines or [s.start] * len(s.decorators)
@@ -198,7 +219,8 @@ def _from_symbols(path: str, syms: list[Symbol]) -> list[Interface]:
                 if method == "route" and verbs:
                     method = re.sub(r"[\"'\s]", "", verbs.group(1)).split(",")[0]
                 # Every route decorator counts (a view may answer at several paths).
-                out.append(Interface("http", _route(method, m.group("route")), path, line, ""))
+                route = (prefixes or {}).get(m.group("obj"), "") + m.group("route")
+                out.append(Interface("http", _route(method, route or "/"), path, line, ""))
                 continue
             m = _PY_COMMAND.match(deco)
             if m and s.kind in ("function", "method"):

@@ -261,7 +261,7 @@ def _monitoring(shape: Shape) -> list[Fact]:
 
 
 def _relational(shape: Shape) -> list[Fact]:
-    """"45 tables (SQLAlchemy models, e.g. `users`, `projects`, `releases`)", at the first one's
+    """ "45 tables (SQLAlchemy models, e.g. `users`, `projects`, `releases`)", at the first one's
     definition: the relational data the code declares."""
     tables = shape.model.tables
     if not tables:

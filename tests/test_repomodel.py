@@ -409,3 +409,17 @@ def test_a_docs_generator_is_cited_at_the_line_that_builds_the_docs() -> None:
     bare = "version: 2\n"
     [fact] = [f for f in manifest_facts(".readthedocs.yml", bare) if f.kind == "documentation"]
     assert fact.line == 1
+
+
+def test_blueprint_and_router_prefixes_are_part_of_the_route() -> None:
+    src = (
+        "from flask import Blueprint\n"
+        'bp = Blueprint("auth", __name__, url_prefix="/auth")\n'
+        'router: APIRouter = APIRouter(prefix="/api/users/", tags=["users"])\n\n'
+        '@bp.route("/login", methods=("GET", "POST"))\ndef login():\n    pass\n\n'
+        '@router.get("")\ndef all_users():\n    pass\n\n'
+        '@app.get("/health")\ndef health():\n    pass\n'
+    )
+    syms, _ = symbols("shop/auth.py", src, "python")
+    found = [(i.name, i.line) for i in interfaces("shop/auth.py", src.split("\n"), "python", syms)]
+    assert found == [("GET /auth/login", 5), ("GET /api/users", 9), ("GET /health", 13)]
