@@ -17,6 +17,7 @@ from agent.decomposition import decomposition_items, is_decomposition
 from agent.facts import Fact
 from agent.index import RepoIndex
 from agent.layout import directory_structure
+from agent.migrations import migration_history
 from agent.rationale import (
     Filled,
     adr_field,
@@ -209,6 +210,15 @@ def _static_for(
             return StaticAnswer(link.value, "answered", spans=link.spans, reasons=[_TOPIC_CHOICE])
     if f.kind is not FieldKind.TEXT:
         return None
+    if label == "migration strategy" and not topic:
+        history = migration_history(index)
+        if history is not None:
+            return StaticAnswer(
+                history[0],
+                "answered",
+                spans=history[1],
+                reasons=["inferred from the code's structure (the migration files): confirm"],
+            )
     if label == "directory structure" and not topic:
         layout = directory_structure(index)
         if layout is not None:

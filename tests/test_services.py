@@ -311,3 +311,16 @@ def test_relational_data_names_the_most_referenced_tables(tmp_path: Path) -> Non
     # Django model; test data kept in a package is not the system's schema.
     assert data.value == "3 tables (SQLAlchemy models, e.g. `customers`, `orders`, `invoices`)"
     assert [(f.path, f.line) for f in data.facts] == [("shop/models.py", 10)]
+
+
+def test_migration_strategy_names_the_history_the_tree_keeps(tmp_path: Path) -> None:
+    files = dict(SHOP)
+    files["shop/migrations/versions/a1_init.py"] = 'revision = "a1"\ndown_revision = None\n'
+    files["shop/migrations/versions/b2_charges.py"] = '"""Charges."""\nrevision = "b2"\n'
+    files["tests/migrations/versions/t1.py"] = 'revision = "t1"\n'  # test data: not counted
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-overview"), index)
+    strategy = answers["data-architecture-storage.database-design-patterns.migration-strategy"]
+    assert strategy.value == "Alembic revisions: 2 migrations in `shop/migrations/versions/`"
+    assert strategy.spans == [("shop/migrations/versions/b2_charges.py", 2, 2)]
+    assert strategy.reasons
