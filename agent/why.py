@@ -24,11 +24,10 @@ from agent.llm import ModelClient
 from agent.plan import Evidence, evidence_text
 from agent.recorded import answer_from_record, record_matches, referred_to
 from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
-from agent.verify import injection_reason
+from agent.verify import injection_reason, judge
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100
-_DOCUMENTED_KINDS = {"notes", "ADR", "history"}
 # How much of a question a recorded reason must cover to lead the evidence.
 RECORD_FIRST = 0.7
 
@@ -395,18 +394,21 @@ def settle(
             ],
             flagged=True,
         )
-    basis = "documented" if ev.kind in _DOCUMENTED_KINDS else "inferred"
-    confidence = reply.confidence
-    supported = support(text, [cited])
+    # One judge for drafts and answers: the same confidence rules, basis and review threshold.
+    j = judge(
+        status="answered",
+        model_confidence=reply.confidence,
+        is_rationale=True,
+        kept=[citation],
+        dropped=[],
+        unknown=[],
+        cited_kinds={ev.kind},
+        supported=support(text, [cited]),
+    )
     if citation.note:
         reasons.append(f"the cited lines did not hold the reason; {citation.note}")
-    if supported < 0.5:
-        confidence -= 0.3
-        reasons.append(f"only {supported:.0%} of the answer's words appear in the cited evidence")
-    if basis == "inferred":
-        confidence = min(confidence, 0.55)
-        reasons.append("inferred from code: no note, ADR or commit states the reason")
-    confidence = round(max(0.0, min(1.0, confidence)), 2)
+    reasons += j.reasons
+    basis, confidence = j.basis or "inferred", j.confidence
     alternatives = [a for a in reply.alternatives if support(a, [e.text for e in evidence]) >= 0.5]
     return WhyResult(
         question,
@@ -417,7 +419,7 @@ def settle(
         alternatives,
         evidence,
         reasons,
-        flagged=bool(reasons) or confidence < 0.6,
+        flagged=bool(reasons) or j.flagged,
     )
 
 
