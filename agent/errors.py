@@ -86,11 +86,18 @@ class ModelError(DocAgentError):
         attempts: int = 0,
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
+        status: int | None = None,
+        body: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.attempts = attempts
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
+        # What the endpoint answered, for callers that decide on it (the message says it too).
+        self.status = status  # the HTTP status, when the endpoint answered with one
+        self.body = body  # the start of its error body
+        self.retry_after = retry_after  # seconds the endpoint asked to wait (Retry-After)
 
 
 class ModelNotConfiguredError(ModelError):

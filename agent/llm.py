@@ -10,6 +10,8 @@ cancelled.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import email.utils
 import json
 import random
 import re
@@ -483,17 +485,20 @@ class ModelClient:
             except openai.APIStatusError as exc:
                 if self._mode_rejected(exc, mode):
                     raise _ModeRejected from exc
+                answered = _Answered(exc.status_code, _short(exc), retry_after(exc))
                 if exc.status_code in (401, 403):
                     self._fail(request, key, purpose, exc)
                     raise ModelNotConfiguredError(
                         f"The endpoint refused the credentials ({exc.status_code}).",
                         hint="Check OPENAI_API_KEY (or AZURE_OPENAI_API_KEY) for this endpoint.",
+                        **answered.kwargs(),
                     ) from exc
                 if exc.status_code == 404:
                     self._fail(request, key, purpose, exc)
                     raise ModelNotConfiguredError(
                         f"Model {self.settings.model!r} was not found at {self.settings.endpoint_id}.",
                         hint="Set DOCAGENT_MODEL (or --model) to a model the endpoint serves.",
+                        **answered.kwargs(),
                     ) from exc
                 retry = exc.status_code == 429 or exc.status_code >= 500
                 if not retry or attempts > self.settings.max_retries:
@@ -501,6 +506,7 @@ class ModelClient:
                     raise ModelUnavailableError(
                         f"The endpoint answered HTTP {exc.status_code} {'after retries' if retry else ''}: {_short(exc)}",
                         attempts=attempts,
+                        **answered.kwargs(),
                     ) from exc
                 self._sleep(self._backoff(attempts, exc))
                 continue
@@ -769,14 +775,22 @@ class ModelClient:
             return True
 
     def _backoff(self, attempt: int, exc: openai.APIStatusError | None) -> float:
-        if exc is not None and exc.response is not None:
-            after = exc.response.headers.get("retry-after")
-            if after:
-                try:
-                    return min(float(after), 120.0)
-                except ValueError:
-                    pass
+        after = retry_after(exc) if exc is not None else None
+        if after is not None:
+            return min(after, 120.0)
         return min(30.0, 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+@dataclass
+class _Answered:
+    """What an endpoint answered with an error: status, the start of its body, Retry-After."""
+
+    status: int
+    body: str
+    retry_after: float | None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"status": self.status, "body": self.body, "retry_after": self.retry_after}
 
 
 @dataclass
@@ -823,6 +837,25 @@ def _cause(exc: Exception) -> str:
         inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
     text = str(inner).split("] ")[-1].strip()
     return text[:120] or type(inner).__name__
+
+
+def retry_after(exc: openai.APIStatusError) -> float | None:
+    """Seconds the endpoint asked to wait: `retry-after-ms`, `Retry-After` in seconds or as an
+    HTTP date; None when it did not say."""
+    headers = exc.response.headers if exc.response is not None else {}
+    try:
+        if headers.get("retry-after-ms"):
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        after = headers.get("retry-after")
+        if not after:
+            return None
+        try:
+            return max(0.0, float(after))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(after)
+            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _short(exc: Exception) -> str:

@@ -6,6 +6,8 @@ cassette recorded from the embedded llama.cpp server.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -145,12 +147,31 @@ def test_429_with_retry_after_then_success() -> None:
     assert sleeps == [2.0] and len(seen) == 2
 
 
+def test_retry_after_in_milliseconds_and_as_an_http_date() -> None:
+    later = email.utils.format_datetime(
+        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), usegmt=True
+    )
+    handler, _ = sequence(
+        httpx.Response(429, headers={"retry-after-ms": "1500"}, json={"error": {"message": "x"}}),
+        httpx.Response(503, headers={"retry-after": later}, json={"error": {"message": "x"}}),
+        httpx.Response(200, json=completion(GOOD)),
+    )
+    client, sleeps = fake(handler)
+    client.complete(snippet_messages(), Snippet)
+    assert sleeps[0] == 1.5 and 25 <= sleeps[1] <= 30
+
+
 def test_500s_until_retries_are_exhausted() -> None:
-    handler, seen = sequence(httpx.Response(500, json={"error": {"message": "boom"}}))
+    handler, seen = sequence(
+        httpx.Response(500, headers={"retry-after": "1"}, json={"error": {"message": "boom"}})
+    )
     client, sleeps = fake(handler)
     with pytest.raises(ModelUnavailableError) as info:
         client.complete(snippet_messages(), Snippet)
     assert info.value.attempts == 4 and len(seen) == 4 and len(sleeps) == 3
+    # What the endpoint answered is on the error, not only in its message.
+    assert info.value.status == 500 and "boom" in info.value.body
+    assert info.value.retry_after == 1.0
     assert client.log.recent(1)[0].error is not None
 
 
