@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import string
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ from agent.json_repair import parse_json, parse_partial_json
 from agent.llm import ModelClient
 from agent.model_settings import ModelSettings, StructuredMode, resolve_settings
 from tests.conftest import recorded_client
+
+# A prompt only these tests send (the client's behaviour does not depend on what is asked).
+SNIPPET_PROMPT = string.Template(
+    (Path(__file__).parent / "prompts" / "classify_snippet.md").read_text(encoding="utf-8")
+)
 
 try:
     import httpx2 as httpx  # openai 3.x
@@ -76,7 +82,7 @@ def snippet_messages() -> list[dict[str, str]]:
     return [
         {
             "role": "user",
-            "content": prompts.render("classify_snippet", path="src/importer.py", code=CODE),
+            "content": SNIPPET_PROMPT.substitute(path="src/importer.py", code=CODE),
         }
     ]
 
@@ -332,8 +338,8 @@ def test_settings_precedence(monkeypatch: pytest.MonkeyPatch, docagent_home: Pat
 
 
 def test_missing_prompt_variable_is_an_error() -> None:
-    with pytest.raises(Exception, match=r"\$code"):
-        prompts.render("classify_snippet", path="x")
+    with pytest.raises(Exception, match=r"needs a value for \$"):
+        prompts.render("why", question="x")
 
 
 # --- against the real server (cassettes recorded from the embedded llama.cpp model) ---
