@@ -481,7 +481,7 @@ def _envelope(value: str, lines: str = "1") -> dict[str, Any]:
 def test_a_cut_off_answer_keeps_its_complete_fields_and_asks_only_for_the_rest(
     repo: Path, tmp_path: Path
 ) -> None:
-    from tests.test_llm import completion, fake, httpx, sequence
+    from tests.fake_llm import completion, fake, httpx, sequence
 
     def httpx_response(body: dict[str, Any]) -> Any:
         return httpx.Response(200, json=body)

@@ -41,6 +41,7 @@ from agent.llm import ModelClient
 from agent.model_settings import ModelSettings, StructuredMode, resolve_settings
 from agent.plan import plan_units
 from agent.templates import load_template
+from tests.fake_llm import GOOD, Snippet, snippet_messages
 from tests.fake_server import (
     FakeServer,
     Reply,
@@ -52,7 +53,6 @@ from tests.fake_server import (
     minimal,
     schema_of,
 )
-from tests.test_llm import GOOD, Snippet, snippet_messages
 
 runner = CliRunner()
 local = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -323,7 +323,7 @@ def test_why_whose_every_call_failed_exits_non_zero(repo: Path, fake_server: Sta
 
 
 def test_all_failed_is_a_typed_error_with_its_cause(repo: Path, tmp_path: Path) -> None:
-    from tests.test_llm import fake, sequence
+    from tests.fake_llm import fake, sequence
 
     handler, _ = sequence(*[_http(500)] * 50)
     client, _ = fake(handler, max_retries=0)
@@ -336,7 +336,7 @@ def test_all_failed_is_a_typed_error_with_its_cause(repo: Path, tmp_path: Path) 
 
 
 def _http(status: int) -> Any:
-    from tests.test_llm import httpx
+    from tests.fake_llm import httpx
 
     return httpx.Response(status, json={"error": {"message": "boom"}})
 
@@ -756,7 +756,7 @@ GROUP_TEMPLATE = """# [Product Name]
 def test_a_group_cut_off_before_its_first_item_is_not_reported_as_not_found(
     repo: Path, tmp_path: Path
 ) -> None:
-    from tests.test_llm import completion, fake, httpx, sequence
+    from tests.fake_llm import completion, fake, httpx, sequence
 
     template = tmp_path / "g.md"
     template.write_text(GROUP_TEMPLATE)

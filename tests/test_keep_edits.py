@@ -22,7 +22,7 @@ from agent.llm import ModelClient
 from agent.markers import CLOSE, body_hash, find_markers, strip_generation
 from agent.outputs import companion_paths, generations, stored_base, write_atomic
 from tests.conftest import ROOT
-from tests.test_llm import completion, fake, httpx
+from tests.fake_llm import completion, fake, httpx
 
 TEMPLATE = """# [Product Name]
 

@@ -31,7 +31,7 @@ from agent.draft import DraftOptions, run_draft
 from agent.index import build_index, cache_dir
 from agent.redact import redact
 from agent.repo import classify, is_secret_file
-from tests.test_llm import completion, fake, httpx
+from tests.fake_llm import completion, fake, httpx
 
 runner = CliRunner()
 # In a URL's user name or password the marker is percent-encoded, so the URL still parses.
