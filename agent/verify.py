@@ -223,6 +223,8 @@ _REASON_RE = re.compile(
 )
 
 
+# Documents of plans and wishes, by their file name.
+_PLANS_DOC = re.compile(r"roadmap|todo|wishlist|future|ideas", re.IGNORECASE)
 _ADORNMENT_RE = re.compile(r"^([-=~^*+#\"'`])\1{2,}$")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc")
 
@@ -334,6 +336,15 @@ def field_result(
                     section,
                     f"the lines the model pointed at ({citations[0].label}) are a heading, "
                     "not a value",
+                )
+            if not f.is_rationale and _PLANS_DOC.search(cited.path.rsplit("/", 1)[-1]):
+                # A roadmap states plans ("Google has an internal Jujutsu server backed by a
+                # database"), not what the system is built on today.
+                return _unused_pointer(
+                    f,
+                    section,
+                    f"the lines the model pointed at ({citations[0].label}) are from a roadmap: "
+                    "plans, not the system as it is",
                 )
             if extracted and not mentions_subject(f, quote):
                 # Small models point at arbitrary lines; lines that share no word with what the

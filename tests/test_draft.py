@@ -601,6 +601,25 @@ def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
     assert listing.value == [style.value]
 
 
+def test_lines_from_a_roadmap_are_no_stack_value(repo: Path) -> None:
+    from agent.answers import CitedAnswer
+
+    (repo / "docs" / "roadmap.md").write_text(
+        "# Roadmap\n\nA hosted server backed by a PostgreSQL database could store operation logs.\n",
+        encoding="utf-8",
+    )
+    verifier = Verifier(build_index(repo))
+    text = (repo / "docs" / "roadmap.md").read_text()
+    ev = {"E1": Evidence("E1", "docs/roadmap.md", 1, 3, "notes", text, 40)}
+    fields = {f.key: f for s in load_template("architecture-overview").sections() for f in s.fields}
+    answer = CitedAnswer.model_validate(
+        {"evidence": "E1", "lines": "3-3", "status": "answered", "confidence": 0.9}
+    )
+    # It names a database, but as a plan: the system is not built on it today.
+    result = field_result(fields["database"], answer, ev, verifier, "S")
+    assert result.status == "not_found" and "from a roadmap" in result.reasons[0]
+
+
 def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path) -> None:
     from agent.answers import group_answer
     from agent.render import group_members
