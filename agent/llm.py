@@ -126,6 +126,7 @@ class ModelClient:
         log: CallLog | None = None,
         client: openai.OpenAI | None = None,
         sleep: Callable[[float], None] | None = None,
+        server: EmbeddedServer | None = None,
     ) -> None:
         self.settings = settings
         self.log = log or CallLog()
@@ -134,7 +135,8 @@ class ModelClient:
         self._cancelled = threading.Event()
         # Backoff waits end early on cancel (tests pass their own sleep to record the waits).
         self._sleep = sleep or self._cancellable_sleep
-        self._server: EmbeddedServer | None = None
+        # The embedded server, started on first use (or given: a test's stand-in that can die).
+        self._server: EmbeddedServer | None = server
         self._mode = settings.mode
         if self._mode is StructuredMode.AUTO:
             if settings.embedded:

@@ -83,8 +83,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fixture_repo.build(tmp_path_factory.mktemp("failures") / "inventory")
 
 
-def client_for(url: str, **overrides: Any) -> ModelClient:
-    """A client as the CLI builds one for a remote endpoint (preflight on), without backoff waits."""
+def client_for(
+    url: str, sleep: Callable[[float], None] | None = None, **overrides: Any
+) -> ModelClient:
+    """A client as the CLI builds one for a remote endpoint (preflight on), without backoff waits
+    (or with the given `sleep`)."""
     options: dict[str, Any] = {
         "base_url": url,
         "embedded": False,
@@ -95,7 +98,7 @@ def client_for(url: str, **overrides: Any) -> ModelClient:
         "preflight": True,
         **overrides,
     }
-    return ModelClient(ModelSettings(**options), log=CallLog(), sleep=lambda s: None)
+    return ModelClient(ModelSettings(**options), log=CallLog(), sleep=sleep or (lambda s: None))
 
 
 def draft_args(repo: Path, tmp_path: Path, url: str, *extra: str) -> list[str]:
@@ -382,8 +385,13 @@ def test_a_hung_call_costs_two_timeouts_not_five(fake_server: Start) -> None:
 def test_cancel_stops_queued_calls_and_waits(fake_server: Start) -> None:
     server = fake_server(lambda body: fits(body) if is_preflight(body) else error(503, "busy"))
     slept: list[float] = []
-    client = client_for(server.url, max_retries=4)
-    client._sleep = lambda s: (slept.append(s), client.cancel())  # type: ignore[assignment, func-returns-value]
+
+    def sleep(seconds: float) -> None:
+        # The first backoff wait is where Ctrl-C lands.
+        slept.append(seconds)
+        client.cancel()
+
+    client = client_for(server.url, sleep=sleep, max_retries=4)
     with pytest.raises(ModelCancelledError):
         client.complete(snippet_messages(), Snippet)
     assert len(server.calls) == 1 and len(slept) == 1

@@ -198,9 +198,7 @@ def test_mode_fallback_when_backend_rejects_json_schema() -> None:
         ),
         httpx.Response(200, json=completion(GOOD)),
     )
-    client, _ = fake(handler)
-    client.settings.mode = StructuredMode.AUTO
-    client._mode = StructuredMode.AUTO
+    client, _ = fake(handler, mode=StructuredMode.AUTO)
     client.complete(snippet_messages(), Snippet)
     assert client.mode is StructuredMode.JSON_OBJECT
     assert json.loads(seen[1].content)["response_format"]["type"] == "json_object"
@@ -321,8 +319,8 @@ def test_dead_embedded_server_is_restarted_once() -> None:
     client = Client(
         ModelSettings(embedded=True, model="m", mode=StructuredMode.JSON_OBJECT, max_retries=2),
         sleep=lambda s: None,
+        server=server,  # type: ignore[arg-type]
     )
-    client._server = server  # type: ignore[assignment]
     client.client()
     server.up = False  # the process died after starting
     result = client.complete(snippet_messages(), Snippet)
