@@ -36,8 +36,6 @@ from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.retrieval import Intent
 from agent.templates import load_template, shipped_templates
 
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     name="docagent",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from agent import codeowners
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from agent.index import RepoIndex
 
 MAX_SHOWN = 5
+_RELATIONAL = re.compile(r"postgres|mysql|mariadb|sqlite|sql server|oracle|cockroach", re.I)
 Span = tuple[str, int, int]
 
 
@@ -33,7 +35,9 @@ class Link:
 
 def component_link(label: str, trail: str, index: RepoIndex, topic: str) -> Link | None:
     """The Owner field or one of the Dependencies fields of a component document, or None."""
-    files = topic_files(index, topic)
+    # Every file of the topic, not only the ones a table shows: a file of the topic is never
+    # its own dependency.
+    files = topic_files(index, topic, limit=None)
     if not files:
         return None
     low = label.lower().strip()
@@ -65,12 +69,12 @@ def _upstream(index: RepoIndex, files: list[str]) -> Link | None:
     """Other components the topic's files import: "`lib/` (imported by `cli/src/config.rs`)"."""
     model = index.model
     mine = set(files)
+    own = _own_components(model.components, files)
     found: dict[str, tuple[str, int]] = {}
     for path in files:
-        own = _component(model.components, path)
         for target, line in model.imports.get(path, {}).items():
             comp = _component(model.components, target)
-            if comp is None or comp is own or target in mine or comp.path in found:
+            if comp is None or comp.path in own or target in mine or comp.path in found:
                 continue
             found[comp.path] = (path, line)
     if not found:
@@ -85,32 +89,37 @@ def _downstream(index: RepoIndex, files: list[str]) -> Link | None:
     """Components whose files import the topic's: "`cli/` (imports `lib/src/config.rs`)"."""
     model = index.model
     mine = set(files)
+    own = _own_components(model.components, files)
     found: dict[str, tuple[str, str, int]] = {}
     for path in files:
-        own = _component(model.components, path)
-        for src, line in sorted(model.importers(path).items()):
+        for src, (target, line) in sorted(model.importers(path).items()):
             comp = _component(model.components, src)
-            if comp is None or comp is own or src in mine or is_auxiliary(src):
+            if comp is None or comp.path in own or src in mine or is_auxiliary(src):
                 continue
-            found.setdefault(comp.path, (path, src, line))
+            found.setdefault(comp.path, (target, src, line))
     if not found:
         return None
     shown = list(found.items())[:MAX_SHOWN]
     by_path = {c.path: c for c in model.components}
     value = ", ".join(
-        f"{_shown(by_path[c])} - `{src}` imports `{path}`" for c, (path, src, _) in shown
+        f"{_shown(by_path[c])} - `{src}` imports "
+        + (f"`{target}`" if PurePosixPath(target).suffix else f"package `{target}/`")
+        for c, (target, src, _) in shown
     )
     return Link(value, [(src, line, line) for _, (_, src, line) in shown])
 
 
+def _own_components(comps: list[Component], files: list[str]) -> set[str]:
+    """The components the topic's files belong to (each file's most specific one)."""
+    return {c.path for f in files if (c := _component(comps, f)) is not None}
+
+
 def _external(index: RepoIndex, files: list[str]) -> Link | None:
     """The third-party services the topic's files reach."""
-    found = services(index, set(files))
+    found = services(index, set(files))[:MAX_SHOWN]
     if not found:
         return None
-    value = ", ".join(
-        f"{s.provider} - SDK imported in `{s.imports[0].path}`" for s in found[:MAX_SHOWN]
-    )
+    value = ", ".join(f"{s.provider} - SDK imported in `{s.imports[0].path}`" for s in found)
     return Link(value, [(s.imports[0].path, s.imports[0].line, s.imports[0].line) for s in found])
 
 
@@ -121,7 +130,13 @@ def _database(index: RepoIndex, files: list[str]) -> Link | None:
     tables = [t for t in index.model.tables if t.path in set(files)]
     if not tables:
         return None
-    databases = [f for f in index.facts if f.kind == "database" and not is_auxiliary(f.path)]
+    # The relational database the manifests declare (tables are not Elasticsearch's); none named
+    # when that is not clear.
+    databases = [
+        f
+        for f in index.facts
+        if f.kind == "database" and not is_auxiliary(f.path) and _RELATIONAL.search(f.name)
+    ]
     names = ", ".join(f"`{t.name}`" for t in tables[:MAX_SHOWN])
     more = ", ..." if len(tables) > MAX_SHOWN else ""
     where = f"{databases[0].name} - " if databases else ""

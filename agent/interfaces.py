@@ -194,12 +194,16 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
 
 
 def _router_prefixes(lines: list[str]) -> dict[str, str]:
-    """The URL prefix each router or blueprint object of a file is created with."""
+    """The URL prefix each router or blueprint object of a file is created with (its arguments
+    may run over a few lines). A prefix given where the app registers it elsewhere
+    (`register_blueprint(bp, url_prefix=...)`, `include_router(..., prefix=...)`) is not known
+    here: routes then show the path as the file declares it."""
     found: dict[str, str] = {}
-    for line in lines:
+    for n, line in enumerate(lines):
         m = _PY_ROUTER.match(line)
         if m:
-            prefix = _PREFIX_ARG.search(m.group("args"))
+            args = " ".join([m.group("args"), *lines[n + 1 : n + 4]])
+            prefix = _PREFIX_ARG.search(args.split(")", 1)[0] if ")" in m.group("args") else args)
             if prefix:
                 found[m.group("var")] = prefix.group("prefix").rstrip("/")
     return found

@@ -1,6 +1,6 @@
 """The repository's top-level layout for a Directory Structure field: each top-level directory with
 what it holds (code in which language, tests, documentation, configuration), largest first, each
-code directory cited at its most-used definition. Read from the index's file records; the reader
+code directory cited at its most-used definition (PageRank of its users). Read from the index's file records; the reader
 sees the tree the way `ls` and the repository model see it.
 """
 
@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from agent.repomodel import key_symbols
 from agent.structural import LANGUAGE_NAMES
 
 if TYPE_CHECKING:
@@ -46,16 +47,18 @@ def directory_structure(index: RepoIndex) -> tuple[str, list[tuple[str, int, int
         main = counted.most_common(1)[0][0]
         role = _ROLES.get(main, "other files")
         named = next((r for pattern, r in _NAMED if pattern.match(top)), None)
-        if named:
+        if named and main != "code":
             role = named  # examples, scripts, tests by their directory's name
         elif main in ("code", "tests") and languages.get(top):
-            # A package with its tests beside its code (Go's *_test.go) is code.
+            # A package with its tests beside its code (Go's *_test.go) is code; a `site/` of
+            # code is code whatever its name.
             lang = languages[top].most_common(1)[0][0]
             role = f"{LANGUAGE_NAMES.get(lang, lang)} code"
-            central = next((p for p, _ in model.central_files(50) if p.startswith(top + "/")), None)
-            defs = model.definitions(central) if central else []
-            if central and defs:
-                cites.append((central, defs[0].line, defs[0].line))
+            files = [p for p in model.by_file if p.startswith(top + "/")]
+            top_def = key_symbols(model.by_file, model.ranking, files, 1)
+            if top_def:
+                sym, path = top_def[0]
+                cites.append((path, sym.line, sym.line))
         total = sum(counted.values())
         parts.append(f"`{top}/` ({role}, {total} file{'s' if total != 1 else ''})")
     more = " · …" if len(kinds) > MAX_DIRS else ""

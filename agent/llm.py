@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import json
+import math
 import random
 import re
 import threading
@@ -42,6 +43,9 @@ from agent.json_repair import parse_json
 from agent.local_model import EmbeddedServer
 from agent.model_settings import ModelSettings, StructuredMode
 from agent.schemas import strict_json_schema, strip_bounds
+
+# The longest Retry-After a call waits out; a longer one fails the call at once.
+MAX_WAIT = 120.0
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
@@ -510,6 +514,16 @@ class ModelClient:
                         attempts=attempts,
                         **answered.kwargs(),
                     ) from exc
+                if answered.retry_after is not None and answered.retry_after > MAX_WAIT:
+                    # Waiting hours for one call is no retry: say so now, with the wait asked.
+                    self._fail(request, key, purpose, exc)
+                    raise ModelUnavailableError(
+                        f"The endpoint answered HTTP {exc.status_code} and asked to wait "
+                        f"{answered.retry_after:.0f} s before retrying.",
+                        hint="Try again later, or use another endpoint.",
+                        attempts=attempts,
+                        **answered.kwargs(),
+                    ) from exc
                 self._sleep(self._backoff(attempts, exc))
                 continue
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
@@ -779,7 +793,7 @@ class ModelClient:
     def _backoff(self, attempt: int, exc: openai.APIStatusError | None) -> float:
         after = retry_after(exc) if exc is not None else None
         if after is not None:
-            return min(after, 120.0)
+            return min(after, MAX_WAIT)
         return min(30.0, 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
 
@@ -842,22 +856,32 @@ def _cause(exc: Exception) -> str:
 
 
 def retry_after(exc: openai.APIStatusError) -> float | None:
-    """Seconds the endpoint asked to wait: `retry-after-ms`, `Retry-After` in seconds or as an
-    HTTP date; None when it did not say."""
+    """Seconds the endpoint asked to wait: `retry-after-ms`, else `Retry-After` in seconds or as an
+    HTTP date; None when it did not say (or said something that is no wait: negative, not a
+    number)."""
     headers = exc.response.headers if exc.response is not None else {}
-    try:
-        if headers.get("retry-after-ms"):
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        after = headers.get("retry-after")
-        if not after:
-            return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if not value:
+            continue
         try:
-            return max(0.0, float(after))
+            seconds = float(value) / scale
         except ValueError:
-            when = email.utils.parsedate_to_datetime(after)
-            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-    except (TypeError, ValueError, OverflowError):
-        return None
+            seconds = _http_date_seconds(value) if scale == 1.0 else math.nan
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None
+
+
+def _http_date_seconds(value: str) -> float:
+    """Seconds from now until an HTTP date (a date without a zone is UTC); NaN if unreadable."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return math.nan
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _short(exc: Exception) -> str:

@@ -27,35 +27,26 @@ _LAYOUTS: list[tuple[str, re.Pattern[str]]] = [
     ("Sequelize / Knex / TypeORM migrations", re.compile(r"(^|/)migrations/\d{8,}[^/]*\.[jt]s$")),
 ]
 _REVISION = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*[\"']([\w-]+)[\"']")
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$")
 
 
 def migration_history(index: RepoIndex) -> tuple[str, list[tuple[str, int, int]]] | None:
     """ "Alembic revisions: 312 migrations in `warehouse/migrations/versions/`", cited at the
-    last file's revision line; None when the tree keeps no migration history."""
-    found: dict[tuple[str, str], list[str]] = {}
+    last one; None when the tree keeps no migration history."""
+    found: dict[str, list[str]] = {}
     for path in index.records:
-        if is_auxiliary(path):
+        name = PurePosixPath(path).name
+        if is_auxiliary(path) or name == "__init__.py":
             continue
         for tool, pattern in _LAYOUTS:
-            if pattern.search(path):
-                folder = str(PurePosixPath(path).parent)
-                if tool.startswith(("Prisma", "Diesel")):
-                    folder = str(PurePosixPath(folder).parent)
-                found.setdefault((tool, folder), []).append(path)
+            if pattern.search(path) and _is(tool, index, path):
+                found.setdefault(tool, []).append(path)
                 break
     if not found:
         return None
-    (tool, folder), paths = max(found.items(), key=lambda kv: len(kv[1]))
-    # The last by name: Django's 0042_..., dated Rails and Knex files, Flyway's V12__.
-    newest = max(paths)
-    line = next(
-        (
-            n
-            for n, text in enumerate(index.file_lines(newest) or [], start=1)
-            if _REVISION.match(text)
-        ),
-        1,
-    )
+    tool, paths = max(found.items(), key=lambda kv: len(kv[1]))
+    folders = sorted({_folder(tool, p) for p in paths})
+    last, line = _last(tool, index, paths)
     if tool.startswith("Sequelize /"):
         # The ORM the manifests declare says whose migrations these are.
         orms = {f.name for f in index.facts if f.kind == "orm"}
@@ -63,4 +54,47 @@ def migration_history(index: RepoIndex) -> tuple[str, list[tuple[str, int, int]]
             (f"{o} migrations" for o in ("Sequelize", "Knex", "TypeORM") if o in orms), tool
         )
     count = f"{len(paths)} migration{'s' if len(paths) != 1 else ''}"
-    return f"{tool}: {count} in `{folder}/`", [(newest, line, line)]
+    where = (
+        f"in `{folders[0]}/`"
+        if len(folders) == 1
+        else f"in {len(folders)} folders (e.g. `{folders[0]}/`)"
+    )
+    return f"{tool}: {count} {where}", [(last, line, line)]
+
+
+def _is(tool: str, index: RepoIndex, path: str) -> bool:
+    """A Django migration imports Django's migrations; the path alone could be anyone's."""
+    if not tool.startswith("Django"):
+        return True
+    return any("django.db" in line for line in (index.file_lines(path) or [])[:30])
+
+
+def _folder(tool: str, path: str) -> str:
+    folder = PurePosixPath(path).parent
+    # Prisma and Diesel keep one folder per migration: their parent is the history.
+    return str(folder.parent if tool.startswith(("Prisma", "Diesel")) else folder)
+
+
+def _last(tool: str, index: RepoIndex, paths: list[str]) -> tuple[str, int]:
+    """The newest migration and the line to cite: Alembic's head (the revision no other one
+    revises), otherwise the highest number or date in the names (V11 after V9)."""
+    if tool.startswith("Alembic"):
+        revisions: dict[str, tuple[str, int]] = {}
+        parents: set[str] = set()
+        for path in paths:
+            for n, text in enumerate(index.file_lines(path) or [], start=1):
+                m = _REVISION.match(text)
+                if m:
+                    revisions[m.group(1)] = (path, n)
+                m = _DOWN.match(text)
+                if m:
+                    parents.update(re.findall(r"[\"']([\w-]+)[\"']", m.group(1)))
+        heads = sorted(rev for rev in revisions if rev not in parents)
+        if heads:
+            return revisions[heads[0]]
+
+    def key(path: str) -> tuple[int, str]:
+        digits = re.search(r"\d+", PurePosixPath(path).name.lstrip("Vv"))
+        return (int(digits.group()) if digits else -1, path)
+
+    return max(paths, key=key), 1

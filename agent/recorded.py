@@ -22,7 +22,13 @@ from agent.retrieval import tokenize
 MIN_COVERAGE = 0.6
 MIN_OWN = 0.2
 LEAD_LINES = 8
-_REFERS_BACK = re.compile(r"(because|this|that|these|those|it|so|therefore|thus|hence)\b", re.I)
+# Openings of a reason that is about what came before it ("Because ...", "That is why ...",
+# "Why is this the case? Because ..."); "This service uses Redis because ..." stands on its own.
+_REFERS_BACK = re.compile(
+    r"(because|that is (why|because)|this is (why|because)|why is this|therefore|thus|hence)\b",
+    re.I,
+)
+_TITLE_LINE = re.compile(r"^\s*(#{1,6}\s|([-=~^*+#])\2{2,}\s*$)")
 
 
 # One matcher per index: `why --questions FILE` and the MCP server ask many questions of one index,
@@ -46,7 +52,6 @@ class RecordMatcher:
         self.entries: list[tuple[Decision, Passage, set[str], set[str]]] = []
         for d in index.decisions:
             head = set(tokenize(f"{d.subject} {d.decision.text if d.decision else ''}"))
-            lines = (index.file_lines(d.path) or []) if d.start else []
             for p in d.reasons:
                 # In an ADR or a design doc "this allows" or ", so" states a reason often enough;
                 # elsewhere ("Otherwise it returns None.") it does not.
@@ -56,12 +61,8 @@ class RecordMatcher:
                 # preferences ...") is about the lines just before it ("Flask will never have a
                 # database layer. It will not have a form library ..."). Any reason's preceding
                 # lines were measured too: they matched reasons to questions about their neighbours.
-                refers_back = bool(_REFERS_BACK.match(p.text))
-                lead = (
-                    lines[max(d.start, p.start - LEAD_LINES) - 1 : p.start - 1]
-                    if p.start and refers_back
-                    else []
-                )
+                before = referred_to(index, d, p)
+                lead = [before.text] if before is not None else []
                 # What a back-referring reason refers to is part of what it says.
                 own = set(tokenize(" ".join([*lead, p.text])))
                 self.entries.append((d, p, head | own, own))
@@ -120,8 +121,16 @@ def referred_to(index: RepoIndex, d: Decision, p: Passage) -> Passage | None:
     n = p.start - 1
     while n > d.start and not lines[n - 1].strip():
         n -= 1
+    if _TITLE_LINE.match(lines[n - 1]):
+        return None  # the reason opens its section: nothing before it to refer to
     end = n
-    while n > d.start and lines[n - 2].strip() and end - n < LEAD_LINES - 1:
+    # Up the paragraph, never into a heading or its rule.
+    while (
+        n > d.start
+        and lines[n - 2].strip()
+        and not _TITLE_LINE.match(lines[n - 2])
+        and end - n < LEAD_LINES - 1
+    ):
         n -= 1
     text = " ".join(line.strip() for line in lines[n - 1 : end])
     return Passage(text, n, end) if text and n < p.start else None

@@ -144,14 +144,17 @@ class RepoModel:
         """The most-used files, most central first."""
         return sorted(self.ranking.files.items(), key=lambda kv: -kv[1])[:limit]
 
-    def importers(self, path: str) -> dict[str, int]:
-        """The files that import `path` (or its directory), with the line of each import."""
-        return {
-            src: targets[t]
-            for src, targets in self.imports.items()
-            for t in (path, str(PurePosixPath(path).parent))
-            if t in targets
-        }
+    def importers(self, path: str) -> dict[str, tuple[str, int]]:
+        """The files that import `path`, with what they import (the file, or for Go its package
+        directory: Go imports packages, not files) and the line of the import."""
+        found: dict[str, tuple[str, int]] = {}
+        package = str(PurePosixPath(path).parent) if path.endswith(".go") else None
+        for src, targets in self.imports.items():
+            if path in targets:
+                found[src] = (path, targets[path])
+            elif package and package in targets:
+                found[src] = (package, targets[package])
+        return found
 
     def definitions(self, path: str) -> list[Symbol]:
         """A file's top-level definitions (methods are left out)."""

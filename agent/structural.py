@@ -80,8 +80,8 @@ def _named(text: str, words: set[str]) -> bool:
     return bool(parts & words)
 
 
-def topic_files(index: RepoIndex, topic: str) -> list[str]:
-    """The project's own code files about a topic, most-used first."""
+def topic_files(index: RepoIndex, topic: str, limit: int | None = MAX_ROWS) -> list[str]:
+    """The project's own code files about a topic, most-used first (`limit` of them; None: all)."""
     words = topic_words(topic)
     if not words:
         return []
@@ -108,7 +108,7 @@ def topic_files(index: RepoIndex, topic: str) -> list[str]:
             tiers[2].append(path)
         elif rank > 0 and _named(names, words):
             tiers[3].append(path)
-    return [p for tier in tiers for p in tier][:MAX_ROWS]
+    return [p for tier in tiers for p in tier][:limit]
 
 
 def _role(index: RepoIndex, path: str) -> str:

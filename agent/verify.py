@@ -223,8 +223,18 @@ _REASON_RE = re.compile(
 )
 
 
-# Documents of plans and wishes, by their file name.
-_PLANS_DOC = re.compile(r"roadmap|todo|wishlist|future|ideas", re.IGNORECASE)
+# Documents of plans and wishes, by their name (not `todo_app.py`, `futures.md`, `autodoc.py`).
+_PLANS_DOC = re.compile(r"^(roadmap|todo|wishlist|future(?:[-_ ]work)?|ideas)([-_. ]|$)", re.I)
+
+
+def is_plans_doc(path: str) -> bool:
+    """A roadmap, TODO or wishlist document, or one in a roadmap folder."""
+    parts = path.lower().split("/")
+    return path.lower().endswith(_DOC_SUFFIXES) and (
+        bool(_PLANS_DOC.match(parts[-1])) or "roadmap" in parts[:-1]
+    )
+
+
 _ADORNMENT_RE = re.compile(r"^([-=~^*+#\"'`])\1{2,}$")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc")
 
@@ -337,7 +347,7 @@ def field_result(
                     f"the lines the model pointed at ({citations[0].label}) are a heading, "
                     "not a value",
                 )
-            if not f.is_rationale and _PLANS_DOC.search(cited.path.rsplit("/", 1)[-1]):
+            if not f.is_rationale and is_plans_doc(cited.path):
                 # A roadmap states plans ("Google has an internal Jujutsu server backed by a
                 # database"), not what the system is built on today.
                 return _unused_pointer(

@@ -323,11 +323,13 @@ def answer_from_records(
             return None
     else:
         before = referred_to(index, d, p)
+        reason = p.text
         if before is not None:
             # "Because people have different preferences ..." answers nothing without what it
-            # is the reason for: quote that paragraph with it.
+            # is the reason for: quote that paragraph with it (the citation's quote stays the
+            # reason itself, which a long paragraph would push out of it).
             p = Passage(f"{before.text} {p.text}", before.start, p.end)
-        citation = Citation(path=d.path, start_line=p.start, end_line=p.end, quote=p.text[:300])
+        citation = Citation(path=d.path, start_line=p.start, end_line=p.end, quote=reason[:300])
     where = {
         "adr": "an ADR",
         "design": "the notes",

@@ -419,3 +419,14 @@ def test_a_reason_that_refers_back_is_quoted_with_what_it_is_about(tmp_path: Pat
     assert result.answer.startswith("The framework will never have a database layer.")
     assert "up for extensions" in result.answer and "different preferences" in result.answer
     assert [c.label for c in result.citations] == ["docs/design.md:5-9"]
+    # A reason that names its own subject is quoted as it stands.
+    (root / "docs" / "queue.md").write_text(
+        "# Queue\n\n## Background jobs\n\n"
+        "This service uses Redis for its job queue because it already runs Redis for sessions.\n",
+        encoding="utf-8",
+    )
+    alone = why.answer_from_records(
+        build_index(root), "Why does the service use Redis for its job queue?"
+    )
+    assert alone is not None and alone.answer.startswith("This service uses Redis")
+    assert [c.label for c in alone.citations] == ["docs/queue.md:5-5"]

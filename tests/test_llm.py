@@ -67,6 +67,28 @@ def test_retry_after_in_milliseconds_and_as_an_http_date() -> None:
     assert sleeps[0] == 1.5 and 25 <= sleeps[1] <= 30
 
 
+def test_a_retry_after_that_is_no_wait_is_ignored_and_a_long_one_fails_at_once() -> None:
+    naive = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))
+    handler, _ = sequence(
+        # An unreadable retry-after-ms does not hide a usable Retry-After.
+        httpx.Response(
+            503, headers={"retry-after-ms": "soon", "retry-after": "3"}, json={"error": {}}
+        ),
+        httpx.Response(503, headers={"retry-after": "-5"}, json={"error": {}}),  # no wait: backoff
+        httpx.Response(503, headers={"retry-after": naive.replace("+0000", "")}, json={}),
+        httpx.Response(200, json=completion(GOOD)),
+    )
+    client, sleeps = fake(handler)
+    client.complete(snippet_messages(), Snippet)
+    assert sleeps[0] == 3.0 and 1.0 <= sleeps[1] <= 2.0 and 25 <= sleeps[2] <= 30
+    # Asked to wait an hour: the call fails now, with the wait on the error.
+    handler, seen = sequence(httpx.Response(429, headers={"retry-after": "3600"}, json={}))
+    client, sleeps = fake(handler)
+    with pytest.raises(ModelUnavailableError, match="asked to wait 3600 s") as info:
+        client.complete(snippet_messages(), LowercaseSnippet)  # (not the answer cached above)
+    assert info.value.retry_after == 3600.0 and len(seen) == 1 and sleeps == []
+
+
 def test_500s_until_retries_are_exhausted() -> None:
     handler, seen = sequence(
         httpx.Response(500, headers={"retry-after": "1"}, json={"error": {"message": "boom"}})

@@ -418,8 +418,15 @@ def test_blueprint_and_router_prefixes_are_part_of_the_route() -> None:
         'router: APIRouter = APIRouter(prefix="/api/users/", tags=["users"])\n\n'
         '@bp.route("/login", methods=("GET", "POST"))\ndef login():\n    pass\n\n'
         '@router.get("")\ndef all_users():\n    pass\n\n'
-        '@app.get("/health")\ndef health():\n    pass\n'
+        '@app.get("/health")\ndef health():\n    pass\n\n'
+        'admin = APIRouter(\n    tags=["admin"],\n    prefix="/admin",\n)\n\n'
+        '@admin.post("/users")\ndef add_user():\n    pass\n'
     )
     syms, _ = symbols("shop/auth.py", src, "python")
     found = [(i.name, i.line) for i in interfaces("shop/auth.py", src.split("\n"), "python", syms)]
-    assert found == [("GET /auth/login", 5), ("GET /api/users", 9), ("GET /health", 13)]
+    assert found == [
+        ("GET /auth/login", 5),
+        ("GET /api/users", 9),
+        ("GET /health", 13),
+        ("POST /admin/users", 22),  # the router's arguments over several lines
+    ]

@@ -315,12 +315,51 @@ def test_relational_data_names_the_most_referenced_tables(tmp_path: Path) -> Non
 
 def test_migration_strategy_names_the_history_the_tree_keeps(tmp_path: Path) -> None:
     files = dict(SHOP)
-    files["shop/migrations/versions/a1_init.py"] = 'revision = "a1"\ndown_revision = None\n'
-    files["shop/migrations/versions/b2_charges.py"] = '"""Charges."""\nrevision = "b2"\n'
+    # Alembic's head is the revision no other one revises, whatever the file names sort to.
+    files["shop/migrations/versions/ff_init.py"] = 'revision = "ff"\ndown_revision = None\n'
+    files["shop/migrations/versions/a2_charges.py"] = (
+        '"""Charges."""\nrevision = "a2"\ndown_revision = "ff"\n'
+    )
+    files["shop/migrations/versions/__init__.py"] = ""
     files["tests/migrations/versions/t1.py"] = 'revision = "t1"\n'  # test data: not counted
     index, _ = _index(tmp_path, files)
     answers = static_answers(load_template("architecture-overview"), index)
     strategy = answers["data-architecture-storage.database-design-patterns.migration-strategy"]
     assert strategy.value == "Alembic revisions: 2 migrations in `shop/migrations/versions/`"
-    assert strategy.spans == [("shop/migrations/versions/b2_charges.py", 2, 2)]
+    assert strategy.spans == [("shop/migrations/versions/a2_charges.py", 2, 2)]
     assert strategy.reasons
+
+
+def test_django_and_flyway_histories() -> None:
+    from agent.migrations import migration_history
+
+    class Index:
+        def __init__(self, files: dict[str, str]) -> None:
+            self.files = files
+            self.records = dict.fromkeys(files)
+            self.facts: list[object] = []
+
+        def file_lines(self, path: str) -> list[str]:
+            return self.files[path].split("\n")
+
+    django = "from django.db import migrations\n"
+    apps = {
+        **{f"orders/migrations/000{n}_x.py": django for n in (1, 2, 3)},
+        **{f"users/migrations/000{n}_x.py": django for n in (1, 2)},
+        "ops/migrations/2024_cleanup.py": "import os\n",  # not Django's
+    }
+    found = migration_history(Index(apps))  # type: ignore[arg-type]
+    assert found is not None
+    assert found[0] == "Django migrations: 5 migrations in 2 folders (e.g. `orders/migrations/`)"
+    flyway = {f"db/V{n}__step.sql": "select 1;" for n in (1, 9, 11)}
+    found = migration_history(Index(flyway))  # type: ignore[arg-type]
+    assert found is not None and found[1] == [("db/V11__step.sql", 1, 1)]
+
+
+def test_roadmaps_by_name_not_every_file_with_todo_in_it() -> None:
+    from agent.verify import is_plans_doc
+
+    assert is_plans_doc("docs/roadmap.md") and is_plans_doc("TODO.md")
+    assert is_plans_doc("docs/roadmap/2025.md") and is_plans_doc("docs/future-work.rst")
+    for innocent in ("src/todo_app.py", "docs/futures.md", "docs/mastodon.md", "autodoc.py"):
+        assert not is_plans_doc(innocent), innocent
