@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -35,7 +35,6 @@ from agent.errors import AllCallsFailedError, DocAgentError, UserInputError
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.retrieval import Intent
 from agent.templates import load_template, shipped_templates
-
 
 app = typer.Typer(
     name="docagent",
