@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from agent.answers import Citation, Cite
+from agent.evidence import Evidence
 from agent.index import RepoIndex
 from agent.injection import addressed_lines, addresses_model
-from agent.plan import Evidence
 from agent.retrieval import tokenize
 
 _WS = re.compile(r"\s+")

@@ -30,6 +30,7 @@ from agent.errors import (
     OutputPathError,
     UserInputError,
 )
+from agent.evidence import Evidence, evidence_text, gather_evidence
 from agent.index import RepoIndex, build_index
 from agent.json_repair import partial_members
 from agent.llm import ModelClient
@@ -41,14 +42,7 @@ from agent.outputs import (
     remove_stale_temps,
     write_draft,
 )
-from agent.plan import (
-    Evidence,
-    Unit,
-    evidence_text,
-    gather_evidence,
-    plan_units,
-    unknown_selectors,
-)
+from agent.plan import Unit, plan_units, unknown_selectors
 from agent.pool import CallPool
 from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.answers import Citation, Cite, FieldResult, cites_of, item_key
 from agent.citations import Verifier, normalise, support
-from agent.plan import Evidence
+from agent.evidence import Evidence
 from agent.render import group_members
 from agent.retrieval import tokenize
 from agent.templates import FieldKind, Group, TemplateField

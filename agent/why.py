@@ -19,9 +19,9 @@ from agent.errors import (
     ModelNotConfiguredError,
     UserInputError,
 )
+from agent.evidence import Evidence, evidence_text
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
-from agent.plan import Evidence, evidence_text
 from agent.recorded import answer_from_record, record_matches, referred_to
 from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
 from agent.verify import injection_reason, judge
@@ -188,18 +188,7 @@ def gather(
     for h in ranked:
         unique.setdefault(h.chunk.citation, h)
     chosen = pack(list(unique.values()), budget)
-    return [
-        Evidence(
-            f"E{n}",
-            h.chunk.path,
-            h.chunk.start_line,
-            h.chunk.end_line,
-            "ADR" if h.chunk.is_adr else h.chunk.kind,
-            h.chunk.text,
-            h.chunk.tokens,
-        )
-        for n, h in enumerate(chosen, start=1)
-    ]
+    return [Evidence.from_hit(n, h) for n, h in enumerate(chosen, start=1)]
 
 
 def absent_names(index: RepoIndex, question: str) -> list[str]:

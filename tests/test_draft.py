@@ -18,11 +18,11 @@ from agent.citations import Verifier
 from agent.cli import app
 from agent.draft import DraftOptions, run_draft
 from agent.errors import OutputError, UserInputError
+from agent.evidence import Evidence
 from agent.index import build_index
 from agent.llm import ModelClient
 from agent.markers import body_hash, find_markers
 from agent.model_settings import ModelSettings
-from agent.plan import Evidence
 from agent.templates import FieldKind, load_template
 from agent.verify import field_result, flag_duplicates
 from tests import fixture_repo
@@ -666,7 +666,9 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
 
 
 def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:
-    from agent.plan import gather_evidence, looks_like_template, plan_units
+    from agent.evidence import gather_evidence
+    from agent.markdown import looks_like_template
+    from agent.plan import plan_units
 
     shipped = load_template("architecture-overview")
     (repo / "docs" / "templates").mkdir()
