@@ -44,7 +44,6 @@ from agent.outputs import (
 )
 from agent.plan import Unit, plan_units, unknown_selectors
 from agent.pool import CallPool
-from agent.render import group_members
 from agent.repo import DEFAULT_MAX_FILE_SIZE
 from agent.report import field_counts, link_base
 from agent.schemas import describe
@@ -142,7 +141,7 @@ def unit_model(unit: Unit, extract: bool = False) -> type[BaseModel]:
     for key, member_id in unit.keys.items():
         member = members[member_id]
         if isinstance(member, Group):
-            fields, _ = group_members(member)
+            fields, _ = member.members()
             props[key] = (group_answer(member, fields), Field(description=f"{member.label} items"))
         else:
             props[key] = (answer_type(member, extract), Field(description=describe(member)))
@@ -157,7 +156,7 @@ def field_lines(unit: Unit, extract: bool = False) -> str:
     for key, member_id in unit.keys.items():
         m = members[member_id]
         if isinstance(m, Group):
-            fields, _ = group_members(m)
+            fields, _ = m.members()
             parts = ", ".join(
                 f"{item_key(f)} ({f.label})" for f in fields if f.kind is not FieldKind.TABLE
             )
@@ -227,7 +226,7 @@ def max_output_tokens(unit: Unit, extract: bool = False) -> int:
         else:
             total += 400 if f.kind in (FieldKind.TABLE, FieldKind.CODE, FieldKind.LIST) else 140
     for g in unit.groups:
-        total += 100 + 110 * len(group_members(g)[0])
+        total += 100 + 110 * len(g.members()[0])
     return max(400, min(total, 3500))
 
 
@@ -739,7 +738,7 @@ def _verified(
                 + ", ".join(too_long[:5])
                 + ")"
             )
-        nested = group_members(member)[1] if isinstance(member, Group) else []
+        nested = member.members()[1] if isinstance(member, Group) else []
         if nested:
             # Groups inside a group item are not asked for: their template text stays in each
             # item, marked, for a human to fill.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.render import group_members
 from agent.templates import FieldKind, Group, Section, Template, TemplateField
 
 MAX_WEIGHT = 12
@@ -34,14 +33,14 @@ class Unit:
         for f in self.fields:
             total += 3 if f.kind in (FieldKind.TABLE, FieldKind.CODE) else 1
         for g in self.groups:
-            total += 1 + len(group_members(g)[0]) / 2
+            total += 1 + len(g.members()[0]) / 2
         return total
 
     @property
     def has_rationale(self) -> bool:
         """Whether any field asks "why"."""
         return any(f.is_rationale for f in self.fields) or any(
-            f.is_rationale for g in self.groups for f in group_members(g)[0]
+            f.is_rationale for g in self.groups for f in g.members()[0]
         )
 
     def query(self, topic: str = "") -> str:
@@ -50,7 +49,7 @@ class Unit:
         for f in self.fields:
             parts += [f.label, _trim(f.description)]
         for g in self.groups:
-            parts += [g.label, *(f.label for f in group_members(g)[0][:6])]
+            parts += [g.label, *(f.label for f in g.members()[0][:6])]
         return " ".join(p for p in parts if p)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.templates import FieldKind, Group, Section, Slot, Template, TemplateField
+from agent.templates import FieldKind, Group, Slot, Template, TemplateField
 
 # An answer: str for text/code fields, list[str] for lists, list[dict[column_key, str]] for tables,
 # list[dict[field_id, answer]] for groups (one dict per item); or RawInline / RawMarkdown.
@@ -57,7 +57,7 @@ def render(
     wrap: BlockWrap | None = None,
 ) -> str:
     """The template with answers written in; unanswered fields keep their placeholder (+ marker)."""
-    fields, groups = direct_members(template.root)
+    fields, groups = template.root.members()
     ctx = _Context(missing, empty_group, wrap)
     out = _render_range(
         template.lines, 0, len(template.lines), fields, groups, answers or {}, ctx, []
@@ -70,26 +70,6 @@ class _Context:
     missing: MissingMarker | None
     empty_group: str
     wrap: BlockWrap | None
-
-
-def direct_members(section: Section) -> tuple[list[TemplateField], list[Group]]:
-    """Fields and groups of a section and its subsections, not descending into groups."""
-    fields: list[TemplateField] = []
-    groups: list[Group] = []
-    for sec in section.walk():
-        fields += sec.fields
-        groups += sec.groups
-    return fields, groups
-
-
-def group_members(group: Group) -> tuple[list[TemplateField], list[Group]]:
-    """The item shape of a group: its fields and nested groups, subsections included."""
-    fields, groups = list(group.fields), list(group.groups)
-    for sec in group.sections:
-        f, g = direct_members(sec)
-        fields += f
-        groups += g
-    return fields, groups
 
 
 def _render_range(
@@ -214,7 +194,7 @@ def _cell(value: Any) -> str:
 
 
 def _group_value(lines: list[str], g: Group, items: Any, ctx: _Context) -> list[str]:
-    fields, groups = group_members(g)
+    fields, groups = g.members()
     trailer = lines[g.trailer_start : g.end]
     if isinstance(items, RawMarkdown):
         return [*str(items).split("\n"), *trailer]

@@ -16,7 +16,7 @@ from agent import escape
 from agent.answers import Citation, FieldResult
 from agent.markers import Damage, Marker, wrap_block, wrap_inline
 from agent.merge import Unplaced
-from agent.render import RawInline, RawMarkdown, _text_value, group_members, render
+from agent.render import RawInline, RawMarkdown, _text_value, render
 from agent.templates import FieldKind, Group, Template, TemplateField
 
 NOT_FOUND = "_Not found in the repository or its notes._"
@@ -115,7 +115,7 @@ def _nested_group_ids(template: Template) -> set[str]:
     found: set[str] = set()
 
     def visit(group: Group) -> None:
-        for inner in group_members(group)[1]:
+        for inner in group.members()[1]:
             found.add(inner.id)
             visit(inner)
 
@@ -206,7 +206,7 @@ def _group_answer(g: Group, result: FieldResult | None, link_base: str) -> Any:
                 )
             )
         )
-    fields, _ = group_members(g)
+    fields, _ = g.members()
     # Sources and flags go on the first field that is not a heading.
     head = next((f for f in fields if not f.single_line), fields[0] if fields else None)
     items = []

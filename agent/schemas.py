@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agent.render import direct_members, group_members
 from agent.templates import FieldKind, Group, Section, TemplateField
 
 # Turns a field's plain answer type into the type the model must return (e.g. an envelope with
@@ -112,7 +111,7 @@ def fields_model(
 
 def group_item_model(group: Group, wrap: Wrap | None = None) -> type[BaseModel]:
     """One item of a repeatable group."""
-    fields, groups = group_members(group)
+    fields, groups = group.members()
     return fields_model(_class_name(group.key, "Item"), fields, groups, wrap)
 
 
@@ -124,7 +123,7 @@ def section_model(
     With `flatten`, subsections' fields are merged in (keys are then made unique by the caller).
     """
     if flatten:
-        fields, groups = direct_members(section)
+        fields, groups = section.members()
         return fields_model(_class_name(section.key, "Section"), fields, groups, wrap)
     return fields_model(
         _class_name(section.key, "Section"), section.fields, section.groups, wrap, section.sections

@@ -26,7 +26,6 @@ from agent.rationale import (
     is_decision_group,
     why_field,
 )
-from agent.render import group_members
 from agent.repomodel import is_auxiliary
 from agent.services import is_services_group, service_items
 from agent.system_diagram import system_diagram
@@ -116,7 +115,7 @@ def static_answers(
             if answer is not None:
                 out[f.id] = answer
         for g in sec.groups:
-            labels = {f.id: f.label for f in group_members(g)[0]}
+            labels = {f.id: f.label for f in g.members()[0]}
             if not topic and is_decision_group(g.label, labels):
                 # Decisions are quoted from the ADRs and design docs; the embedded model filled
                 # none of the benchmark's 36 documented reasons when asked to find them.

@@ -79,6 +79,15 @@ class Group(BaseModel):
     number_slots: list[Slot] = Field(default_factory=list)
     placeholders: int = 0
 
+    def members(self) -> tuple[list[TemplateField], list[Group]]:
+        """The item shape of a group: its fields and nested groups, subsections included."""
+        fields, groups = list(self.fields), list(self.groups)
+        for sec in self.sections:
+            f, g = sec.members()
+            fields += f
+            groups += g
+        return fields, groups
+
 
 class Section(BaseModel):
     """A heading and what it holds."""
@@ -100,6 +109,15 @@ class Section(BaseModel):
         for child in self.sections:
             out += child.walk()
         return out
+
+    def members(self) -> tuple[list[TemplateField], list[Group]]:
+        """Fields and groups of this section and its subsections, not descending into groups."""
+        fields: list[TemplateField] = []
+        groups: list[Group] = []
+        for sec in self.walk():
+            fields += sec.fields
+            groups += sec.groups
+        return fields, groups
 
     def count(self) -> dict[str, int]:
         """Fields, tables, code blocks and groups at or below this section (groups count once)."""

@@ -17,7 +17,6 @@ from typing import Any
 from agent.answers import Citation, Cite, FieldResult, cites_of, item_key
 from agent.citations import Verifier, normalise, support
 from agent.evidence import Evidence
-from agent.render import group_members
 from agent.retrieval import tokenize
 from agent.templates import FieldKind, Group, TemplateField
 
@@ -414,7 +413,7 @@ def field_result(
 def group_result(
     g: Group, answer: Any, by_id: dict[str, Evidence], verifier: Verifier, section: str
 ) -> FieldResult:
-    fields, _ = group_members(g)
+    fields, _ = g.members()
     rationale = any(f.is_rationale for f in fields)
     items: list[dict[str, Any]] = []
     for item in answer.items:

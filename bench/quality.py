@@ -125,7 +125,6 @@ def work_copy(truth: RepoTruth, repos_dir: Path, out: Path, variant: str) -> Pat
 def placeholders(template_name: str) -> tuple[dict[str, str], str]:
     """Each field's placeholder text (what the template asks, e.g. "Docker, Kubernetes, etc."),
     and the template's text."""
-    from agent.render import group_members
     from agent.templates import load_template
 
     template = load_template(template_name)
@@ -133,7 +132,7 @@ def placeholders(template_name: str) -> tuple[dict[str, str], str]:
     for sec in template.sections():
         members = list(sec.fields)
         for g in sec.groups:
-            members += group_members(g)[0]
+            members += g.members()[0]
         for f in members:
             rows = " ".join(" ".join(r) for r in f.example_rows)
             words[f.id] = f.description or rows

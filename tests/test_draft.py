@@ -622,7 +622,6 @@ def test_lines_from_a_roadmap_are_no_stack_value(repo: Path) -> None:
 
 def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path) -> None:
     from agent.answers import group_answer
-    from agent.render import group_members
     from agent.verify import group_result
 
     group = next(
@@ -631,7 +630,7 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
         for g in s.groups
         if g.label.startswith("Event")
     )
-    fields, _ = group_members(group)
+    fields, _ = group.members()
     model = group_answer(group, fields)
 
     def item(**values: Any) -> dict[str, Any]:
