@@ -1,4 +1,6 @@
-"""Pydantic models for structured output, built from a template section.
+"""What structured output may use: field descriptions for the model, JSON schemas both OpenAI strict
+mode and llama.cpp's grammar converter accept, and the check that a schema stays within them (the
+answer models themselves are built in agent.answers).
 
 The JSON schemas use only what both OpenAI strict mode and llama.cpp's grammar converter accept:
 objects with every property required and `additionalProperties: false`, arrays, strings, numbers,
@@ -9,16 +11,11 @@ booleans, enums and `anyOf` for nullables; no numeric or length bounds, no patte
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel
 
-from agent.templates import FieldKind, Group, Section, TemplateField
-
-# Turns a field's plain answer type into the type the model must return (e.g. an envelope with
-# status, confidence and citations). Gets the field and the plain type; returns the new type.
-Wrap = Callable[[TemplateField, Any], Any]
+from agent.templates import TemplateField
 
 FORBIDDEN_SCHEMA_KEYS = frozenset(
     {
@@ -47,87 +44,11 @@ FORBIDDEN_SCHEMA_KEYS = frozenset(
 )
 
 
-def _class_name(key: str, suffix: str) -> str:
-    return "".join(part.capitalize() for part in key.split("_") if part) + suffix
-
-
 def describe(field: TemplateField) -> str:
     """What the model reads about a field: label, where it sits, what the template asks."""
     where = " > ".join(field.context)
     text = f"{field.label}: {field.description}"
     return f"{text} (under {where})" if where else text
-
-
-def plain_type(field: TemplateField) -> Any:
-    """The answer type of a field with nothing wrapped around it."""
-    if field.kind is FieldKind.LIST:
-        return list[str]
-    if field.kind is FieldKind.TABLE:
-        return list[table_row_model(field)]  # type: ignore[misc]
-    return str
-
-
-def table_row_model(field: TemplateField) -> type[BaseModel]:
-    """One row of a table field: a string per column."""
-    columns: dict[str, Any] = {}
-    for key, column, example in zip(
-        field.column_keys, field.columns, _first_row(field), strict=False
-    ):
-        hint = f" (template example: {example})" if example else ""
-        columns[key] = (str, Field(description=f"{column}{hint}"))
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        _class_name(field.key, "Row"), __config__=ConfigDict(extra="forbid"), **columns
-    )
-
-
-def _first_row(field: TemplateField) -> list[str]:
-    return field.example_rows[0] if field.example_rows else [""] * len(field.columns)
-
-
-def fields_model(
-    name: str,
-    fields: list[TemplateField],
-    groups: list[Group],
-    wrap: Wrap | None = None,
-    sections: list[Section] | None = None,
-) -> type[BaseModel]:
-    """A model with one property per field key, group key and (nested) subsection key."""
-    props: dict[str, Any] = {}
-    for f in fields:
-        base = plain_type(f)
-        props[f.key] = (wrap(f, base) if wrap else base, Field(description=describe(f)))
-    for g in groups:
-        item = group_item_model(g, wrap)
-        desc = (
-            f"{g.label}: one item per {g.label.lower()} the evidence supports "
-            f"(the template shows {g.template_items}; give 0 if none)."
-        )
-        props[g.key] = (list[item], Field(description=desc))  # type: ignore[valid-type]
-    for sec in sections or []:
-        sub = section_model(sec, wrap=wrap)
-        props[sec.key] = (sub, Field(description=f"Section: {sec.title}"))
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **props)  # type: ignore[call-overload, no-any-return]
-
-
-def group_item_model(group: Group, wrap: Wrap | None = None) -> type[BaseModel]:
-    """One item of a repeatable group."""
-    fields, groups = group.members()
-    return fields_model(_class_name(group.key, "Item"), fields, groups, wrap)
-
-
-def section_model(
-    section: Section, *, wrap: Wrap | None = None, flatten: bool = False
-) -> type[BaseModel]:
-    """Structured-output model for a section: its fields, groups, and subsections nested by key.
-
-    With `flatten`, subsections' fields are merged in (keys are then made unique by the caller).
-    """
-    if flatten:
-        fields, groups = section.members()
-        return fields_model(_class_name(section.key, "Section"), fields, groups, wrap)
-    return fields_model(
-        _class_name(section.key, "Section"), section.fields, section.groups, wrap, section.sections
-    )
 
 
 # Bounds that only grammar-constrained backends get (llama.cpp compiles them into the grammar, so a

@@ -13,7 +13,7 @@ from agent import markdown as md
 from agent.cli import app
 from agent.errors import TemplateError, TemplateNotFoundError
 from agent.render import render
-from agent.schemas import schema_violations, section_model, strict_json_schema
+from agent.schemas import schema_violations
 from agent.templates import FieldKind, Group, Template, TemplateField, load_template, parse_template
 from tests.conftest import ROOT, SHIPPED, update_golden
 
@@ -397,27 +397,6 @@ def test_cli_show_prints_tree_and_counts() -> None:
     assert data["counts"] == {"sections": 55, "fields": 187, "tables": 0, "code": 0, "groups": 7}
     listed = runner.invoke(app, ["templates", "list"])
     assert "architecture-overview" in listed.output and "architecture-component" in listed.output
-
-
-@pytest.mark.parametrize("name", SHIPPED)
-def test_section_models_have_label_names_and_portable_schemas(name: str) -> None:
-    t = load_template(name)
-    for sec in t.sections():
-        if sec.level != 2:
-            continue
-        schema = strict_json_schema(section_model(sec))
-        assert schema_violations(schema) == [], sec.title
-    overview = next(
-        s for s in load_template("architecture-overview").sections() if s.title.startswith("1.")
-    )
-    model = section_model(overview)
-    hla = model.model_fields["high_level_architecture"].annotation
-    assert hla is not None
-    props = hla.model_fields  # type: ignore[union-attr]
-    assert "architecture_style" in props and "why_this_style" in props
-    assert props["architecture_style"].description.startswith("Architecture Style: Monolithic")
-    groups = model.model_fields["service_module_decomposition"].annotation.model_fields  # type: ignore[union-attr]
-    assert "service_module" in groups
 
 
 def test_schema_check_catches_unportable_keywords() -> None:
