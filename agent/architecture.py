@@ -78,6 +78,30 @@ def stack_facts(index: RepoIndex, model: RepoModel) -> list[Fact]:
     if deployment is not None:
         out.append(deployment)
     out += _communication(shape)
+    members = _workspace_members(shape)
+    if len(members) >= 2:
+        listed = _names([m[2] for m in members])
+        manifest = members[0][0]
+        kind = {"Cargo.toml": "Cargo", "pnpm-workspace.yaml": "pnpm", "go.work": "Go"}.get(
+            manifest, ""
+        )
+        out.append(
+            inferred(
+                "package-structure",
+                f"{kind} workspace of {len(members)} members ({listed})".strip(),
+                manifest,
+                members[0][1],
+            )
+        )
+    webhooks = [i for i in shape.http if re.search(r"web-?hooks?", i.name, re.I)]
+    if webhooks:
+        out.append(
+            at(
+                "webhooks",
+                f"{_count(len(webhooks), 'webhook route')} (e.g. `{webhooks[0].name}`)",
+                webhooks[0],
+            )
+        )
     seen: set[str] = set()
     for used in model.integrations:
         if used.category not in _EXTERNAL or used.provider in seen or len(seen) >= MAX_EXTERNAL:

@@ -116,6 +116,7 @@ def fallbacks(shape: Shape) -> list[Fact]:
     out += _storage_and_cloud(shape)
     out += _monitoring(shape)
     out += _relational(shape)
+    out += _type_checking(shape)
     return out
 
 
@@ -288,6 +289,32 @@ def _relational(shape: Shape) -> list[Fact]:
             first.line,
         )
     ]
+
+
+_TYPE_CHECKERS = re.compile(r"^(mypy|pyright|pyre|ty)\b", re.I)
+
+
+def _type_checking(shape: Shape) -> list[Fact]:
+    """How the code's types are checked: a Python type checker the project configures or runs,
+    TypeScript's strict mode in tsconfig.json."""
+    out: list[Fact] = []
+    for f in shape.index.facts:
+        known = {x.name.split(" ")[0].lower() for x in out}
+        checker = f.kind in ("code-quality", "tool-config") and _TYPE_CHECKERS.match(f.name)
+        if checker and f.name.split(" ")[0].lower() not in known:
+            out.append(Fact(kind="type-checker", name=f.name, path=f.path, line=f.line))
+    if "tsconfig.json" in shape.index.records:
+        line = shape.line_matching("tsconfig.json", r'"strict"\s*:\s*true')
+        if line:
+            out.append(
+                Fact(
+                    kind="type-checker",
+                    name="TypeScript strict mode",
+                    path="tsconfig.json",
+                    line=line,
+                )
+            )
+    return out
 
 
 def _heroku(shape: Shape) -> Fact | None:

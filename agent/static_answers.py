@@ -94,6 +94,9 @@ _RULES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"data storage patterns", r"^relational data$", ("relational-data",)),
     (r"data storage patterns", r"^file storage$", ("storage",)),
     (r"event processing", r"^processing mechanism$", ("async-tasks",)),
+    (r"code style", r"^type hints?$", ("type-checker",)),
+    (r"external integration", r"^webhook handling$", ("webhooks",)),
+    (r"file structure", r"^package/module structure$", ("package-structure",)),
 ]
 _FRONTEND_LANGS = {"ts", "js", "vue", "svelte"}
 

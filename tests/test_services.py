@@ -363,3 +363,46 @@ def test_roadmaps_by_name_not_every_file_with_todo_in_it() -> None:
     assert is_plans_doc("docs/roadmap/2025.md") and is_plans_doc("docs/future-work.rst")
     for innocent in ("src/todo_app.py", "docs/futures.md", "docs/mastodon.md", "autodoc.py"):
         assert not is_plans_doc(innocent), innocent
+
+
+def test_type_hints_webhooks_and_workspace_structure(tmp_path: Path) -> None:
+    files = dict(SHOP)
+    files["pyproject.toml"] = SHOP["pyproject.toml"] + "\n[tool.mypy]\nstrict = true\n"
+    files["tsconfig.json"] = '{\n  "compilerOptions": {\n    "strict": true\n  }\n}\n'
+    files["shop/hooks.py"] = (
+        "from flask import Blueprint\n\nbp = Blueprint('hooks', __name__)\n\n\n"
+        '@bp.post("/webhooks/stripe")\ndef stripe_hook():\n    return ""\n'
+    )
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-overview"), index)
+    hints = answers["code-organization-conventions.code-style-conventions.type-hints"]
+    assert hints.value == "mypy, TypeScript strict mode"
+    assert [(f.path, f.line) for f in hints.facts] == [("pyproject.toml", 8), ("tsconfig.json", 3)]
+    hooks = answers[
+        "integration-patterns-communication.external-integration-patterns.webhook-handling"
+    ]
+    assert hooks.value == "1 webhook route (e.g. `POST /webhooks/stripe`)"
+    assert [(f.path, f.line) for f in hooks.facts] == [("shop/hooks.py", 6)]
+    # One package, no workspace: the structure is left to the model (or a human).
+    assert (
+        "code-organization-conventions.file-structure-naming-conventions.package-module-structure"
+        not in answers
+    )
+
+
+def test_a_cargo_workspace_is_the_package_structure(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["lib", "cli"]\n',
+        "lib/Cargo.toml": '[package]\nname = "demo-lib"\n',
+        "lib/src/lib.rs": "pub fn answer() -> u32 { 42 }\n",
+        "cli/Cargo.toml": '[package]\nname = "demo-cli"\n\n[dependencies]\ndemo-lib = { path = "../lib" }\n',
+        "cli/src/main.rs": 'fn main() { println!("{}", demo_lib::answer()); }\n',
+    }
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-overview"), index)
+    structure = answers[
+        "code-organization-conventions.file-structure-naming-conventions.package-module-structure"
+    ]
+    assert structure.value == "Cargo workspace of 2 members (`demo-lib`, `demo-cli`)"
+    assert [(f.path, f.line) for f in structure.facts] == [("Cargo.toml", 2)]
+    assert structure.reasons
