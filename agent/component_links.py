@@ -35,23 +35,24 @@ class Link:
 
 def component_link(label: str, trail: str, index: RepoIndex, topic: str) -> Link | None:
     """The Owner field or one of the Dependencies fields of a component document, or None."""
-    # Every file of the topic, not only the ones a table shows: a file of the topic is never
-    # its own dependency.
-    files = topic_files(index, topic, limit=None)
-    if not files:
+    # The topic's main files (the ones its tables show) say what it uses and who uses it; every
+    # file of the topic is kept out of both, so no part of it is its own dependency.
+    shown = topic_files(index, topic)
+    if not shown:
         return None
+    every = topic_files(index, topic, limit=None)
     low = label.lower().strip()
     if low == "owner" and "dependencies" not in trail:
-        return _owner(index, files)
+        return _owner(index, shown)
     if "upstream" in trail:
         if re.search(r"architecture|service", low) and "external" not in low:
-            return _upstream(index, files)
+            return _upstream(index, shown, every)
         if "external" in low:
-            return _external(index, files)
+            return _external(index, shown)
         if "database" in low:
-            return _database(index, files)
+            return _database(index, shown)
     if "downstream" in trail and re.search(r"service|consumer", low):
-        return _downstream(index, files)
+        return _downstream(index, shown, every)
     return None
 
 
@@ -65,11 +66,11 @@ def _shown(comp: Component) -> str:
     return f"`{comp.path}`" if comp.path in comp.files else f"`{comp.path}/`"
 
 
-def _upstream(index: RepoIndex, files: list[str]) -> Link | None:
+def _upstream(index: RepoIndex, files: list[str], every: list[str]) -> Link | None:
     """Other components the topic's files import: "`lib/` (imported by `cli/src/config.rs`)"."""
     model = index.model
-    mine = set(files)
-    own = _own_components(model.components, files)
+    mine = set(every)
+    own = _own_components(model.components, every)
     found: dict[str, tuple[str, int]] = {}
     for path in files:
         for target, line in model.imports.get(path, {}).items():
@@ -85,11 +86,11 @@ def _upstream(index: RepoIndex, files: list[str]) -> Link | None:
     return Link(value, [(src, line, line) for _, (src, line) in shown])
 
 
-def _downstream(index: RepoIndex, files: list[str]) -> Link | None:
+def _downstream(index: RepoIndex, files: list[str], every: list[str]) -> Link | None:
     """Components whose files import the topic's: "`cli/` (imports `lib/src/config.rs`)"."""
     model = index.model
-    mine = set(files)
-    own = _own_components(model.components, files)
+    mine = set(every)
+    own = _own_components(model.components, every)
     found: dict[str, tuple[str, str, int]] = {}
     for path in files:
         for src, (target, line) in sorted(model.importers(path).items()):
@@ -140,7 +141,8 @@ def _database(index: RepoIndex, files: list[str]) -> Link | None:
     names = ", ".join(f"`{t.name}`" for t in tables[:MAX_SHOWN])
     more = ", ..." if len(tables) > MAX_SHOWN else ""
     where = f"{databases[0].name} - " if databases else ""
-    spans = [(t.path, t.line, t.line) for t in tables[:MAX_SHOWN]]
+    # Each cited at its definition through the lines that name the table (`__tablename__`).
+    spans = [(t.path, t.line, min(t.end, t.line + 3)) for t in tables[:MAX_SHOWN]]
     if databases:
         spans.insert(0, (databases[0].path, databases[0].line, databases[0].line))
     return Link(f"{where}tables {names}{more}", spans)

@@ -58,6 +58,13 @@ _ALIASES = {
     "authentication": {"auth", "authentication", "login", "session"},
     "authorization": {"auth", "authz", "permissions", "policies"},
 }
+# A build or lint tool's own settings (`babel.config.js`, `vite.config.ts`, `.eslintrc.js`): the
+# project's configuration lives in its own modules (`config.py`, `env.ts`), not in these.
+_TOOL_CONFIG = re.compile(
+    r"^(\.[\w.-]+|(babel|eslint|webpack|vite|vitest|jest|postcss|tailwind|prettier|rollup|next|nuxt|"
+    r"svelte|astro|playwright|karma|tsup|esbuild|commitlint|stylelint|metro|docusaurus|gatsby|"
+    r"cypress|electron-builder)\.config(\.[\w-]+)*\.(js|cjs|mjs|ts|cts|mts))$"
+)
 # `app/` and `web/` hold back ends too (Flask's app/models.py, Next.js app/api/): only the
 # directories no back end is named after, and the front-end file types, count.
 _FRONTEND_DIRS = re.compile(r"(^|/)(client|frontend|src/components|components|hooks|stores)/")
@@ -97,7 +104,7 @@ def topic_files(index: RepoIndex, topic: str, limit: int | None = MAX_ROWS) -> l
     # to come first.
     tiers: list[list[str]] = [[], [], [], []]
     for path, rank in sorted(model.ranking.files.items(), key=lambda kv: -kv[1]):
-        if is_auxiliary(path):
+        if is_auxiliary(path) or _TOOL_CONFIG.match(PurePosixPath(path).name):
             continue
         names = " ".join(s.name for s in model.definitions(path))
         if _named(PurePosixPath(path).stem, words):
@@ -256,10 +263,14 @@ def _cells(keys: list[str], cells: dict[str, str]) -> dict[str, str]:
 def topic_tables(index: RepoIndex, topic: str) -> list[Table]:
     """The tables a topic names (by table, model or file name)."""
     words = topic_words(topic)
+    # By the table's own names or its file's (not its directories': every table under `server/`
+    # is no part of a "server configuration" topic).
     return [
         t
         for t in index.model.tables
-        if _named(t.name, words) or _named(t.model, words) or _named(t.path, words)
+        if _named(t.name, words)
+        or _named(t.model, words)
+        or _named(PurePosixPath(t.path).stem, words)
     ]
 
 
