@@ -406,3 +406,19 @@ def test_a_cargo_workspace_is_the_package_structure(tmp_path: Path) -> None:
     assert structure.value == "Cargo workspace of 2 members (`demo-lib`, `demo-cli`)"
     assert [(f.path, f.line) for f in structure.facts] == [("Cargo.toml", 2)]
     assert structure.reasons
+
+
+def test_tool_configs_and_directory_words_do_not_make_a_topic(tmp_path: Path) -> None:
+    from agent.structural import topic_files, topic_tables
+
+    files = dict(SHOP)
+    files["babel.config.js"] = "module.exports = { presets: [] };\n"
+    files["server/models/user.py"] = (
+        'class User(Base):\n    __tablename__ = "users"\n    id = Column(Integer)\n'
+    )
+    index, _ = _index(tmp_path, files)
+    assert "babel.config.js" not in topic_files(index, "configuration")
+    assert "shop/config.py" in topic_files(index, "configuration")
+    # `server/` in a table's path does not make it part of a "server configuration" topic.
+    assert topic_tables(index, "server configuration") == []
+    assert [t.name for t in topic_tables(index, "users")] == ["users"]
