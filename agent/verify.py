@@ -200,11 +200,16 @@ _SCAFFOLD_RE = re.compile(
 )
 
 
+# A format slot a model copied instead of a value: "{0}", "{{ name }}", "%s", "<value>", "${VAR}".
+_SLOT = re.compile(r"^(\{\d*\}|\{\{\s*\w*\s*\}\}|%[sdr]|<\w*>|\$\{?\w*\}?)$")
+
+
 def _usable(value: Any, placeholder: str) -> bool:
     text = _value_text(value).strip()
     return (
         bool(text)
         and text.lower().strip("._") not in _NON_ANSWERS
+        and not _SLOT.match(text)
         and not repeats_placeholder(text, placeholder)
     )
 

@@ -244,6 +244,11 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
 
     good = check(lines="3", value="A modular monolith.")
     assert good.status == "answered" and not good.flagged
+    # A format slot copied instead of a value ("{0}", "%s") is no answer: the cited lines stand in
+    # for it, flagged, as for any value the model did not write.
+    for slot in ("{0}", "%s", "<value>"):
+        filled = check(lines="3", value=slot)
+        assert filled.value != slot and any("cited text" in r for r in filled.reasons), slot
     assert [c.label for c in good.citations] == ["docs/architecture.md:3-3"]
     assert good.citations[0].quote.startswith("The system is a modular monolith")
     # Lines that are in no evidence item and a claim the evidence does not make: caught.
