@@ -25,6 +25,11 @@ NOT_DRAFTED = "_Not drafted: {reason}_"
 # Next to a value a failed call could not refresh. Outside the marker: the value stays as it was.
 STALE_FLAG = "⚠️ *Review: could not be refreshed; this value is from an earlier run.*"
 NESTED_UNFILLED = "⚠️ *Review: not drafted (a group within a group item); fill it by hand.*"
+# A table or code block of a group item nobody filled still shows the template's example rows
+# ("100 req/min | 30s"): marked, so they cannot pass for the repository's.
+BLOCK_UNFILLED = (
+    "⚠️ *Review: not drafted: these are the template's example rows; fill them by hand.*"
+)
 
 
 def _link(c: Citation, link_base: str) -> str:
@@ -102,13 +107,27 @@ def render_draft(
         return wrap_block(member.id, lines, "") if isinstance(member, Group) else lines
 
     nested = _nested_group_ids(template)
+    blocks = _item_block_ids(template)
 
     def missing(member: TemplateField | Group) -> str | None:
         # Groups inside group items are never asked for: their placeholder text stays, visibly
-        # marked, rather than passing for a filled value.
-        return NESTED_UNFILLED if member.id in nested else None
+        # marked, rather than passing for a filled value; so do an item's unfilled tables.
+        if member.id in nested:
+            return NESTED_UNFILLED
+        return BLOCK_UNFILLED if member.id in blocks else None
 
     return render(template, answers, wrap=wrap, missing=missing)
+
+
+def _item_block_ids(template: Template) -> set[str]:
+    """Tables and code blocks that are members of a group item."""
+    return {
+        f.id
+        for sec in template.sections()
+        for g in sec.groups
+        for f in g.members()[0]
+        if f.kind in (FieldKind.TABLE, FieldKind.CODE)
+    }
 
 
 def _nested_group_ids(template: Template) -> set[str]:

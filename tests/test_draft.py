@@ -195,6 +195,11 @@ def test_component_draft_end_to_end(
     assert outcome.summary["answered"] > 5
     for secret in fixture_repo.PLANTED_SECRETS:
         assert secret not in text
+    # An integration's API Endpoints table nobody filled keeps the template's example rows,
+    # marked so "100 req/min | 30s" cannot pass for the repository's.
+    endpoints = text.split("**API Endpoints:**")[1].split("**Webhooks:**")[0]
+    assert "| `/v1/[resource]` | GET |" in endpoints
+    assert "not drafted: these are the template's example rows" in endpoints
 
 
 def test_empty_evidence_yields_not_found_without_a_call(repo: Path, tmp_path: Path) -> None:
