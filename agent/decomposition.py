@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from agent.components import Component, find_components
 from agent.index import RepoIndex
 from agent.interfaces import Interface
+from agent.template_model import assign_roles
 
 # --- filling a decomposition group ---------------------------------------------------------------
 
@@ -35,13 +36,7 @@ _GROUP_LABEL = re.compile(r"service|module|component|subsystem", re.I)
 
 def member_roles(labels: dict[str, str]) -> dict[str, str]:
     """Which member field (by id) takes which role, from the members' labels."""
-    roles: dict[str, str] = {}
-    for fid, label in labels.items():
-        for role, pattern in _MEMBER_ROLES:
-            if role not in roles.values() and pattern.search(label.lower().strip()):
-                roles[fid] = role
-                break
-    return roles
+    return assign_roles(labels, _MEMBER_ROLES)
 
 
 def is_decomposition(group_label: str, labels: dict[str, str]) -> bool:

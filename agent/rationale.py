@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from agent.components import Component
 from agent.decisions import Decision, Passage, doc_weight, split_sentences, states_cause
 from agent.index import RepoIndex
+from agent.template_model import assign_roles
 
 # An architecture document lists the decisions that shaped the system: enough to cover its main
 # parts, few enough to read (arc42 and the MADR examples keep 10-20).
@@ -51,14 +52,7 @@ class Filled:
 
 def member_roles(labels: dict[str, str]) -> dict[str, str]:
     """Which member (by id) takes which role in a decision item."""
-    roles: dict[str, str] = {}
-    for fid, label in labels.items():
-        low = label.lower().strip()
-        for role, pattern in _ROLES:
-            if role not in roles.values() and pattern.search(low):
-                roles[fid] = role
-                break
-    return roles
+    return assign_roles(labels, _ROLES)
 
 
 def is_decision_group(group_label: str, labels: dict[str, str]) -> bool:

@@ -15,6 +15,7 @@ from agent.facts import Fact
 from agent.index import RepoIndex
 from agent.integrations import Integration, sdk_name
 from agent.rationale import why_field
+from agent.template_model import assign_roles
 
 
 @dataclass(frozen=True)
@@ -132,14 +133,7 @@ _BY_NAME = "the reason is a design note's sentence that names the service: confi
 def member_roles(labels: dict[str, str]) -> dict[str, str]:
     """Which member (by id) takes which role; "Integration Name" and "Service Name" both name the
     item in a component document, the first the vendor's service, the second the SDK."""
-    roles: dict[str, str] = {}
-    for fid, label in labels.items():
-        low = label.lower().strip()
-        for role, pattern in _ROLES:
-            if role not in roles.values() and pattern.search(low):
-                roles[fid] = role
-                break
-    return roles
+    return assign_roles(labels, _ROLES)
 
 
 def is_services_group(group_label: str, labels: dict[str, str]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent import structural
@@ -155,6 +156,14 @@ def static_answers(
 
 _WHY_LABEL = re.compile(r"^why\b", re.IGNORECASE)
 
+# Overview fields the tree itself states: label -> (reader, what it was read from).
+_READ_FROM_TREE: dict[
+    str, tuple[Callable[[RepoIndex], tuple[str, list[tuple[str, int, int]]] | None], str]
+] = {
+    "migration strategy": (migration_history, "the migration files"),
+    "directory structure": (directory_structure, "file kinds per directory"),
+}
+
 
 def _recorded_for(
     f: TemplateField, trail: str, done: dict[str, StaticAnswer], index: RepoIndex
@@ -212,24 +221,12 @@ def _static_for(
             return StaticAnswer(link.value, "answered", spans=link.spans, reasons=[_TOPIC_CHOICE])
     if f.kind is not FieldKind.TEXT:
         return None
-    if label == "migration strategy" and not topic:
-        history = migration_history(index)
-        if history is not None:
-            return StaticAnswer(
-                history[0],
-                "answered",
-                spans=history[1],
-                reasons=["inferred from the code's structure (the migration files): confirm"],
-            )
-    if label == "directory structure" and not topic:
-        layout = directory_structure(index)
-        if layout is not None:
-            return StaticAnswer(
-                layout[0],
-                "answered",
-                spans=layout[1],
-                reasons=["inferred from the code's structure (file kinds per directory): confirm"],
-            )
+    read = _READ_FROM_TREE.get(label) if not topic else None
+    if read is not None:
+        stated = read[0](index)
+        if stated is not None:
+            reason = f"inferred from the code's structure ({read[1]}): confirm"
+            return StaticAnswer(stated[0], "answered", spans=stated[1], reasons=[reason])
     for section_re, label_re, kinds in _RULES:
         if section_re and not re.search(section_re, trail):
             continue
@@ -285,6 +282,9 @@ _OWN_ONLY = frozenset({"task-queue", "messaging", "monitoring", *_PRACTICES})
 
 def _primary(found: list[Fact]) -> list[Fact]:
     """The facts from the project's own files, when there are any; otherwise all of them."""
+    # The repository model's notion of auxiliary files (scripts/, tools/, bench/ too) only for the
+    # kinds an example or a script declares without the system using them: applied to all, it
+    # drops CI tools configured under .github/ (measured: zoekt's Code Quality).
     own = [
         f
         for f in found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -150,3 +151,18 @@ class Template(BaseModel):
 
 
 Group.model_rebuild()
+
+
+def assign_roles(
+    labels: dict[str, str], patterns: tuple[tuple[str, re.Pattern[str]], ...]
+) -> dict[str, str]:
+    """Which member (by id) takes which role, from the members' labels: each label gets the first
+    role whose pattern it matches that no earlier member took."""
+    roles: dict[str, str] = {}
+    for fid, label in labels.items():
+        low = label.lower().strip()
+        for role, pattern in patterns:
+            if role not in roles.values() and pattern.search(low):
+                roles[fid] = role
+                break
+    return roles

@@ -422,3 +422,19 @@ def test_tool_configs_and_directory_words_do_not_make_a_topic(tmp_path: Path) ->
     # `server/` in a table's path does not make it part of a "server configuration" topic.
     assert topic_tables(index, "server configuration") == []
     assert [t.name for t in topic_tables(index, "users")] == ["users"]
+
+
+def test_go_files_are_imported_as_their_package(tmp_path: Path) -> None:
+    files = {
+        "go.mod": "module example.com/svc\n\ngo 1.22\n",
+        "store/cache.go": "package store\n\n// Cache keeps recent rows.\ntype Cache struct{}\n",
+        "store/db.go": "package store\n\n// Open opens the database.\nfunc Open() error { return nil }\n",
+        "api/server.go": 'package api\n\nimport "example.com/svc/store"\n\n'
+        "func Serve() error { return store.Open() }\n",
+    }
+    index, _ = _index(tmp_path, files)
+    answers = static_answers(load_template("architecture-component"), index, topic="cache")
+    down = answers["dependencies.downstream-dependencies.service"]
+    # api/server.go imports the package, not store/cache.go: said as it is.
+    assert down.value == "`api/` - `api/server.go` imports package `store/`"
+    assert down.spans == [("api/server.go", 3, 3)]
