@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent import history, prompts, tokens
 from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
+from agent.brief import brief_block, brief_tokens, build_brief
 from agent.check import stamp_citations
 from agent.citations import Verifier
 from agent.errors import (
@@ -194,10 +195,10 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def build_messages(
-    unit: Unit, evidence: list[Evidence], repo_name: str, extract: bool = False
+    unit: Unit, evidence: list[Evidence], repo_name: str, extract: bool = False, brief: str = ""
 ) -> list[dict[str, str]]:
-    """The chat messages for one unit (the constant instructions first: llama.cpp reuses the
-    cached prefix of the previous prompt)."""
+    """The chat messages for one unit (the constant instructions and the repository brief first:
+    llama.cpp reuses the cached prefix of the previous prompt)."""
     guidance = [g for g in unit.guidance if len(g) < 600][:3]
     guide = (
         ("\nTemplate guidance:\n" + "\n".join(f"- {g}" for g in guidance) + "\n")
@@ -207,6 +208,7 @@ def build_messages(
     text = prompts.render(
         "extract_section" if extract else "draft_section",
         repo=repo_name,
+        brief=brief_block(brief),
         section=unit.title,
         guidance=guide,
         fields=field_lines(unit, extract),
@@ -236,11 +238,7 @@ REMOTE_EVIDENCE_TOKENS = 4100
 
 def default_evidence_tokens(client: ModelClient | None) -> int:
     """Evidence per call: small for the embedded model's 8k context and slow prompt speed."""
-    if (
-        client is None
-        or client.settings.embedded
-        or "127.0.0.1" in (client.settings.base_url or "")
-    ):
+    if client is None or client.settings.small_context:
         # Measured on the 0.5B model: with more evidence it answers from the first item only, and
         # every 100 prompt tokens cost ~1 s on 2 cores.
         return EMBEDDED_EVIDENCE_TOKENS
@@ -277,6 +275,7 @@ def run_draft(
     budget = options.evidence_tokens or default_evidence_tokens(client)
     extract = resolve_style(options.style, client.settings.model if client else None) == "extract"
     verifier = Verifier(index)
+    brief = build_brief(index, brief_tokens(client.settings if client else None))
     results: dict[str, FieldResult] = {}
     sections_of = _section_titles(template)
     for fid, answer in static.items():
@@ -289,7 +288,7 @@ def run_draft(
     prepared: list[tuple[Unit, list[Evidence], list[dict[str, str]]]] = []
     for unit in units:
         evidence = gather_evidence(unit, index, budget, options.topic)
-        messages = build_messages(unit, evidence, repo_name, extract)
+        messages = build_messages(unit, evidence, repo_name, extract, brief)
         plan.append(
             PlannedCall(
                 unit.title,
@@ -328,7 +327,7 @@ def run_draft(
     done = 0
     stopped: str | None = None
     if client is not None:
-        ctx = _Drafting(client, verifier, sections_of, repo_name, extract)
+        ctx = _Drafting(client, verifier, sections_of, repo_name, extract, brief)
 
         def work(item: tuple[Unit, list[Evidence], list[dict[str, str]]]) -> dict[str, FieldResult]:
             unit, evidence, messages = item
@@ -639,6 +638,7 @@ class _Drafting:
     sections_of: dict[str, str]
     repo_name: str
     extract: bool
+    brief: str = ""
     calls: int = 0
     failed: int = 0
     first_failure: str = ""
@@ -668,7 +668,7 @@ def _ask(
     messages: list[dict[str, str]] | None = None,
 ) -> dict[str, FieldResult]:
     model = unit_model(unit, ctx.extract)
-    messages = messages or build_messages(unit, evidence, ctx.repo_name, ctx.extract)
+    messages = messages or build_messages(unit, evidence, ctx.repo_name, ctx.extract, ctx.brief)
     cut: set[str] = set()
     try:
         completion = ctx.client.complete(

@@ -53,6 +53,12 @@ class ModelSettings:
     preflight: bool = False
 
     @property
+    def small_context(self) -> bool:
+        """A model on this machine (the embedded one, or a local server such as the recordings'):
+        an 8k context and ~100 prompt tokens a second, so prompts are kept short."""
+        return self.embedded or "127.0.0.1" in (self.base_url or "")
+
+    @property
     def endpoint_id(self) -> str:
         """What identifies the endpoint in cache keys and logs (never a key)."""
         if self.embedded:

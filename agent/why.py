@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from agent import history, prompts
 from agent.answers import BoundedAnswer, Citation, Cite
+from agent.brief import brief_block, brief_tokens, build_brief
 from agent.citations import Verifier, support
 from agent.decisions import Passage
 from agent.errors import (
@@ -256,6 +257,7 @@ def ask_model(
     text = prompts.render(
         "why",
         repo=index.root.name,
+        brief=brief_block(build_brief(index, brief_tokens(client.settings))),
         question=question,
         location=where,
         evidence=evidence_text(evidence),

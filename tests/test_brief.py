@@ -1,0 +1,81 @@
+"""The repository brief every draft and `why` prompt carries: what it states, its budget, where it
+sits in the prompt, and that no secret reaches it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent import tokens
+from agent.brief import EMBEDDED_BRIEF_TOKENS, REMOTE_BRIEF_TOKENS, brief_tokens, build_brief
+from agent.draft import build_messages
+from agent.evidence import gather_evidence
+from agent.index import build_index
+from agent.model_settings import ModelSettings
+from agent.plan import plan_units
+from agent.templates import load_template
+from tests import fixture_repo
+
+
+def test_brief_states_the_stack_components_and_routes(tmp_path: Path) -> None:
+    index = build_index(fixture_repo.build(tmp_path / "repo"))
+    brief = build_brief(index, EMBEDDED_BRIEF_TOKENS)
+    lines = brief.split("\n")
+    stack = lines[0]
+    assert stack.startswith("- Stack: ")
+    for name in ("FastAPI", "Express", "SQLAlchemy", "pytest"):
+        assert name in stack
+    assert "- Component storage.py (`src/inventory/storage.py`): Stock storage on SQLite" in brief
+    assert "`GET /stock/{sku}`" in brief
+    assert "`inventory-import`" in brief  # the console script
+    assert tokens.count(brief) <= EMBEDDED_BRIEF_TOKENS
+
+
+def test_a_small_budget_drops_the_least_needed_lines_first(tmp_path: Path) -> None:
+    index = build_index(fixture_repo.build(tmp_path / "repo"))
+    full = build_brief(index, 10_000).split("\n")
+    short = build_brief(index, tokens.count("\n".join(full)) - 1).split("\n")
+    # The most-used files go first; the order of what stays is kept.
+    assert any(line.startswith("- Most-used files") for line in full)
+    assert not any(line.startswith("- Most-used files") for line in short)
+    assert short == [line for line in full if line in short]
+    tiny = build_brief(index, 60)
+    assert tiny.startswith("- Stack: ") and tokens.count(tiny) <= 60
+    assert "Component" not in tiny
+
+
+def test_no_secret_reaches_the_brief(tmp_path: Path) -> None:
+    root = fixture_repo.build(tmp_path / "repo")
+    (root / "src/inventory/keys.py").write_text(
+        '"""Signing keys: AKIAQWERTYUIOPASDFGH is the production one."""\n\n'
+        "class Signer:\n    pass\n",
+        encoding="utf-8",
+    )
+    brief = build_brief(build_index(root), 10_000)
+    assert "keys.py" in brief  # the component is there, its secret is not
+    for secret in fixture_repo.PLANTED_SECRETS:
+        assert secret not in brief
+
+
+def test_the_brief_sits_in_the_constant_prefix_of_every_draft_prompt(tmp_path: Path) -> None:
+    index = build_index(fixture_repo.build(tmp_path / "repo"))
+    brief = build_brief(index, EMBEDDED_BRIEF_TOKENS)
+    units = plan_units(load_template("architecture-overview"), set(), None)[:2]
+    first, second = (
+        build_messages(u, gather_evidence(u, index, 1200), "repo", brief=brief)[0]["content"]
+        for u in units
+    )
+    assert brief in first and brief in second
+    # Everything up to the section line is the same for every call, so llama.cpp keeps it cached.
+    prefix = first[: first.index("\nSection: ")]
+    assert second.startswith(prefix) and brief in prefix
+    assert first.index(brief) < first.index("Evidence:")
+    assert "cite evidence lines, never this list" in prefix
+
+
+def test_brief_budget_follows_the_model() -> None:
+    assert brief_tokens(None) == EMBEDDED_BRIEF_TOKENS
+    assert brief_tokens(ModelSettings()) == EMBEDDED_BRIEF_TOKENS
+    local = ModelSettings(base_url="http://127.0.0.1:8080/v1", embedded=False)
+    assert brief_tokens(local) == EMBEDDED_BRIEF_TOKENS
+    remote = ModelSettings(base_url="https://api.example.com/v1", embedded=False)
+    assert brief_tokens(remote) == REMOTE_BRIEF_TOKENS
