@@ -37,9 +37,15 @@ def label(text: str) -> str:
 
 
 def er_name(text: str) -> str:
-    """An ER entity or attribute name Mermaid accepts (letters, digits, underscore)."""
+    """An ER attribute name Mermaid accepts (letters, digits, underscore)."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", text).strip("_") or "unnamed"
     return name if not name[0].isdigit() else f"t_{name}"
+
+
+def er_entity(text: str) -> str:
+    """An ER entity name, quoted: a table may be called `end` or `graph` (Mermaid keywords, found
+    by Mermaid's own parser in the tests) or be written in another script."""
+    return '"' + (re.sub(r"[^\w]", "_", text).strip("_") or "unnamed") + '"'
 
 
 def component_graph(components: list[Component]) -> str:
@@ -65,7 +71,7 @@ def er_diagram(tables: list[Table]) -> str:
     # (`order-items` and `order_items`, two names in other scripts).
     ids: list[str] = []
     for t in shown:
-        base, n = er_name(t.name), 2
+        base, n = er_entity(t.name)[1:-1], 2
         candidate = base
         while candidate in ids:
             candidate, n = f"{base}_{n}", n + 1
@@ -74,7 +80,7 @@ def er_diagram(tables: list[Table]) -> str:
     models = {t.model.lower(): ident for t, ident in zip(shown, ids, strict=True) if t.model}
     lines = ["erDiagram"]
     for t, ident in zip(shown, ids, strict=True):
-        lines.append(f"    {ident} {{")
+        lines.append(f'    "{ident}" {{')
         seen: set[str] = set()
         for column, _ in t.columns[:MAX_COLUMNS]:
             attr = er_name(column)
@@ -86,5 +92,5 @@ def er_diagram(tables: list[Table]) -> str:
         for column, target, _ in t.foreign_keys:
             other = names.get(target.lower()) or models.get(target.lower())
             if other:
-                lines.append(f"    {ident} }}o--|| {other} : {label(column)}")
+                lines.append(f'    "{ident}" }}o--|| "{other}" : {label(column)}')
     return "\n".join(lines) + "\n"

@@ -64,4 +64,4 @@ def test_readme_command_reference_matches_help() -> None:
 def test_readme_has_the_two_setup_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install '.[local]' && docagent draft" in readme
-    assert "pip install -e '.[dev]' && pytest" in readme
+    assert "pip install -e '.[dev]' && npm ci --prefix tests/mermaid && pytest" in readme

@@ -18,6 +18,7 @@ from agent.repomodel import RepoModel
 from agent.static_answers import static_answers
 from agent.symbols import symbols
 from agent.templates import load_template
+from tests import mermaid_parser
 
 runner = CliRunner()
 
@@ -235,7 +236,7 @@ def test_map_command_json_and_mermaid(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '"interfaces"' in result.output and '"owners"' in result.output
     er = (out_dir / "er.mmd").read_text(encoding="utf-8")
-    assert "items }o--|| owners" in er
+    assert '"items" }o--|| "owners"' in er
     assert (out_dir / "components.mmd").read_text(encoding="utf-8").startswith("flowchart LR")
     bad = runner.invoke(app, ["map", str(root), "--mermaid", str(root / "go.mod")])
     assert bad.exit_code == 2 and "--mermaid" in bad.output
@@ -258,7 +259,7 @@ def test_mermaid_escapes_every_name(tmp_path: Path) -> None:
     er = er_diagram(model.tables)
     assert all(
         re.match(
-            r"^(erDiagram|    \w+ \{|        col \w+|    \}|    \w+ \}o--\|\| \w+ : \"[^\"]*\")$",
+            r"^(erDiagram|    \"\w+\" \{|        col \w+|    \}|    \"\w+\" \}o--\|\| \"\w+\" : \"[^\"]*\")$",
             ln,
         )
         for ln in er.rstrip("\n").split("\n")
@@ -283,7 +284,7 @@ def test_component_document_locations_and_schema_from_the_model(tmp_path: Path) 
     # A topic that names the tables gets their ER diagram and their own DDL.
     schema = static_answers(template, index, topic="items and owners")
     er = schema["database-schema.relationships.relationships-mermaid"]
-    assert er.value.startswith("erDiagram") and "items }o--|| owners" in er.value
+    assert er.value.startswith("erDiagram") and '"items" }o--|| "owners"' in er.value
     sql = schema["database-schema.core-models-tables.sql-postgresql-supabase-drizzle"]
     assert sql.value.split("\n")[0] == "CREATE TABLE owners ("
     assert sql.spans[0] == ("migrations/001_init.sql", 1, 4)
@@ -430,3 +431,32 @@ def test_blueprint_and_router_prefixes_are_part_of_the_route() -> None:
         ("GET /health", 13),
         ("POST /admin/users", 22),  # the router's arguments over several lines
     ]
+
+
+def test_generated_mermaid_parses_with_the_real_mermaid_parser(tmp_path: Path) -> None:
+    nasty = dict(GO)
+    nasty['we"ird]dir/x.go'] = (
+        'package weird\n\nimport "example.com/svc/store"\n\nvar _ = store.New\n'
+    )
+    nasty["schema/odd.sql"] = (
+        'CREATE TABLE "Ünïcode_ß" ("my id" INTEGER, "note {x}" TEXT, "end" INTEGER,\n'
+        "  owner INTEGER REFERENCES owners(id));\n"
+        'CREATE TABLE "end" (id INTEGER, "graph" TEXT, u INTEGER REFERENCES "Ünïcode_ß"(id));\n'
+    )
+    diagrams: list[str] = []
+    for n, files in enumerate((PYTHON, TYPESCRIPT, GO, RUST, nasty)):
+        model, _ = _model(tmp_path / str(n), files)
+        diagrams.append(component_graph(model.components))
+        if model.tables:
+            diagrams.append(er_diagram(model.tables))
+    # The diagram a component draft writes: its Relationships block for the tables a topic names.
+    index = build_index(_repo(tmp_path / "drafted", nasty))
+    schema = static_answers(load_template("architecture-component"), index, topic="items owners")
+    drafted = [schema["database-schema.relationships.relationships-mermaid"].value]
+    assert len(diagrams) >= 8
+    results = mermaid_parser.parse(diagrams + drafted)
+    assert [r.get("error") for r in results] == [None] * len(results), results
+    kinds = {r["type"] for r in results}
+    assert {"flowchart-v2", "er"} <= kinds
+    # The parser is real: the unescaped label docagent never writes is rejected.
+    assert "error" in mermaid_parser.parse(["flowchart LR\n    c1[x (y)] --> c2"])[0]
