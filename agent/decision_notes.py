@@ -111,7 +111,8 @@ def _sentences(para: _Para) -> list[Passage]:
 
 
 def _units(paras: list[_Para]) -> list[list[Passage]]:
-    """Each paragraph's sentences; a sentence an example interrupts ("when the query is" / code /
+    """Each paragraph's sentences (with the list a sentence ending in ":" announces); a sentence an
+    example interrupts ("when the query is" / code /
     "then we can rewrite ...") is one sentence, its two halves joined with an ellipsis."""
     units: list[list[Passage]] = []
     for para in paras:
@@ -126,6 +127,16 @@ def _units(paras: list[_Para]) -> list[list[Passage]]:
             tail, head = prev[-1], sentences[0]
             prev[-1] = Passage(f"{tail.text} … {head.text}", tail.start, head.end)
             prev.extend(sentences[1:])
+            continue
+        if (
+            prev
+            and sentences
+            and re.search(r"[^:]:$", prev[-1].text)
+            and re.match(r"([-*+]|\d+[.)])\s", sentences[0].text)
+        ):
+            # "The differences between returning and raising a response are:" announces the list
+            # below it, which says them.
+            prev.extend(sentences)
             continue
         units.append(sentences)
     return units

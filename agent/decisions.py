@@ -23,6 +23,9 @@ _STRONG = re.compile(
     r"we (?:chose|decided|opted|prefer|picked|went with)|(?:chose|decided|opted) to|"
     r"(?:the|a|one|major|main|primary|another|important|good|two|three) reasons?|reasons? (?:for|why)|"
     r"this is why|that'?s why|that is why|the rationale|rationale|historically|motivation|"
+    # A condition that makes something necessary: "If the collaboration service is hosted on a
+    # separate domain then the `COLLABORATION_URL` env must be set".
+    r"if [^.;]{3,150}?,? then [^.;]{0,100}?(?:must|has to|have to|needs? to)|"
     r"(?:is|are|was|were) (?:designed|intended|meant) to|the (?:benefit|advantage|downside|drawback)s?|"
     r"the (?:goal|idea|point) (?:is|was|of)|for (?:\w+ ){0,2}reasons|so as to|"
     # "Since reads are much more common than writes, we cache as much as possible."
@@ -40,6 +43,10 @@ _WEAK = re.compile(
     # overhead", "the risk this poses is mitigated by ...").
     r"(?:which|this|that) can result in|results? in (?:improved|better|faster|less|lower|fewer)|"
     r"with this (?:technique|approach|design|scheme|layout|method|structure)|"
+    # "..., while avoiding the overhead of an external HTTP call"; "The differences between
+    # returning and raising a response are: ..."; "uses services to provide pluggable ...".
+    r"(?:, | while )avoiding|the (?:\w+ )?differences? between|"
+    r"\buses? (?:\w+ ){1,3}to (?:provide|allow|enable|support|keep|ensure|isolate|decouple)\b|"
     r"(?:is|are) (?:a |an )?(?:very |particularly )?useful (?:\w+ )?(?:for|to|when)|"
     r"(?:performance|speed) (?:penalty|cost|benefit)|(?:little|less|no|low|extra) (?:\w+ )?overhead|"
     r"(?:risk|cost|problem)s? (?:\w+ ){0,3}(?:is|are) (?:mitigated|avoided|reduced)|mitigat\w+|"
@@ -278,7 +285,22 @@ def from_commits(commits: list[Commit]) -> list[Decision]:
 
 _COMMENT = re.compile(r"^\s*(#(?!!)|//+|--|/?\*+(?!/))\s?(.*)$")
 _SLASH_COMMENT = re.compile(r"^\s*(//+|/?\*+(?!/))\s?(.*)$")  # C-like: `#` is a directive
-_HASH_LANGS = {"python", "shell", "ruby", "perl", "r", "yaml", "toml", "elixir"}
+_HASH_LANGS = {
+    "python",
+    "shell",
+    "ruby",
+    "perl",
+    "r",
+    "yaml",
+    "toml",
+    "elixir",
+    "dockerfile",
+    "makefile",
+}
+# Build and deployment files: a comment there explains the setting below it ("# Limit glibc malloc
+# arenas ... for no performance benefit here" above `ENV MALLOC_ARENA_MAX=2`), so one weaker
+# connective is enough and the setting is the subject.
+_CONFIG_LANGS = {"dockerfile", "makefile", "yaml", "toml"}
 _NO_REASON = re.compile(r"copyright|licen[sc]e|noqa|type: ?ignore|eslint-|pragma|nolint|spdx", re.I)
 _DEFINITION = re.compile(
     r"^\s*(?:export\s+|pub(?:\(\w+\))?\s+|async\s+|static\s+|public\s+|private\s+)*"
@@ -302,6 +324,7 @@ _COMMENT_LANGS = {
     "swift",
     "shell",
     "sql",
+    *_CONFIG_LANGS,
 }
 
 
@@ -327,13 +350,15 @@ def from_comments(path: str, text: str, language: str) -> list[Decision]:
         if (
             len(joined) < 40
             or _NO_REASON.search(joined)
-            or reason_score(joined) < 2
+            or reason_score(joined) < (1 if language in _CONFIG_LANGS else 2)
             or addresses_model(joined)
         ):
             continue
         nxt = next((x for x in lines[n : n + 3] if x.strip()), "")
         d = _DEFINITION.match(nxt)
         name = d.group(1) if d else ""
+        if language in _CONFIG_LANGS and nxt.strip() and not comment.match(nxt):
+            name = " ".join(nxt.split())[:80]
         subject = f"{name} ({path})" if name else path
         passage = Passage(clean(joined)[:MAX_PASSAGE], first + 1, n)
         out.append(

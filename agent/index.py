@@ -338,7 +338,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
     recorded: list[Decision] = []
     if f.kind is FileKind.NOTES:
         recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr)
-    elif f.kind is FileKind.CODE:
+    elif f.kind in (FileKind.CODE, FileKind.CONFIG):
         recorded = decisionlib.from_comments(f.path, text, f.language)
     return FileRecord(
         f.size,

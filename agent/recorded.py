@@ -13,13 +13,13 @@ from collections import Counter
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from agent.decisions import Decision, Passage, states_reason
+from agent.decisions import Decision, Passage, reason_score, states_reason
 from agent.index import RepoIndex
 from agent.retrieval import tokenize
 
 # Share of the question's weighted terms a passage (with its heading and decision) must hold.
 # Chosen on the quality benchmark's dev questions; see bench/why.py --truth.
-MIN_COVERAGE = 0.6
+MIN_COVERAGE = 0.55
 MIN_OWN = 0.2
 LEAD_LINES = 8
 # Openings of a reason that is about what came before it ("Because ...", "That is why ...",
@@ -28,7 +28,23 @@ _REFERS_BACK = re.compile(
     r"(because|that is (why|because)|this is (why|because)|why is this|therefore|thus|hence)\b",
     re.I,
 )
+# Words that frame a why-question rather than name its subject ("why is X kept next to Y instead of
+# Z"): a recorded reason need not repeat them.
+_FRAMING = frozenset(
+    tokenize(
+        "instead rather than use uses used using kept keep keeps hold holds send sends through "
+        "them they their it its some must should would could can need needs needed there here "
+        "next always only just also"
+    )
+)
 _TITLE_LINE = re.compile(r"^\s*(#{1,6}\s|([-=~^*+#])\2{2,}\s*$)")
+# "With this technique, we can index many similar branches ..." is about the technique its section
+# opened with ("Each file blob in the index has a bitmask ..."), however far above.
+_NAMES_THE_DESIGN = re.compile(
+    r"^(?:(?:with|using|by) )?(?:this|that|these|such) (?:\w+ )?(?:technique|approach|design|"
+    r"scheme|layout|method|structure|representation|encoding|arrangement|strategy|trick)s?\b",
+    re.I,
+)
 
 
 # One matcher per index: `why --questions FILE` and the MCP server ask many questions of one index,
@@ -55,7 +71,11 @@ class RecordMatcher:
             for p in d.reasons:
                 # In an ADR or a design doc "this allows" or ", so" states a reason often enough;
                 # elsewhere ("Otherwise it returns None.") it does not.
-                if not states_reason(p.text, weak_counts=d.weight >= 2):
+                # Two weaker ones together state it anywhere, as they do for the harvest; a comment
+                # was harvested by its own rule (one weaker connective above a setting in a
+                # Dockerfile: "... for no performance benefit here").
+                weak = d.weight >= 2 or reason_score(p.text) >= 2 or d.kind == "comment"
+                if not states_reason(p.text, weak_counts=weak):
                     continue
                 # A reason that refers back ("Why is this the case? Because people have different
                 # preferences ...") is about the lines just before it ("Flask will never have a
@@ -82,7 +102,7 @@ class RecordMatcher:
     ) -> list[Match]:
         """The `k` best-scoring reasons covering at least `floor` of the question, one per
         passage text (a mirrored docs folder quotes the same reason twice)."""
-        terms = set(tokenize(question))
+        terms = set(tokenize(question)) - _FRAMING
         if not terms or not self.entries:
             return []
         total = sum(self.idf.get(t, self.unknown) for t in terms)
@@ -115,6 +135,13 @@ def referred_to(index: RepoIndex, d: Decision, p: Passage) -> Passage | None:
     """The paragraph a back-referring reason is about ("Flask will never have a database layer.
     ... Everything else is up for extensions." before "Why is this the case? Because ..."), or
     None when the reason stands on its own."""
+    if (
+        _NAMES_THE_DESIGN.match(p.text)
+        and d.decision is not None
+        and d.decision.end < p.start
+        and d.decision.start > d.start - 1
+    ):
+        return d.decision
     if not (d.start and p.start > d.start and _REFERS_BACK.match(p.text)):
         return None
     lines = index.file_lines(d.path) or []

@@ -430,3 +430,124 @@ def test_a_reason_that_refers_back_is_quoted_with_what_it_is_about(tmp_path: Pat
     )
     assert alone is not None and alone.answer.startswith("This service uses Redis")
     assert [c.label for c in alone.citations] == ["docs/queue.md:5-5"]
+
+
+def _why_repo(root: Path, files: dict[str, str]) -> Path:
+    for path, text in {"app.py": "def app():\n    return 1\n", **files}.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_a_design_named_back_is_quoted_with_the_sentence_that_introduced_it(
+    tmp_path: Path,
+) -> None:
+    from agent import why
+
+    root = _why_repo(
+        tmp_path / "search",
+        {
+            "doc/design.md": "# Design\n\n## Branches\n\n"
+            "Each file blob in the index has a bitmask, representing the branches\n"
+            "in which the content is found, eg:\n\n"
+            "    branches: [master=1, staging=2]\n    file x.java, branch mask=3\n\n"
+            "In this case, the index holds one version of x.java for both branches.\n\n"
+            "With this technique, we can index many similar branches of a repository\n"
+            "with little space overhead.\n",
+        },
+    )
+    result = why.answer_from_records(
+        build_index(root), "How can the index hold many branches of a repository cheaply?"
+    )
+    assert result is not None and result.from_record
+    # "this technique" is the bitmask the section opened with, four paragraphs up.
+    assert result.answer.startswith("Each file blob in the index has a bitmask")
+    assert result.answer.endswith("with little space overhead.")
+    assert [c.label for c in result.citations] == ["doc/design.md:5-14"]
+
+
+def test_a_list_an_announcing_sentence_opens_is_part_of_the_reason(tmp_path: Path) -> None:
+    from agent import why
+
+    root = _why_repo(
+        tmp_path / "web",
+        {
+            "docs/design/patterns.md": "# Patterns\n\n## Returning vs raising HTTP exceptions\n\n"
+            "The framework allows HTTP exceptions to be returned or raised. The differences\n"
+            "between returning and raising a response are:\n\n"
+            "* Returning a response commits the transaction of the request,\n"
+            "  while raising rolls it back.\n"
+            "* Returning a response does not invoke the error view, while raising does.\n",
+            # An RST literal block after `::` is an example, not what the sentence says.
+            "docs/design/example.rst": "Example\n=======\n\nThe app would look like this instead::\n\n"
+            "    app = make()\n\n* a list that is no part of it\n",
+        },
+    )
+    index = build_index(root)
+    result = why.answer_from_records(
+        index, "Why are HTTP error exceptions raised rather than returned?"
+    )
+    assert result is not None and result.from_record
+    assert "raising rolls it back" in result.answer
+    assert [c.label for c in result.citations] == ["docs/design/patterns.md:5-10"]
+    rst = from_notes(
+        "docs/design/example.rst",
+        (root / "docs/design/example.rst").read_text(encoding="utf-8"),
+        "rst",
+        False,
+    )
+    assert all("list that is no part" not in p.text for d in rst for p in d.reasons)
+
+
+def test_a_build_file_comment_explains_the_setting_below_it(tmp_path: Path) -> None:
+    from agent import why
+
+    dockerfile = (
+        "FROM node:20\nWORKDIR /app\n\n"
+        "# Limit glibc malloc arenas, which default to 8 per CPU. Each arena holds on to\n"
+        "# freed memory, which inflates resident memory for no performance benefit here.\n"
+        "ENV MALLOC_ARENA_MAX=2\n\n# Install dependencies\nRUN npm ci\n"
+    )
+    found = from_comments("Dockerfile", dockerfile, "dockerfile")
+    # The reasoned comment, with the setting as its subject; "Install dependencies" is no reason.
+    assert [(d.kind, d.subject, d.start, d.end) for d in found] == [
+        ("comment", "ENV MALLOC_ARENA_MAX=2 (Dockerfile)", 4, 5)
+    ]
+    root = _why_repo(tmp_path / "svc", {"Dockerfile": dockerfile})
+    result = why.answer_from_records(
+        build_index(root), "Why does the Docker image set MALLOC_ARENA_MAX=2?"
+    )
+    assert result is not None and result.from_record and result.flagged
+    assert "inflates resident memory" in result.answer
+    assert [c.label for c in result.citations] == ["Dockerfile:4-5"]
+
+
+def test_a_condition_that_makes_a_setting_necessary_is_a_reason() -> None:
+    found = from_notes(
+        "docs/SERVICES.md",
+        "# Services\n\n## Collaboration\n\nStart it with `yarn start --services=collaboration`.\n\n"
+        "If the collaboration service is hosted on a separate domain then the\n"
+        "`COLLABORATION_URL` env must be set to the publicly accessible URL.\n",
+        "markdown",
+        False,
+    )
+    assert [(p.start, p.end) for d in found for p in d.reasons] == [(7, 8)]
+
+
+def test_words_that_frame_a_question_need_not_be_in_the_reason(tmp_path: Path) -> None:
+    from agent import why
+
+    root = _why_repo(
+        tmp_path / "ui",
+        {
+            "docs/ARCHITECTURE.md": "# Architecture\n\n## Frontend\n\n"
+            "The frontend is a React application. Unless global, state logic and styles are\n"
+            "always co-located with React components together with their subcomponents to make\n"
+            "the component tree easier to manage.\n",
+        },
+    )
+    result = why.answer_from_records(
+        build_index(root),
+        "Why are state logic and styles kept next to the React components that use them?",
+    )
+    assert result is not None and "easier to manage" in result.answer
