@@ -268,6 +268,10 @@ def _published_package(shape: Shape) -> Fact | None:
     return None
 
 
+# Brokers whose topics agent/messaging.py reads.
+MESSAGING = ("Kafka", "NATS", "Redis pub/sub")
+
+
 def _communication(shape: Shape) -> list[Fact]:
     patterns: list[tuple[Fact, bool]] = []  # the fact, and whether it is asynchronous
     if shape.http:
@@ -285,14 +289,22 @@ def _communication(shape: Shape) -> list[Fact]:
     if shape.grpc:
         services = [i.name for i in shape.grpc if "." not in i.name]
         patterns.append((at("communication", f"gRPC ({_names(services)})", shape.grpc[0]), False))
-    if shape.tasks:
+    jobs = [i for i in shape.tasks if i.framework not in MESSAGING]
+    if jobs:
         queue = next(
             (i.provider for i in shape.model.integrations if i.category == "queue"), "a task queue"
         )
-        count = _count(len(shape.tasks), "task or queue", "tasks and queues")
+        count = _count(len(jobs), "task or queue", "tasks and queues")
         patterns.append(
-            (at("communication", f"Asynchronous jobs over {queue} ({count})", shape.tasks[0]), True)
+            (at("communication", f"Asynchronous jobs over {queue} ({count})", jobs[0]), True)
         )
+    for broker in MESSAGING:
+        topics = [i for i in shape.tasks if i.framework == broker]
+        if topics:
+            names = _names([f"{t.name}" for t in topics])
+            patterns.append(
+                (at("communication", f"Messages over {broker} (topics {names})", topics[0]), True)
+            )
     realtime = next((i for i in shape.model.integrations if i.category == "realtime"), None)
     if realtime is not None:
         patterns.append(

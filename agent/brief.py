@@ -46,6 +46,7 @@ _INTERFACE_NAMES = {
     "queue": "queues",
     "grpc": "gRPC methods",
     "hook": "hooks",
+    "plugin": "plugin entry points",
 }
 _SUMMARY_CHARS = 90
 

@@ -1,7 +1,7 @@
 """The data model one file declares: tables, their columns and foreign keys, each at its line.
 
 Read from ORM model classes (SQLAlchemy declarative, Django models, Sequelize-typescript and
-TypeORM entities), Prisma schemas, and SQL DDL — `CREATE TABLE` statements in `.sql` files and in
+TypeORM entities; GORM and Diesel in agent/datamodel_go_rust.py), Prisma schemas, and SQL DDL — `CREATE TABLE` statements in `.sql` files and in
 SQL strings inside code, parsed with `sqlglot` (a real SQL parser) rather than patterns. Model
 classes are located with the file's tree-sitter symbols, so a column belongs to the class whose
 lines hold it.
@@ -68,6 +68,11 @@ def tables(path: str, lines: list[str], language: str, syms: list[Symbol]) -> li
         out += _python_models(path, lines, syms)
     elif language in ("ts", "js"):
         out += _ts_models(path, lines, syms)
+    elif language in ("go", "rust"):
+        # Imported here: that module builds on this one's Table.
+        from agent.datamodel_go_rust import diesel_tables, gorm_models
+
+        out += gorm_models(path, lines, syms) if language == "go" else diesel_tables(path, lines)
     if any(_CREATE.search(line) for line in lines):
         out += _ddl(path, lines, 0, len(lines))
     return out

@@ -95,6 +95,8 @@ _GENERATED_NAME = re.compile(
 _GENERATED_HEAD = re.compile(
     r"@generated|DO NOT EDIT|Code generated .* DO NOT EDIT|auto-?generated", re.I
 )
+# Generated, but the project's own account of its data model: read it (Diesel's `schema.rs`).
+_GENERATED_SCHEMA = re.compile(r"@generated automatically by Diesel CLI")
 
 LANGUAGES = {
     ".py": "python",
@@ -556,7 +558,8 @@ def read_text(root: Path, file: RepoFile) -> tuple[str | None, str | None]:
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
     first = text[:2000]
-    if _GENERATED_HEAD.search("\n".join(first.split("\n")[:5])):
+    head_lines = "\n".join(first.split("\n")[:5])
+    if _GENERATED_HEAD.search(head_lines) and not _GENERATED_SCHEMA.search(head_lines):
         return None, "generated or minified"
     lines = text.count("\n") + 1
     if len(text) > 5000 and len(text) / lines > 400:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from agent import datamodel, integrations, interfaces, symbols
+from agent import datamodel, integrations, interfaces, messaging, symbols
 from agent.datamodel import Table
 from agent.integrations import Integration
 from agent.interfaces import Interface
@@ -111,13 +111,17 @@ def extract_file(path: str, text: str, language: str) -> FileModel | None:
     """The file's symbols, interfaces, tables and integrations (None for other languages)."""
     if language in UNPARSED_LANGUAGES:
         return FileModel(skipped=f"no tree-sitter grammar ({language})")
+    if PurePosixPath(path).name in ("pyproject.toml", "setup.cfg"):
+        plugins = messaging.plugin_entry_points(path, text)
+        return FileModel(interfaces=plugins) if plugins else None
     if language not in MODEL_LANGUAGES and not path.endswith(".prisma"):
         return None
     lines = text.split("\n")
     syms, errors = symbols.symbols(path, text, language)
     return FileModel(
         symbols=syms,
-        interfaces=interfaces.interfaces(path, lines, language, syms),
+        interfaces=interfaces.interfaces(path, lines, language, syms)
+        + messaging.topics(path, lines),
         tables=datamodel.tables(path, lines, language, syms),
         integrations=integrations.integrations(path, lines, language),
         parse_errors=errors,

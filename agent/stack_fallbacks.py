@@ -269,7 +269,7 @@ def _relational(shape: Shape) -> list[Fact]:
         return []
     sources = Counter(t.source for t in tables)
     how = ", ".join(
-        f"{source} models" if source not in ("SQL", "Prisma") else f"{source} schema"
+        f"{source} models" if source not in ("SQL", "Prisma", "Diesel") else f"{source} schema"
         for source, _ in sources.most_common(2)
     )
     # The most-referenced tables (foreign keys point at them) say most about the data.

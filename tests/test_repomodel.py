@@ -433,6 +433,70 @@ def test_blueprint_and_router_prefixes_are_part_of_the_route() -> None:
     ]
 
 
+GORM_DIESEL = {
+    "go.mod": "module example.com/shop\n\ngo 1.22\n\nrequire gorm.io/gorm v1.25.0\n",
+    "store/models.go": 'package store\n\nimport "gorm.io/gorm"\n\n'
+    "type User struct {\n\tgorm.Model\n\tName  string\n"
+    '\tEmail string `gorm:"column:email_address"`\n\tOrders []Order\n}\n\n'
+    "type Order struct {\n\tID     uint\n\tUserID uint\n\tUser   User\n"
+    '\tSecret string `gorm:"-"`\n}\n\n'
+    'type OrderItem struct {\n\tID uint `gorm:"primaryKey"`\n\tOrderID uint\n\tOrder Order\n}\n\n'
+    'func (OrderItem) TableName() string { return "line_items" }\n\n'
+    "type Plain struct {\n\tX int\n}\n",
+    "Cargo.toml": '[package]\nname = "blog"\nversion = "0.1.0"\n\n[dependencies]\ndiesel = "2"\n',
+    "src/schema.rs": "// @generated automatically by Diesel CLI.\n\ndiesel::table! {\n"
+    "    posts (id) {\n        id -> Int4,\n        author_id -> Int4,\n        title -> Varchar,\n"
+    "    }\n}\n\ndiesel::table! {\n    authors (id) {\n        id -> Int4,\n        name -> Text,\n"
+    "    }\n}\n\ndiesel::joinable!(posts -> authors (author_id));\n",
+    "src/main.rs": "mod schema;\n\nfn main() {}\n",
+}
+
+
+def test_gorm_models_and_diesel_schemas_give_tables_and_foreign_keys(tmp_path: Path) -> None:
+    model, root = _model(tmp_path, GORM_DIESEL)
+    found = {
+        t.name: (t.source, t.path, t.line, [c for c, _ in t.columns], t.foreign_keys)
+        for t in model.tables
+    }
+    go, rs = "store/models.go", "src/schema.rs"
+    assert found == {
+        # gorm.Model gives id and the three timestamps; a column tag renames; `gorm:"-"` is none.
+        "users": (
+            "GORM",
+            go,
+            5,
+            ["id", "created_at", "updated_at", "deleted_at", "name", "email_address"],
+            [],
+        ),
+        "orders": (
+            "GORM",
+            go,
+            12,
+            ["id", "user_id"],
+            [("user_id", "User", _line(root, go, "UserID"))],
+        ),
+        # TableName() overrides the plural of the struct's name.
+        "line_items": (
+            "GORM",
+            go,
+            19,
+            ["id", "order_id"],
+            [("order_id", "Order", _line(root, go, "OrderID"))],
+        ),
+        "posts": (
+            "Diesel",
+            rs,
+            4,
+            ["id", "author_id", "title"],
+            [("author_id", "authors", _line(root, rs, "joinable"))],
+        ),
+        "authors": ("Diesel", rs, 12, ["id", "name"], []),
+    }
+    er = er_diagram(model.tables)
+    assert '"orders" }o--|| "users"' in er and '"line_items" }o--|| "orders"' in er
+    assert '"posts" }o--|| "authors"' in er
+
+
 def test_generated_mermaid_parses_with_the_real_mermaid_parser(tmp_path: Path) -> None:
     nasty = dict(GO)
     nasty['we"ird]dir/x.go'] = (
@@ -444,7 +508,7 @@ def test_generated_mermaid_parses_with_the_real_mermaid_parser(tmp_path: Path) -
         'CREATE TABLE "end" (id INTEGER, "graph" TEXT, u INTEGER REFERENCES "Ünïcode_ß"(id));\n'
     )
     diagrams: list[str] = []
-    for n, files in enumerate((PYTHON, TYPESCRIPT, GO, RUST, nasty)):
+    for n, files in enumerate((PYTHON, TYPESCRIPT, GO, RUST, GORM_DIESEL, nasty)):
         model, _ = _model(tmp_path / str(n), files)
         diagrams.append(component_graph(model.components))
         if model.tables:
@@ -460,3 +524,44 @@ def test_generated_mermaid_parses_with_the_real_mermaid_parser(tmp_path: Path) -
     assert {"flowchart-v2", "er"} <= kinds
     # The parser is real: the unescaped label docagent never writes is rejected.
     assert "error" in mermaid_parser.parse(["flowchart LR\n    c1[x (y)] --> c2"])[0]
+
+
+MESSAGING = {
+    "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["kafka-python", "requests"]\n\n'
+    '[project.scripts]\nshop = "shop.cli:main"\n\n'
+    '[project.entry-points."flask.commands"]\nsync = "shop.cli:sync"\n\n'
+    '[project.entry-points.pytest11]\nshop_fixtures = "shop.testing"\n',
+    "shop/events.py": "from kafka import KafkaConsumer, KafkaProducer\n\n"
+    'consumer = KafkaConsumer("orders.created", bootstrap_servers="k:9092")\n\n\n'
+    "def emit(producer: KafkaProducer, order: dict) -> None:\n"
+    '    producer.send("orders.shipped", order)\n',
+    # An HTTP session's `send` names no topic.
+    "shop/client.py": "import requests\n\n\ndef call(s: requests.Session, r: object) -> None:\n"
+    '    s.send("not-a-topic")\n',
+    "worker/main.go": 'package main\n\nimport "github.com/nats-io/nats.go"\n\nfunc main() {\n'
+    '\tnc, _ := nats.Connect(nats.DefaultURL)\n\tnc.Subscribe("stock.low", func(m *nats.Msg) {})\n'
+    '\tnc.Publish("stock.checked", nil)\n}\n',
+    "web/notify.ts": 'import { Kafka } from "kafkajs";\n\nconst kafka = new Kafka({ brokers: [] });\n'
+    "export async function run() {\n  const consumer = kafka.consumer({ groupId: 'web' });\n"
+    '  await consumer.subscribe({ topic: "orders.shipped" });\n}\n',
+    "setup.cfg": "[options.entry_points]\nconsole_scripts =\n    tool = shop.cli:main\n"
+    "datasette =\n    shop_plugin = shop.plugin\n",
+}
+
+
+def test_message_topics_and_plugin_entry_points(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, MESSAGING)
+    found = sorted((i.kind, i.name, i.framework, i.path, i.line) for i in model.interfaces)
+    assert found == [
+        ("plugin", "datasette: shop_plugin", "entry point", "setup.cfg", 5),
+        ("plugin", "flask.commands: sync", "entry point", "pyproject.toml", 9),
+        ("plugin", "pytest11: shop_fixtures", "entry point", "pyproject.toml", 12),
+        ("queue", "orders.created", "Kafka", "shop/events.py", 3),
+        ("queue", "orders.shipped", "Kafka", "shop/events.py", 7),
+        ("queue", "orders.shipped", "Kafka", "web/notify.ts", 6),
+        ("queue", "stock.checked", "NATS", "worker/main.go", 8),
+        ("queue", "stock.low", "NATS", "worker/main.go", 7),
+    ]
+    talk = [f.name for f in model.facts if f.kind == "communication"]
+    assert any(n.startswith("Messages over Kafka (topics `orders.created`") for n in talk), talk
+    assert any(n.startswith("Messages over NATS (topics `stock.low`") for n in talk), talk
