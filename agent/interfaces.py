@@ -12,7 +12,8 @@ know is simply not listed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from agent.symbols import Symbol
@@ -27,6 +28,8 @@ class Interface:
     path: str
     line: int
     framework: str = ""
+    owner: str = ""  # the router or blueprint object a Python route is declared on
+    prefix: str = ""  # the prefix that object was created with, already in `name`
 
 
 _HTTP_METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
@@ -195,9 +198,9 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
 
 def _router_prefixes(lines: list[str]) -> dict[str, str]:
     """The URL prefix each router or blueprint object of a file is created with (its arguments
-    may run over a few lines). A prefix given where the app registers it elsewhere
-    (`register_blueprint(bp, url_prefix=...)`, `include_router(..., prefix=...)`) is not known
-    here: routes then show the path as the file declares it."""
+    may run over a few lines). A prefix given where the app registers it in another file
+    (`register_blueprint(bp, url_prefix=...)`, `include_router(..., prefix=...)`) is applied
+    when the whole repository is assembled (`mount_prefixes`)."""
     found: dict[str, str] = {}
     for n, line in enumerate(lines):
         m = _PY_ROUTER.match(line)
@@ -223,8 +226,12 @@ def _from_symbols(
                 if method == "route" and verbs:
                     method = re.sub(r"[\"'\s]", "", verbs.group(1)).split(",")[0]
                 # Every route decorator counts (a view may answer at several paths).
-                route = (prefixes or {}).get(m.group("obj"), "") + m.group("route")
-                out.append(Interface("http", _route(method, route or "/"), path, line, ""))
+                owner = m.group("obj")
+                own = (prefixes or {}).get(owner, "")
+                route = own + m.group("route")
+                out.append(
+                    Interface("http", _route(method, route or "/"), path, line, "", owner, own)
+                )
                 continue
             m = _PY_COMMAND.match(deco)
             if m and s.kind in ("function", "method"):
@@ -242,4 +249,77 @@ def _from_symbols(
                     command = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", variant).lower()
                     out.append(Interface("cli", command, path, vline, "clap"))
                 break
+    return out
+
+
+_MOUNT = re.compile(
+    r"\.(?P<how>register_blueprint|include_router)\(\s*(?P<obj>[\w.]+)\s*,(?P<args>[^)]*)"
+)
+_FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)#]*)")
+
+
+def mount_prefixes(
+    found: list[Interface],
+    lines_of: Callable[[str], list[str] | None],
+    imports: dict[str, dict[str, int]],
+) -> list[Interface]:
+    """The routes with the prefix the file that mounts their blueprint or router gives them
+    (`app.register_blueprint(auth.bp, url_prefix="/auth")`, `app.include_router(users_router,
+    prefix="/users")`): Flask's replaces the blueprint's own, FastAPI's comes before it."""
+    by_file: dict[str, list[int]] = {}
+    for n, i in enumerate(found):
+        if i.kind == "http" and i.owner:
+            by_file.setdefault(i.path, []).append(n)
+    out = list(found)
+    for path, targets in imports.items():
+        mounted = [t for t in targets if t in by_file]
+        lines = lines_of(path) if mounted and path.endswith(".py") else None
+        if not lines:
+            continue
+        names = _imported_names(lines)
+        for line in lines:
+            m = _MOUNT.search(line)
+            prefix = _PREFIX_ARG.search(m.group("args")) if m else None
+            if m is None or prefix is None:
+                continue
+            module, _, obj = m.group("obj").rpartition(".")
+            if module:  # `auth.bp`: the module as this file imports it
+                stem = names.get(module, module).rsplit(".", 1)[-1]
+            elif obj in names:  # `bp` (or `auth_bp`) from `from .auth import bp [as auth_bp]`
+                stem = names[obj].rsplit(".", 2)[-2]
+                obj = names.get(obj + "#name", obj)
+            else:
+                continue
+            for target in mounted:
+                p = PurePosixPath(target)
+                if stem not in (p.stem, p.parent.name if p.stem == "__init__" else None):
+                    continue
+                for n in by_file[target]:
+                    i = out[n]
+                    if i.owner != obj:
+                        continue
+                    method, _, route = i.name.rpartition(" ")
+                    if m.group("how") == "register_blueprint" and i.prefix:
+                        route = route.removeprefix(i.prefix) or "/"
+                    new = prefix.group("prefix").rstrip("/") + route
+                    out[n] = replace(i, name=_route(method or None, new), prefix="")
+    return out
+
+
+def _imported_names(lines: list[str]) -> dict[str, str]:
+    """Each name a file's `from X import a, b as c` lines bind -> the dotted module it came from
+    (`c#name` -> `b`: what an alias stands for)."""
+    out: dict[str, str] = {}
+    for line in lines:
+        m = _FROM_IMPORT.match(line)
+        if not m:
+            continue
+        for part in m.group(2).split(","):
+            bits = part.split()
+            if not bits:
+                continue
+            name = bits[-1] if len(bits) == 3 and bits[1] == "as" else bits[0]
+            out[name] = f"{m.group(1)}.{bits[0]}"
+            if name != bits[0]:
+                out[name + "#name"] = bits[0]
     return out

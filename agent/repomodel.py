@@ -287,6 +287,7 @@ def build_model(index: RepoIndex) -> RepoModel:
     ]
     files = code_files(index)
     imports = file_imports(index, files)
+    found_interfaces = interfaces.mount_prefixes(found_interfaces, index.file_lines, imports)
     texts = {p: "\n".join(index.file_lines(p) or []) for p in files}
     defined = {
         # Module declarations (`mod store;`) name files, not definitions others use.

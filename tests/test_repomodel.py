@@ -565,3 +565,39 @@ def test_message_topics_and_plugin_entry_points(tmp_path: Path) -> None:
     talk = [f.name for f in model.facts if f.kind == "communication"]
     assert any(n.startswith("Messages over Kafka (topics `orders.created`") for n in talk), talk
     assert any(n.startswith("Messages over NATS (topics `stock.low`") for n in talk), talk
+
+
+MOUNTED = {
+    "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["flask", "fastapi"]\n',
+    "shop/__init__.py": "from flask import Flask\n\nfrom . import auth\nfrom .admin import bp as admin_bp\n"
+    "from .api.users import router as users_router\n\n\ndef create_app() -> Flask:\n"
+    "    app = Flask(__name__)\n"
+    '    app.register_blueprint(auth.bp, url_prefix="/auth")\n'
+    '    app.register_blueprint(admin_bp, url_prefix="/admin")\n'
+    "    return app\n\n\ndef mount(api):\n"
+    '    api.include_router(users_router, prefix="/api")\n',
+    "shop/auth.py": "from flask import Blueprint\n\n"
+    'bp = Blueprint("auth", __name__, url_prefix="/ignored")\n\n\n'
+    '@bp.route("/login", methods=["POST"])\ndef login():\n    return ""\n',
+    "shop/admin.py": 'from flask import Blueprint\n\nbp = Blueprint("admin", __name__)\n\n\n'
+    '@bp.get("/")\ndef home():\n    return ""\n',
+    "shop/api/__init__.py": "",
+    "shop/api/users.py": "from fastapi import APIRouter\n\n"
+    'router = APIRouter(prefix="/users")\n\n\n'
+    '@router.get("/{user_id}")\ndef user(user_id: int):\n    return {}\n',
+    # A router nobody mounts keeps the path its file gives it.
+    "shop/api/health.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+    '@router.get("/health")\ndef health():\n    return {}\n',
+}
+
+
+def test_a_prefix_given_where_a_blueprint_or_router_is_mounted_applies(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, MOUNTED)
+    routes = sorted((i.name, i.path, i.line) for i in model.interfaces if i.kind == "http")
+    assert routes == [
+        # Flask: the prefix given at registration replaces the blueprint's own.
+        ("GET /admin/", "shop/admin.py", 6),
+        ("GET /api/users/{user_id}", "shop/api/users.py", 6),
+        ("GET /health", "shop/api/health.py", 6),
+        ("POST /auth/login", "shop/auth.py", 6),
+    ]
