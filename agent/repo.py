@@ -90,7 +90,9 @@ LOCK_FILES = frozenset(
 )
 _GENERATED_NAME = re.compile(
     r"(\.min\.(js|css)|\.map|_pb2(_grpc)?\.pyi?|\.pb\.go|\.pb\.(cc|h)|\.g\.dart|\.generated\.\w+"
-    r"|\.designer\.cs|-lock\.json|\.snap)$"
+    r"|\.designer\.cs|-lock\.json|\.snap"
+    # A library copied in under its release's name (`cm-editor-6.0.1.js`, `jquery-3.7.1.min.js`).
+    r"|[-_.]v?\d+\.\d+\.\d+(?:[-.]\w+)?(?:\.bundle|\.min)?\.(?:js|mjs|css))$"
 )
 _GENERATED_HEAD = re.compile(
     r"@generated|DO NOT EDIT|Code generated .* DO NOT EDIT|auto-?generated", re.I
