@@ -35,7 +35,7 @@ _STRONG = re.compile(
     re.IGNORECASE,
 )
 _WEAK = re.compile(
-    r"\b(otherwise|due to|as a result|this (?:means|allows|lets|avoids|ensures|makes|gives|provides|"
+    r"\b(otherwise|due to|as a result|this (?:also |only |then |in turn )?(?:means|allows|lets|avoids|ensures|makes|gives|provides|"
     r"enables|keeps|way)|which (?:means|allows|lets|avoids|ensures|makes)|to ensure|to allow|"
     r"to keep|to make sure|to make|, so (?!that)|, allowing|, enabling|"
     # A design's effect on a quality it trades for (measured on design docs that give a reason
