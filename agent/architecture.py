@@ -301,7 +301,7 @@ def _communication(shape: Shape) -> list[Fact]:
     for broker in MESSAGING:
         topics = [i for i in shape.tasks if i.framework == broker]
         if topics:
-            names = _names([f"{t.name}" for t in topics])
+            names = _names(list(dict.fromkeys(t.name for t in topics)))
             patterns.append(
                 (at("communication", f"Messages over {broker} (topics {names})", topics[0]), True)
             )

@@ -17,13 +17,14 @@ from agent.symbols import Symbol
 _GORM_FIELD = re.compile(r"^\s*([A-Z]\w*)\s+(\[\])?\*?([\w.]+)\s*(`[^`]*`)?")
 _GORM_EMBED = re.compile(r"^\s*gorm\.Model\b")
 _GORM_COLUMN = re.compile(r"column:(\w+)")
-_GORM_FK = re.compile(r"foreignKey:(\w+)")
+_GORM_FK = re.compile(r"foreignkey:(\w+)", re.I)
 _TABLE_NAME = re.compile(
-    r"func\s*\(\s*(?:\w+\s+)?\*?(\w+)\s*\)\s*TableName\(\)\s*string\s*\{\s*return\s*\"(\w+)\""
+    r"func\s*\(\s*(?:\w+\s+)?\*?(\w+)\s*\)\s*TableName\(\)\s*string\s*\{\s*return\s*\"([\w.]+)\""
 )
 _DIESEL_TABLE = re.compile(r"^\s*(?:diesel::)?table!\s*\{")
 _DIESEL_NAME = re.compile(r"^\s*(?:[\w.]+\.)?(\w+)\s*(?:\([^)]*\))?\s*\{")
-_DIESEL_COLUMN = re.compile(r"^\s*(?:#\[[^\]]*\]\s*)?(\w+)\s*->\s*[\w<>]+")
+_DIESEL_COLUMN = re.compile(r"^\s*(?:#\[[^\]]*\]\s*)?(?:r#)?(\w+)\s*->\s*[\w<>]+")
+_DIESEL_SQL_NAME = re.compile(r"#\[\s*sql_name\s*=\s*\"(\w+)\"\s*\]")
 _DIESEL_JOIN = re.compile(r"(?:diesel::)?joinable!\s*\(\s*(\w+)\s*->\s*(\w+)\s*\(\s*(\w+)\s*\)")
 
 
@@ -33,13 +34,72 @@ def snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
+# GORM names tables with jinzhu/inflection, a port of Rails' English rules: irregular and
+# uncountable words first, then the suffix rules, most specific first.
+_IRREGULAR = {
+    "person": "people",
+    "man": "men",
+    "woman": "women",
+    "child": "children",
+    "sex": "sexes",
+    "move": "moves",
+    "ox": "oxen",
+    "mouse": "mice",
+    "goose": "geese",
+    "tooth": "teeth",
+    "foot": "feet",
+}
+_UNCOUNTABLE = frozenset(
+    [
+        "equipment",
+        "information",
+        "rice",
+        "money",
+        "species",
+        "series",
+        "fish",
+        "sheep",
+        "jeans",
+        "police",
+        "news",
+    ]
+)
+_SUFFIXES = [
+    (r"(quiz)$", r"\1zes"),
+    (r"(matr|vert|ind)(?:ix|ex)$", r"\1ices"),
+    (r"(x|ch|ss|sh)$", r"\1es"),
+    (r"([^aeiouy]|qu)y$", r"\1ies"),
+    (r"(hive)$", r"\1s"),
+    (r"(?:([^f])fe|([lr])f)$", r"\1\2ves"),
+    (r"sis$", "ses"),
+    (r"([ti])um$", r"\1a"),
+    (r"(buffal|tomat)o$", r"\1oes"),
+    (r"(bu)s$", r"\1ses"),
+    (r"(alias|status)$", r"\1es"),
+    (r"(octop|vir)us$", r"\1i"),
+    (r"(ax|test)is$", r"\1es"),
+    (r"s$", "s"),
+]
+
+
 def plural(word: str) -> str:
-    """The English plural GORM gives a table name (the common cases)."""
-    if re.search(r"[^aeiou]y$", word):
-        return word[:-1] + "ies"
-    if re.search(r"(s|x|z|ch|sh)$", word):
-        return word + "es"
+    """The plural GORM gives a table name (`order_item` -> `order_items`, `person` -> `people`)."""
+    head, _, last = word.rpartition("_")
+    prefix = f"{head}_" if head else ""
+    if last in _UNCOUNTABLE:
+        return word
+    if last in _IRREGULAR:
+        return prefix + _IRREGULAR[last]
+    for pattern, repl in _SUFFIXES:
+        m = re.search(pattern, last)
+        if m:  # every rule ends at the end of the word
+            return prefix + last[: m.start()] + _expand(m, repl)
     return word + "s"
+
+
+def _expand(m: re.Match[str], repl: str) -> str:
+    """A replacement template with groups that did not take part left empty."""
+    return re.sub(r"\\(\d)", lambda g: m.group(int(g.group(1))) or "", repl)
 
 
 def gorm_models(path: str, lines: list[str], syms: list[Symbol]) -> list[Table]:
@@ -47,6 +107,7 @@ def gorm_models(path: str, lines: list[str], syms: list[Symbol]) -> list[Table]:
     if not any("gorm" in line for line in lines):
         return []
     named = {m.group(1): m.group(2) for m in _TABLE_NAME.finditer("\n".join(lines))}
+    structs = {s.name for s in syms if s.kind == "struct"}
     out: list[Table] = []
     for s in syms:
         if s.kind != "struct" or s.parent:
@@ -54,33 +115,35 @@ def gorm_models(path: str, lines: list[str], syms: list[Symbol]) -> list[Table]:
         body = lines[s.line : s.end - 1]  # between the `type X struct {` line and its `}`
         if not any(_GORM_EMBED.match(line) or 'gorm:"' in line for line in body):
             continue
-        table = Table(
-            named.get(s.name) or plural(snake(s.name)), path, s.line, s.end, "GORM", s.name
-        )
-        fields: dict[str, int] = {}
-        refs: list[tuple[str, str, int, str]] = []  # field, struct type, line, foreignKey tag
+        name = named.get(s.name) or plural(snake(s.name))
+        table = Table(name, path, s.line, s.end, "GORM", s.name)
+        columns: dict[str, tuple[str, int]] = {}  # field -> (column, line)
+        refs: list[tuple[str, str, str]] = []  # field, model type, foreignKey tag
         for n, line in enumerate(body, start=s.line + 1):
             if _GORM_EMBED.match(line):
                 for column in ("id", "created_at", "updated_at", "deleted_at"):
                     table.columns.append((column, n))
                 continue
             m = _GORM_FIELD.match(line)
-            if not m or "-" in re.findall(r'gorm:"([^"]*)"', m.group(4) or "")[:1]:
+            settings = re.findall(r'gorm:"([^"]*)"', m.group(4) or "") if m else []
+            if m is None or settings[:1] == ["-"] or any("embedded" in x for x in settings):
                 continue
             field, many, kind, tag = m.group(1), m.group(2), m.group(3), m.group(4) or ""
-            if kind[:1].isupper() and "." not in kind:
-                # A struct-typed field is an association, not a column; `[]X` points back at us.
+            fk = _GORM_FK.search(tag)
+            # A field typed as a model of this file (or tagged with its key) is an association,
+            # not a column; `[]X` of models points back at this one. A named type (`Role Status`)
+            # is a column.
+            if kind in structs or fk or (many and kind[:1].isupper() and "." not in kind):
                 if not many:
-                    fk = _GORM_FK.search(tag)
-                    refs.append((field, kind, n, fk.group(1) if fk else ""))
+                    refs.append((field, kind, fk.group(1) if fk else ""))
                 continue
             renamed = _GORM_COLUMN.search(tag)
-            fields[field] = n
-            table.columns.append((renamed.group(1) if renamed else snake(field), n))
-        for field, kind, _, tagged in refs:
-            key = tagged or f"{field}ID"
-            if key in fields:
-                table.foreign_keys.append((snake(key), kind, fields[key]))
+            columns[field] = (renamed.group(1) if renamed else snake(field), n)
+            table.columns.append(columns[field])
+        for field, kind, tagged in refs:
+            key = columns.get(tagged or f"{field}ID")
+            if key is not None:
+                table.foreign_keys.append((key[0], kind, key[1]))
         out.append(table)
     return out
 
@@ -105,12 +168,16 @@ def diesel_tables(path: str, lines: list[str]) -> list[Table]:
         assert head is not None
         table = Table(head.group(1), path, n + 1, n + 1, "Diesel")
         n += 1
+        renamed = ""
         while n < len(lines) and not lines[n].strip().startswith("}"):
+            sql_name = _DIESEL_SQL_NAME.search(lines[n])
+            renamed = sql_name.group(1) if sql_name else renamed
             col = _DIESEL_COLUMN.match(lines[n])
             if col:
-                table.columns.append((col.group(1), n + 1))
+                table.columns.append((renamed or col.group(1), n + 1))
+                renamed = ""
             n += 1
-        table.end = n + 1
+        table.end = min(n + 1, len(lines))
         out[table.name] = table
     for n, line in enumerate(lines, start=1):
         join = _DIESEL_JOIN.search(line)

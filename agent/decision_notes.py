@@ -115,6 +115,7 @@ def _units(paras: list[_Para]) -> list[list[Passage]]:
     example interrupts ("when the query is" / code /
     "then we can rewrite ...") is one sentence, its two halves joined with an ellipsis."""
     units: list[list[Passage]] = []
+    listing: list[Passage] | None = None  # the unit a list announced with ':' is joining
     for para in paras:
         sentences = _sentences(para)
         prev = units[-1] if units else None
@@ -131,9 +132,10 @@ def _units(paras: list[_Para]) -> list[list[Passage]]:
         if (
             prev
             and sentences
-            and re.search(r"[^:]:$", prev[-1].text)
             and re.match(r"([-*+]|\d+[.)])\s", sentences[0].text)
+            and (re.search(r"[^:]:$", prev[-1].text) or prev is listing)
         ):
+            listing = prev
             # "The differences between returning and raising a response are:" announces the list
             # below it, which says them.
             prev.extend(sentences)

@@ -16,6 +16,11 @@ from pathlib import PurePosixPath
 from agent.history import Commit
 from agent.injection import addresses_model
 
+# A condition that makes something necessary: "If the collaboration service is hosted on a separate
+# domain then the `COLLABORATION_URL` env must be set". In a notes file a reason; in a code comment
+# mostly control flow ("if x is None then we have to return early"), so comments do not count it.
+_CONDITION = r"if [^.;]{3,150}?,? then [^.;]{0,100}?(?:must|has to|have to|needs? to)"
+_CONDITIONAL = re.compile(r"\b" + _CONDITION, re.IGNORECASE)
 # A reason stated outright: two points. Measured on the quality benchmark's design docs, these
 # words open nearly every documented reason; the weak ones alone mostly describe behaviour.
 _STRONG = re.compile(
@@ -23,9 +28,9 @@ _STRONG = re.compile(
     r"we (?:chose|decided|opted|prefer|picked|went with)|(?:chose|decided|opted) to|"
     r"(?:the|a|one|major|main|primary|another|important|good|two|three) reasons?|reasons? (?:for|why)|"
     r"this is why|that'?s why|that is why|the rationale|rationale|historically|motivation|"
-    # A condition that makes something necessary: "If the collaboration service is hosted on a
-    # separate domain then the `COLLABORATION_URL` env must be set".
-    r"if [^.;]{3,150}?,? then [^.;]{0,100}?(?:must|has to|have to|needs? to)|"
+    # A condition that makes something necessary (in notes; see _CONDITION).
+    + _CONDITION
+    + r"|"
     r"(?:is|are|was|were) (?:designed|intended|meant) to|the (?:benefit|advantage|downside|drawback)s?|"
     r"the (?:goal|idea|point) (?:is|was|of)|for (?:\w+ ){0,2}reasons|so as to|"
     # "Since reads are much more common than writes, we cache as much as possible."
@@ -350,7 +355,8 @@ def from_comments(path: str, text: str, language: str) -> list[Decision]:
         if (
             len(joined) < 40
             or _NO_REASON.search(joined)
-            or reason_score(joined) < (1 if language in _CONFIG_LANGS else 2)
+            or reason_score(joined) - 2 * len(_CONDITIONAL.findall(joined))
+            < (1 if language in _CONFIG_LANGS else 2)
             or addresses_model(joined)
         ):
             continue

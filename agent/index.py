@@ -57,6 +57,8 @@ def _extraction_digest() -> str:
         "symbols.py",
         "interfaces.py",
         "datamodel.py",
+        "datamodel_go_rust.py",
+        "messaging.py",
         "integrations.py",
         "repomodel.py",
     )

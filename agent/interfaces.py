@@ -253,9 +253,9 @@ def _from_symbols(
 
 
 _MOUNT = re.compile(
-    r"\.(?P<how>register_blueprint|include_router)\(\s*(?P<obj>[\w.]+)\s*,(?P<args>[^)]*)"
+    r"\.(?P<how>register_blueprint|include_router)\(\s*(?P<obj>[\w.]+)\s*,(?P<args>[^)]*)\)"
 )
-_FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)#]*)")
+_FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+(?:\(([^)]*)\)|([^\n#]*))", re.M)
 
 
 def mount_prefixes(
@@ -265,61 +265,82 @@ def mount_prefixes(
 ) -> list[Interface]:
     """The routes with the prefix the file that mounts their blueprint or router gives them
     (`app.register_blueprint(auth.bp, url_prefix="/auth")`, `app.include_router(users_router,
-    prefix="/users")`): Flask's replaces the blueprint's own, FastAPI's comes before it."""
+    prefix="/users")`): Flask's replaces the blueprint's own, FastAPI's comes before it. A router
+    mounted twice answers under both prefixes."""
     by_file: dict[str, list[int]] = {}
     for n, i in enumerate(found):
         if i.kind == "http" and i.owner:
             by_file.setdefault(i.path, []).append(n)
-    out = list(found)
+    mounts: dict[int, list[tuple[str, str]]] = {}  # route -> (how, prefix) per mount
     for path, targets in imports.items():
         mounted = [t for t in targets if t in by_file]
         lines = lines_of(path) if mounted and path.endswith(".py") else None
         if not lines:
             continue
-        names = _imported_names(lines)
-        for line in lines:
-            m = _MOUNT.search(line)
-            prefix = _PREFIX_ARG.search(m.group("args")) if m else None
-            if m is None or prefix is None:
+        text = "\n".join(lines)
+        names = _imported_names(text, path)
+        for m in _MOUNT.finditer(text):
+            prefix = _PREFIX_ARG.search(m.group("args"))
+            if prefix is None:
                 continue
             module, _, obj = m.group("obj").rpartition(".")
-            if module:  # `auth.bp`: the module as this file imports it
-                stem = names.get(module, module).rsplit(".", 1)[-1]
-            elif obj in names:  # `bp` (or `auth_bp`) from `from .auth import bp [as auth_bp]`
-                stem = names[obj].rsplit(".", 2)[-2]
-                obj = names.get(obj + "#name", obj)
-            else:
+            if module:  # `auth.bp`: a module this file imports (`from . import auth`)
+                parent, _, name = names.get(module, "").rpartition(".")
+                source = f"{parent}/{name}" if parent else name
+            else:  # `bp` or `auth_bp`, from `from .auth import bp [as auth_bp]`
+                source, _, obj = names.get(obj, "").rpartition(".")
+            if not source:
                 continue
             for target in mounted:
-                p = PurePosixPath(target)
-                if stem not in (p.stem, p.parent.name if p.stem == "__init__" else None):
+                if not _is_module(target, source):
                     continue
                 for n in by_file[target]:
-                    i = out[n]
-                    if i.owner != obj:
-                        continue
-                    method, _, route = i.name.rpartition(" ")
-                    if m.group("how") == "register_blueprint" and i.prefix:
-                        route = route.removeprefix(i.prefix) or "/"
-                    new = prefix.group("prefix").rstrip("/") + route
-                    out[n] = replace(i, name=_route(method or None, new), prefix="")
-    return out
+                    if found[n].owner == obj:
+                        mounts.setdefault(n, []).append((m.group("how"), prefix.group("prefix")))
+    out = list(found)
+    extra: list[Interface] = []
+    for n, ways in mounts.items():
+        i = found[n]
+        method, _, route = i.name.rpartition(" ")
+        for k, (how, at) in enumerate(ways):
+            own = route.removeprefix(i.prefix) or "/" if how == "register_blueprint" else route
+            moved = replace(i, name=_route(method or None, at.rstrip("/") + own), prefix="")
+            if k == 0:
+                out[n] = moved
+            else:
+                extra.append(moved)
+    return out + extra
 
 
-def _imported_names(lines: list[str]) -> dict[str, str]:
-    """Each name a file's `from X import a, b as c` lines bind -> the dotted module it came from
-    (`c#name` -> `b`: what an alias stands for)."""
+def _is_module(path: str, dotted: str) -> bool:
+    """Whether a file is the module a resolved dotted name (`shop/api/users`) stands for."""
+    p = PurePosixPath(path)
+    stem = str(p.parent) if p.stem == "__init__" else str(p.with_suffix(""))
+    return stem == dotted or stem.endswith("/" + dotted)
+
+
+def _imported_names(text: str, path: str) -> dict[str, str]:
+    """Each name a file's `from X import a, b as c` lines bind -> the module's path (no suffix)
+    and the imported name: in shop/app.py, `from .api.users import router as r` gives
+    r -> `shop/api/users.router`, `from . import auth` gives auth -> `shop.auth`."""
     out: dict[str, str] = {}
-    for line in lines:
-        m = _FROM_IMPORT.match(line)
-        if not m:
-            continue
-        for part in m.group(2).split(","):
+    here = PurePosixPath(path).parent
+    for m in _FROM_IMPORT.finditer(text):
+        module = m.group(1)
+        dots = len(module) - len(module.lstrip("."))
+        rest = module[dots:].replace(".", "/")
+        if dots:
+            base = here
+            for _ in range(dots - 1):
+                base = base.parent
+            origin = str(base / rest) if rest else str(base)
+            origin = origin.removeprefix("./") if origin != "." else ""
+        else:
+            origin = rest
+        for part in (m.group(2) or m.group(3)).split(","):
             bits = part.split()
             if not bits:
                 continue
             name = bits[-1] if len(bits) == 3 and bits[1] == "as" else bits[0]
-            out[name] = f"{m.group(1)}.{bits[0]}"
-            if name != bits[0]:
-                out[name + "#name"] = bits[0]
+            out[name] = f"{origin}.{bits[0]}" if origin else bits[0]
     return out

@@ -15,16 +15,25 @@ from configparser import Error as ConfigError
 
 from agent.interfaces import Interface
 
+
+def _client(modules: str) -> re.Pattern[str]:
+    """An import of one of these modules as a whole name (`nats`, not `natsort`), matched against
+    the file's import lines (`_import_lines`)."""
+    return re.compile(
+        r"^(?:import\s+|from\s+|use\s+|.*\brequire\(\s*|.*\bfrom\s+|\w+\s+)?[\"'`]?"
+        rf"(?:{modules})(?=[\"'`\s;.:/)]|$)",
+        re.M,
+    )
+
+
 # (framework, the import that shows the client, the patterns whose group 1 is the topic)
 _CLIENTS: list[tuple[str, re.Pattern[str], list[re.Pattern[str]]]] = [
     (
         "Kafka",
-        re.compile(
-            r"(?:import|from|require\(|use )\s*[\"'(]?(?:kafka|confluent_kafka|aiokafka|kafkajs|"
-            r"github\.com/(?:IBM|Shopify)/sarama|github\.com/segmentio/kafka-go|"
-            r"github\.com/confluentinc/confluent-kafka-go|rdkafka|org\.apache\.kafka|"
-            r"org\.springframework\.kafka)",
-            re.I,
+        _client(
+            r"kafka|confluent_kafka|aiokafka|kafkajs|github\.com/(?:IBM|Shopify)/sarama|"
+            r"github\.com/segmentio/kafka-go|github\.com/confluentinc/confluent-kafka-go[\w/]*|"
+            r"rdkafka|org\.apache\.kafka|org\.springframework\.kafka"
         ),
         [
             re.compile(r"\bKafkaConsumer\(\s*[\"']([\w.\-]+)[\"']"),
@@ -38,11 +47,7 @@ _CLIENTS: list[tuple[str, re.Pattern[str], list[re.Pattern[str]]]] = [
     ),
     (
         "NATS",
-        re.compile(
-            r"(?:import|from|require\(|use )\s*[\"'(]?(?:nats|github\.com/nats-io/nats\.go|"
-            r"async_nats|io\.nats)",
-            re.I,
-        ),
+        _client(r"nats|github\.com/nats-io/nats\.go|async_nats|io\.nats"),
         [
             re.compile(
                 r"\.(?:subscribe|publish|request|queue_subscribe|Subscribe|Publish|Request|"
@@ -52,12 +57,11 @@ _CLIENTS: list[tuple[str, re.Pattern[str], list[re.Pattern[str]]]] = [
     ),
     (
         "Redis pub/sub",
-        re.compile(
-            r"(?:import|from|require\(|use )\s*[\"'(]?(?:redis|ioredis|github\.com/redis/go-redis)"
-        ),
+        _client(r"redis|ioredis|github\.com/redis/go-redis[\w/]*|github\.com/go-redis/redis[\w/]*"),
         [
             re.compile(
-                r"\.(?:publish|subscribe|psubscribe|Publish|Subscribe)\(\s*(?:ctx,\s*)?[\"'`]([\w.:\-*]+)[\"'`]"
+                r"\.(?:publish|subscribe|psubscribe|Publish|Subscribe)\(\s*(?:ctx,\s*)?"
+                r"[\"'`]([\w.:\-*]+)[\"'`]"
             )
         ],
     ),
@@ -66,9 +70,7 @@ _CLIENTS: list[tuple[str, re.Pattern[str], list[re.Pattern[str]]]] = [
 
 def topics(path: str, lines: list[str]) -> list[Interface]:
     """The topics this file's messaging clients name, once each at their first line."""
-    imports = "\n".join(
-        line for line in lines if re.match(r"\s*(import|from|use|\"|.*require\()", line)
-    )
+    imports = "\n".join(_import_lines(lines))
     out: list[Interface] = []
     seen: set[tuple[str, str]] = set()
     for framework, client, patterns in _CLIENTS:
@@ -84,6 +86,25 @@ def topics(path: str, lines: list[str]) -> list[Interface]:
     return out
 
 
+def _import_lines(lines: list[str]) -> list[str]:
+    """The lines that import something (`import x`, `from x import y`, `use x::y;`,
+    `require("x")`, `import { y } from "x"`), and each line of a Go `import ( ... )` block."""
+    out: list[str] = []
+    in_go_block = False
+    for line in lines:
+        stripped = line.strip()
+        if in_go_block:
+            if stripped.startswith(")"):
+                in_go_block = False
+            else:
+                out.append(stripped)
+        elif re.match(r"import\s*\($", stripped):
+            in_go_block = True
+        elif re.match(r"(import|from|use)\s", stripped) or re.search(r"\brequire\(", stripped):
+            out.append(stripped)
+    return out
+
+
 def plugin_entry_points(path: str, text: str) -> list[Interface]:
     """Entry points a Python package offers to other programs' plugin systems
     (`[project.entry-points."flask.commands"]`, setup.cfg `[options.entry_points]`); its console
@@ -94,23 +115,34 @@ def plugin_entry_points(path: str, text: str) -> list[Interface]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError:
             return []
-        project = data.get("project", {})
-        poetry = data.get("tool", {}).get("poetry", {})
-        for table in (project.get("entry-points"), poetry.get("plugins")):
+        project = data.get("project")
+        tool = data.get("tool")
+        poetry = tool.get("poetry") if isinstance(tool, dict) else None
+        tables = [
+            project.get("entry-points") if isinstance(project, dict) else None,
+            poetry.get("plugins") if isinstance(poetry, dict) else None,
+        ]
+        for table in tables:
             if isinstance(table, dict):
                 for group, entries in table.items():
                     if isinstance(entries, dict):
                         groups.setdefault(group, []).extend(str(k) for k in entries)
     elif path.endswith("setup.cfg"):
-        parser = ConfigParser()
+        # No interpolation (`%(x)s` is text here) and names kept as written.
+        parser = ConfigParser(interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
         try:
             parser.read_string(text)
+            items = (
+                parser.items("options.entry_points")
+                if parser.has_section("options.entry_points")
+                else []
+            )
         except ConfigError:
             return []
-        if parser.has_section("options.entry_points"):
-            for group, body in parser.items("options.entry_points"):
-                names = [e.split("=", 1)[0].strip() for e in body.split("\n") if "=" in e]
-                groups.setdefault(group, []).extend(names)
+        for group, body in items:
+            names = [e.split("=", 1)[0].strip() for e in body.split("\n") if "=" in e]
+            groups.setdefault(group, []).extend(names)
     lines = text.split("\n")
     out = []
     for group, names in groups.items():

@@ -33,8 +33,7 @@ _REFERS_BACK = re.compile(
 _FRAMING = frozenset(
     tokenize(
         "instead rather than use uses used using kept keep keeps hold holds send sends through "
-        "them they their it its some must should would could can need needs needed there here "
-        "next always only just also"
+        "them they their it its some there here next just also"
     )
 )
 _TITLE_LINE = re.compile(r"^\s*(#{1,6}\s|([-=~^*+#])\2{2,}\s*$)")
@@ -82,7 +81,10 @@ class RecordMatcher:
                 # database layer. It will not have a form library ..."). Any reason's preceding
                 # lines were measured too: they matched reasons to questions about their neighbours.
                 before = referred_to(index, d, p)
-                lead = [before.text] if before is not None else []
+                # The technique a section opened with ("With this technique, ...") is quoted with
+                # the reason but does not make it speak to the question: a question about that
+                # opening sentence is not answered by a reason about something said after it.
+                lead = [before.text] if before is not None and before is not d.decision else []
                 # What a back-referring reason refers to is part of what it says.
                 own = set(tokenize(" ".join([*lead, p.text])))
                 self.entries.append((d, p, head | own, own))

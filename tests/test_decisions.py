@@ -464,6 +464,16 @@ def test_a_design_named_back_is_quoted_with_the_sentence_that_introduced_it(
     assert result.answer.startswith("Each file blob in the index has a bitmask")
     assert result.answer.endswith("with little space overhead.")
     assert [c.label for c in result.citations] == ["doc/design.md:5-14"]
+    # What a later paragraph says about "this approach" answers no question about the sentence
+    # the section opened with.
+    (root / "doc" / "storage.md").write_text(
+        "# Storage\n\n## Uploads\n\nWe store user uploads in S3.\n\n"
+        "Old versions are compacted nightly into one archive per user.\n\n"
+        "With this approach, reads stay fast and the bucket stays small.\n",
+        encoding="utf-8",
+    )
+    other = why.answer_from_records(build_index(root), "Why are user uploads stored in S3?")
+    assert other is None or "reads stay fast" not in other.answer
 
 
 def test_a_list_an_announcing_sentence_opens_is_part_of_the_reason(tmp_path: Path) -> None:
@@ -476,7 +486,7 @@ def test_a_list_an_announcing_sentence_opens_is_part_of_the_reason(tmp_path: Pat
             "The framework allows HTTP exceptions to be returned or raised. The differences\n"
             "between returning and raising a response are:\n\n"
             "* Returning a response commits the transaction of the request,\n"
-            "  while raising rolls it back.\n"
+            "  while raising rolls it back.\n\n"
             "* Returning a response does not invoke the error view, while raising does.\n",
             # An RST literal block after `::` is an example, not what the sentence says.
             "docs/design/example.rst": "Example\n=======\n\nThe app would look like this instead::\n\n"
@@ -488,8 +498,9 @@ def test_a_list_an_announcing_sentence_opens_is_part_of_the_reason(tmp_path: Pat
         index, "Why are HTTP error exceptions raised rather than returned?"
     )
     assert result is not None and result.from_record
-    assert "raising rolls it back" in result.answer
-    assert [c.label for c in result.citations] == ["docs/design/patterns.md:5-10"]
+    # Both items, though a blank line separates them.
+    assert "raising rolls it back" in result.answer and "error view" in result.answer
+    assert [c.label for c in result.citations] == ["docs/design/patterns.md:5-11"]
     rst = from_notes(
         "docs/design/example.rst",
         (root / "docs/design/example.rst").read_text(encoding="utf-8"),

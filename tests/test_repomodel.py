@@ -447,6 +447,14 @@ GORM_DIESEL = {
     'type OrderItem struct {\n\tID uint `gorm:"primaryKey"`\n\tOrderID uint\n\tOrder Order\n}\n\n'
     'func (OrderItem) TableName() string { return "line_items" }\n\n'
     "type Plain struct {\n\tX int\n}\n",
+    # Inflection (Person -> people), a named type is a column, an embedded struct is not an
+    # association, a lowercase foreignkey tag, a renamed key column, a schema-qualified name.
+    "store/people.go": "package store\n\ntype Status string\n\n"
+    'type Person struct {\n\tID uint `gorm:"primaryKey"`\n\tRole Status\n'
+    '\tAudit Audit `gorm:"embedded"`\n\tBossRef uint `gorm:"column:boss_id"`\n'
+    '\tBoss *User `gorm:"foreignkey:BossRef"`\n}\n\n'
+    'type Account struct {\n\tID uint `gorm:"primaryKey"`\n}\n\n'
+    'func (a *Account) TableName() string {\n\treturn "public.app_accounts"\n}\n',
     "Cargo.toml": '[package]\nname = "blog"\nversion = "0.1.0"\n\n[dependencies]\ndiesel = "2"\n',
     "src/schema.rs": "// @generated automatically by Diesel CLI.\n\ndiesel::table! {\n"
     "    posts (id) {\n        id -> Int4,\n        author_id -> Int4,\n        title -> Varchar,\n"
@@ -487,6 +495,14 @@ def test_gorm_models_and_diesel_schemas_give_tables_and_foreign_keys(tmp_path: P
             ["id", "order_id"],
             [("order_id", "Order", _line(root, go, "OrderID"))],
         ),
+        "people": (
+            "GORM",
+            "store/people.go",
+            5,
+            ["id", "role", "boss_id"],
+            [("boss_id", "User", 9)],
+        ),
+        "public.app_accounts": ("GORM", "store/people.go", 13, ["id"], []),
         "posts": (
             "Diesel",
             rs,
@@ -550,6 +566,15 @@ MESSAGING = {
     '  await consumer.subscribe({ topic: "orders.shipped" });\n}\n',
     "setup.cfg": "[options.entry_points]\nconsole_scripts =\n    tool = shop.cli:main\n"
     "datasette =\n    shop_plugin = shop.plugin\n",
+    # No messaging client: `natsort` is not `nats`, a docstring naming Kafka imports nothing.
+    "shop/sorting.py": "from natsort import natsorted\nimport requests\n\n\n"
+    'def get(u: str) -> object:\n    return requests.request("GET", u)\n',
+    "shop/sock.py": '"""Helpers to read events from Kafka."""\nimport socket\n\n\n'
+    'def hello(s: socket.socket) -> None:\n    s.send("hello")\n',
+    # Go's grouped imports; kafka-go's reader names its topic in a struct literal.
+    "worker/reader.go": 'package main\n\nimport (\n\t"fmt"\n\n\tkafka "github.com/segmentio/kafka-go"\n)\n\n'
+    'var r = kafka.NewReader(kafka.ReaderConfig{Topic: "orders.created"})\n\n'
+    "func show() { fmt.Println(r) }\n",
 }
 
 
@@ -561,14 +586,16 @@ def test_message_topics_and_plugin_entry_points(tmp_path: Path) -> None:
         ("plugin", "flask.commands: sync", "entry point", "pyproject.toml", 9),
         ("plugin", "pytest11: shop_fixtures", "entry point", "pyproject.toml", 12),
         ("queue", "orders.created", "Kafka", "shop/events.py", 3),
+        ("queue", "orders.created", "Kafka", "worker/reader.go", 9),
         ("queue", "orders.shipped", "Kafka", "shop/events.py", 7),
         ("queue", "orders.shipped", "Kafka", "web/notify.ts", 6),
         ("queue", "stock.checked", "NATS", "worker/main.go", 8),
         ("queue", "stock.low", "NATS", "worker/main.go", 7),
     ]
     talk = [f.name for f in model.facts if f.kind == "communication"]
-    assert any(n.startswith("Messages over Kafka (topics `orders.created`") for n in talk), talk
-    assert any(n.startswith("Messages over NATS (topics `stock.low`") for n in talk), talk
+    # Each topic once, however many files name it.
+    assert "Messages over Kafka (topics `orders.created`, `orders.shipped`)" in talk, talk
+    assert "Messages over NATS (topics `stock.low`, `stock.checked`)" in talk, talk
 
 
 MOUNTED = {
@@ -579,7 +606,21 @@ MOUNTED = {
     '    app.register_blueprint(auth.bp, url_prefix="/auth")\n'
     '    app.register_blueprint(admin_bp, url_prefix="/admin")\n'
     "    return app\n\n\ndef mount(api):\n"
-    '    api.include_router(users_router, prefix="/api")\n',
+    '    api.include_router(users_router, prefix="/api")\n'
+    # Mounted twice: answers under both prefixes; a call over several lines.
+    '    api.include_router(status.router, prefix="/a")\n'
+    '    api.include_router(\n        status.router,\n        prefix="/b",\n    )\n'
+    '    api.include_router(items.router, prefix="/v1")\n'
+    "\n\nfrom .api import status\nfrom .v1 import items\nfrom .v2 import items as items2\n",
+    "shop/api/status.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+    '@router.get("/status")\ndef status():\n    return {}\n',
+    # Two modules named items: only the one mounted gets the prefix.
+    "shop/v1/__init__.py": "",
+    "shop/v1/items.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+    '@router.get("/items")\ndef items():\n    return []\n',
+    "shop/v2/__init__.py": "",
+    "shop/v2/items.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+    '@router.get("/things")\ndef things():\n    return []\n',
     "shop/auth.py": "from flask import Blueprint\n\n"
     'bp = Blueprint("auth", __name__, url_prefix="/ignored")\n\n\n'
     '@bp.route("/login", methods=["POST"])\ndef login():\n    return ""\n',
@@ -600,8 +641,12 @@ def test_a_prefix_given_where_a_blueprint_or_router_is_mounted_applies(tmp_path:
     routes = sorted((i.name, i.path, i.line) for i in model.interfaces if i.kind == "http")
     assert routes == [
         # Flask: the prefix given at registration replaces the blueprint's own.
+        ("GET /a/status", "shop/api/status.py", 6),
         ("GET /admin/", "shop/admin.py", 6),
         ("GET /api/users/{user_id}", "shop/api/users.py", 6),
+        ("GET /b/status", "shop/api/status.py", 6),
         ("GET /health", "shop/api/health.py", 6),
+        ("GET /things", "shop/v2/items.py", 6),
+        ("GET /v1/items", "shop/v1/items.py", 6),
         ("POST /auth/login", "shop/auth.py", 6),
     ]
