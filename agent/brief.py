@@ -17,12 +17,6 @@ from agent.injection import addresses_model
 
 if TYPE_CHECKING:
     from agent.index import RepoIndex
-    from agent.model_settings import ModelSettings
-
-# The brief sits in the prompt's constant prefix (after the instructions, before the section),
-# which llama.cpp keeps cached between calls: it costs its prompt time once per draft.
-EMBEDDED_BRIEF_TOKENS = 350
-REMOTE_BRIEF_TOKENS = 700
 
 # Manifest facts worth a line, in the order a reader wants them (a runtime before its tools).
 _STACK_KINDS = (
@@ -50,13 +44,6 @@ _INTERFACE_NAMES = {
     "plugin": "plugin entry points",
 }
 _SUMMARY_CHARS = 90
-
-
-def brief_tokens(settings: ModelSettings | None) -> int:
-    """The brief's budget for this model (None: a plan, sized for the embedded default)."""
-    return (
-        EMBEDDED_BRIEF_TOKENS if settings is None or settings.small_context else REMOTE_BRIEF_TOKENS
-    )
 
 
 def brief_lines(index: RepoIndex) -> list[tuple[int, str]]:

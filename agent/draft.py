@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent import history, prompts, tokens
 from agent.answers import Citation, FieldResult, answer_type, group_answer, item_key
-from agent.brief import brief_block, brief_tokens, build_brief
+from agent.brief import brief_block, build_brief
 from agent.check import stamp_citations
 from agent.citations import Verifier
 from agent.errors import (
@@ -35,7 +35,7 @@ from agent.evidence import Evidence, evidence_text, gather_evidence
 from agent.index import RepoIndex, build_index
 from agent.json_repair import partial_members
 from agent.llm import ModelClient
-from agent.local_model import EMBEDDED_MODELS
+from agent.model_profile import ModelProfile
 from agent.outputs import (
     Existing,
     companion_paths,
@@ -69,22 +69,6 @@ class DraftOptions:
     style: str | None = None  # "write" or "extract"; default depends on the model
     update: bool = False  # re-draft only what changed since the last draft (agent/update.py)
     since: str | None = None  # with update: also re-ask calls whose evidence changed since this
-
-
-STYLES = ("write", "extract")
-
-
-def resolve_style(style: str | None, model: str | None) -> str:
-    """`write` (the model writes each value) or `extract` (it points at the lines that answer and
-    the value is those lines): extract for models too small to write (see local_model)."""
-    if style:
-        if style not in STYLES:
-            raise UserInputError(
-                f"Unknown draft style {style!r}.", hint="Use --style write or --style extract."
-            )
-        return style
-    spec = EMBEDDED_MODELS.get(model or "")
-    return "extract" if spec is not None and spec.extractive else "write"
 
 
 @dataclass
@@ -232,21 +216,6 @@ def max_output_tokens(unit: Unit, extract: bool = False) -> int:
     return max(400, min(total, 3500))
 
 
-EMBEDDED_EVIDENCE_TOKENS = 1200
-REMOTE_EVIDENCE_TOKENS = 4100
-
-
-def default_evidence_tokens(client: ModelClient | None) -> int:
-    """Evidence per call: small for the embedded model's 8k context and slow prompt speed."""
-    if client is None or client.settings.small_context:
-        # Measured on the 0.5B model: with more evidence it answers from the first item only, and
-        # every 100 prompt tokens cost ~1 s on 2 cores.
-        return EMBEDDED_EVIDENCE_TOKENS
-    # A full overview draft stays under 150k input tokens: measured on datasette (114k lines),
-    # 4,100 gives 139k; 4,500 gave 152k once evidence lines carried their numbers.
-    return REMOTE_EVIDENCE_TOKENS
-
-
 def run_draft(
     repo: str | Path,
     options: DraftOptions,
@@ -272,10 +241,13 @@ def run_draft(
     repo_name = index.root.name
     static = static_answers(template, index, options.topic)
     units = plan_units(template, set(static), options.sections)
-    budget = options.evidence_tokens or default_evidence_tokens(client)
-    extract = resolve_style(options.style, client.settings.model if client else None) == "extract"
+    profile = ModelProfile.of(
+        client.settings if client else None, options.style, options.evidence_tokens
+    )
+    budget = profile.evidence_tokens
+    extract = profile.style == "extract"
     verifier = Verifier(index)
-    brief = build_brief(index, brief_tokens(client.settings if client else None))
+    brief = build_brief(index, profile.brief_tokens)
     results: dict[str, FieldResult] = {}
     sections_of = _section_titles(template)
     for fid, answer in static.items():

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from agent import history, prompts
 from agent.answers import BoundedAnswer, Citation, Cite
-from agent.brief import brief_block, brief_tokens, build_brief
+from agent.brief import brief_block, build_brief
 from agent.citations import Verifier, support
 from agent.decisions import Passage
 from agent.errors import (
@@ -23,6 +23,7 @@ from agent.errors import (
 from agent.evidence import Evidence, evidence_text
 from agent.index import RepoIndex, commit_chunk
 from agent.llm import ModelClient
+from agent.model_profile import ModelProfile
 from agent.recorded import answer_from_record, record_matches, referred_to
 from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
 from agent.verify import injection_reason, judge
@@ -257,7 +258,7 @@ def ask_model(
     text = prompts.render(
         "why",
         repo=index.root.name,
-        brief=brief_block(build_brief(index, brief_tokens(client.settings))),
+        brief=brief_block(build_brief(index, ModelProfile.of(client.settings).brief_tokens)),
         question=question,
         location=where,
         evidence=evidence_text(evidence),

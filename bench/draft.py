@@ -24,13 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def plan_only(repo: Path, template: str) -> None:
-    from agent.draft import (
-        EMBEDDED_EVIDENCE_TOKENS,
-        REMOTE_EVIDENCE_TOKENS,
-        DraftOptions,
-        run_draft,
-    )
+    from agent.draft import DraftOptions, run_draft
     from agent.index import build_index
+    from agent.model_profile import EMBEDDED_EVIDENCE_TOKENS, REMOTE_EVIDENCE_TOKENS
 
     index = build_index(repo)
     lines = sum(index.stats.lines_by_language.values())

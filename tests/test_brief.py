@@ -6,16 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent import tokens
-from agent.brief import (
-    EMBEDDED_BRIEF_TOKENS,
-    REMOTE_BRIEF_TOKENS,
-    brief_block,
-    brief_tokens,
-    build_brief,
-)
+from agent.brief import brief_block, build_brief
 from agent.draft import build_messages
 from agent.evidence import gather_evidence
 from agent.index import build_index
+from agent.model_profile import (
+    EMBEDDED_BRIEF_TOKENS,
+    EMBEDDED_EVIDENCE_TOKENS,
+    REMOTE_BRIEF_TOKENS,
+    REMOTE_EVIDENCE_TOKENS,
+    ModelProfile,
+)
 from agent.model_settings import ModelSettings
 from agent.plan import plan_units
 from agent.templates import load_template
@@ -78,13 +79,27 @@ def test_the_brief_sits_in_the_constant_prefix_of_every_draft_prompt(tmp_path: P
     assert "cite evidence lines, never this list" in prefix
 
 
-def test_brief_budget_follows_the_model() -> None:
-    assert brief_tokens(None) == EMBEDDED_BRIEF_TOKENS
-    assert brief_tokens(ModelSettings()) == EMBEDDED_BRIEF_TOKENS
-    local = ModelSettings(base_url="http://127.0.0.1:8080/v1", embedded=False)
-    assert brief_tokens(local) == EMBEDDED_BRIEF_TOKENS
-    remote = ModelSettings(base_url="https://api.example.com/v1", embedded=False)
-    assert brief_tokens(remote) == REMOTE_BRIEF_TOKENS
+def test_the_model_profile_sizes_prompts_for_the_model() -> None:
+    plan = ModelProfile.of(None)
+    assert (plan.brief_tokens, plan.evidence_tokens) == (
+        EMBEDDED_BRIEF_TOKENS,
+        EMBEDDED_EVIDENCE_TOKENS,
+    )
+    embedded = ModelProfile.of(ModelSettings())  # the default embedded 0.5B
+    assert embedded.small_context and embedded.style == "extract"
+    local = ModelProfile.of(ModelSettings(base_url="http://127.0.0.1:8080/v1", embedded=False))
+    assert local.brief_tokens == EMBEDDED_BRIEF_TOKENS and local.small_context
+    remote = ModelProfile.of(
+        ModelSettings(base_url="https://api.example.com/v1", embedded=False, model="gpt-4o-mini")
+    )
+    assert (remote.brief_tokens, remote.evidence_tokens, remote.style) == (
+        REMOTE_BRIEF_TOKENS,
+        REMOTE_EVIDENCE_TOKENS,
+        "write",
+    )
+    # The user's --style and --evidence-tokens win.
+    mine = ModelProfile.of(ModelSettings(), style="write", evidence_tokens=900)
+    assert (mine.style, mine.evidence_tokens) == ("write", 900)
 
 
 def test_text_that_speaks_to_a_model_never_reaches_the_brief(tmp_path: Path) -> None:

@@ -570,7 +570,7 @@ def test_salvage_repairs_a_cut_inside_the_envelope_and_a_group() -> None:
 
 def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
     from agent.answers import CitedAnswer
-    from agent.draft import resolve_style
+    from agent.model_profile import resolve_style
 
     assert resolve_style(None, "qwen2.5-coder-0.5b") == "extract"
     assert resolve_style(None, "gpt-4o-mini") == "write"
