@@ -10,10 +10,7 @@ cancelled.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import email.utils
 import json
-import math
 import random
 import re
 import threading
@@ -39,13 +36,11 @@ from agent.errors import (
     ModelUnavailableError,
     ModelValidationError,
 )
+from agent.http_errors import MAX_WAIT, cause, error_text, retry_after, short
 from agent.json_repair import parse_json
 from agent.local_model import EmbeddedServer
 from agent.model_settings import ModelSettings, StructuredMode
 from agent.schemas import strict_json_schema, strip_bounds
-
-# The longest Retry-After a call waits out; a longer one fails the call at once.
-MAX_WAIT = 120.0
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
@@ -295,7 +290,7 @@ class ModelClient:
             try:
                 response_model.model_validate(parse_json(content))
             except (ValueError, ValidationError) as exc:
-                return f"invalid: {_error_text(exc)}"
+                return f"invalid: {error_text(exc)}"
             return None
 
         for attempt in range(1, self.settings.max_reasks + 2):
@@ -320,7 +315,7 @@ class ModelClient:
             try:
                 value = response_model.model_validate(parse_json(content))
             except (ValueError, ValidationError) as exc:
-                last_error = _error_text(exc)
+                last_error = error_text(exc)
                 convo = [
                     *convo,
                     {"role": "assistant", "content": content[:6000]},
@@ -491,7 +486,7 @@ class ModelClient:
             except openai.APIStatusError as exc:
                 if self._mode_rejected(exc, mode):
                     raise _ModeRejected from exc
-                answered = _Answered(exc.status_code, _short(exc), retry_after(exc))
+                answered = _Answered(exc.status_code, short(exc), retry_after(exc))
                 if exc.status_code in (401, 403):
                     self._fail(request, key, purpose, exc)
                     raise ModelNotConfiguredError(
@@ -510,7 +505,7 @@ class ModelClient:
                 if not retry or attempts > self.settings.max_retries:
                     self._fail(request, key, purpose, exc)
                     raise ModelUnavailableError(
-                        f"The endpoint answered HTTP {exc.status_code} {'after retries' if retry else ''}: {_short(exc)}",
+                        f"The endpoint answered HTTP {exc.status_code} {'after retries' if retry else ''}: {short(exc)}",
                         attempts=attempts,
                         **answered.kwargs(),
                     ) from exc
@@ -620,7 +615,7 @@ class ModelClient:
             key=key,
             request=request,
             response=None,
-            error=error or f"{type(exc).__name__}: {_short(exc or Exception())}",
+            error=error or f"{type(exc).__name__}: {short(exc or Exception())}",
             purpose=purpose,
         )
 
@@ -688,7 +683,7 @@ class ModelClient:
                     self._sleep(0.5)  # one more try: a server that is just starting
                     continue
                 raise EndpointCheckError(
-                    f"{where} could not be reached ({_cause(exc)}).",
+                    f"{where} could not be reached ({cause(exc)}).",
                     cause="unreachable",
                     hint="Check --base-url / OPENAI_BASE_URL and that the server is running.",
                 ) from None
@@ -754,7 +749,7 @@ class ModelClient:
                 cause="unknown model",
                 hint="Set --model (or DOCAGENT_MODEL) to a model the endpoint serves.",
             )
-        text = _short(exc).lower()
+        text = short(exc).lower()
         if "response_format" in text or "json_schema" in text or "json_object" in text:
             return EndpointCheckError(
                 f"{where} rejected structured output mode {self._mode.value} "
@@ -763,7 +758,7 @@ class ModelClient:
                 hint="Try --structured-output auto, json_object or prompt.",
             )
         return EndpointCheckError(
-            f"{where} answered a one-line check with HTTP {exc.status_code}: {_short(exc)[:200]}",
+            f"{where} answered a one-line check with HTTP {exc.status_code}: {short(exc)[:200]}",
             cause=f"HTTP {exc.status_code}",
             hint="Check the endpoint URL and the server's logs.",
         )
@@ -773,7 +768,7 @@ class ModelClient:
         from the one the request was `sent` in (another call may have fallen back already)."""
         if self.settings.mode is not StructuredMode.AUTO or exc.status_code not in (400, 422, 500):
             return False
-        text = _short(exc).lower()
+        text = short(exc).lower()
         if (
             "response_format" not in text
             and "json_schema" not in text
@@ -834,56 +829,3 @@ REASK = (
 SCHEMA_IN_PROMPT = (
     "Reply with exactly one JSON object and nothing else. It must match this JSON schema:\n{schema}"
 )
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:8]:
-            loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-            parts.append(f"- {loc}: {err['msg']}")
-        return "\n".join(parts)
-    return f"- not valid JSON: {exc}"
-
-
-def _cause(exc: Exception) -> str:
-    """The innermost reason of a transport error, e.g. 'Connection refused'."""
-    inner: BaseException = exc
-    while inner.__cause__ is not None or inner.__context__ is not None:
-        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
-    text = str(inner).split("] ")[-1].strip()
-    return text[:120] or type(inner).__name__
-
-
-def retry_after(exc: openai.APIStatusError) -> float | None:
-    """Seconds the endpoint asked to wait: `retry-after-ms`, else `Retry-After` in seconds or as an
-    HTTP date; None when it did not say (or said something that is no wait: negative, not a
-    number)."""
-    headers = exc.response.headers if exc.response is not None else {}
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if not value:
-            continue
-        try:
-            seconds = float(value) / scale
-        except ValueError:
-            seconds = _http_date_seconds(value) if scale == 1.0 else math.nan
-        if math.isfinite(seconds) and seconds >= 0:
-            return seconds
-    return None
-
-
-def _http_date_seconds(value: str) -> float:
-    """Seconds from now until an HTTP date (a date without a zone is UTC); NaN if unreadable."""
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return math.nan
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 400 else text[:400] + "..."
