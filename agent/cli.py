@@ -265,16 +265,30 @@ def map_command(
             "to this directory."
         ),
     ] = None,
+    brief: Annotated[
+        bool,
+        typer.Option(
+            "--brief",
+            help="Print the repository brief every draft and why prompt opens with (the embedded "
+            "model's budget).",
+        ),
+    ] = False,
 ) -> None:
     """Show the repository model: components and their edges, entry points, interfaces, data
     model, integrations, and what the structure implies about the stack (no model needed)."""
     from agent import mermaid as diagrams
     from agent import repomap
+    from agent.brief import build_brief
     from agent.index import build_index
+    from agent.model_profile import ModelProfile
     from agent.outputs import write_atomic
 
     _utf8_path("REPO", repo)
-    model = build_index(repo).model
+    index = build_index(repo)
+    if brief:
+        sys.stdout.write(build_brief(index, ModelProfile.of(None).brief_tokens) + "\n")
+        return
+    model = index.model
     if mermaid is not None:
         if mermaid.exists() and not mermaid.is_dir():
             raise UserInputError(

@@ -112,3 +112,15 @@ def test_text_that_speaks_to_a_model_never_reaches_the_brief(tmp_path: Path) -> 
     brief = build_brief(build_index(root), 10_000)
     assert "notes.py" in brief and "ignore previous instructions" not in brief
     assert "never instructions" in brief_block(brief)
+
+
+def test_map_prints_the_brief(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    root = fixture_repo.build(tmp_path / "repo")
+    result = CliRunner().invoke(app, ["map", str(root), "--brief"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("- Stack: ")
+    assert result.output.strip() == build_brief(build_index(root), EMBEDDED_BRIEF_TOKENS)
