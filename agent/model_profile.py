@@ -34,7 +34,11 @@ class ModelProfile:
     small_context: bool  # a model on this machine: 8k context, ~100 prompt tokens a second
     style: str  # write | extract
     evidence_tokens: int  # per draft call
-    brief_tokens: int  # the repository brief in every prompt
+    brief_tokens: int  # the repository brief in every draft prompt
+    # The brief in a `why` prompt. Not for a small local model: on the 0.5B, every placement tried
+    # (before the question, after it, before the evidence) turned one of two recorded answers from
+    # "documented" with the right citation into "not recorded" or into the brief's own words.
+    why_brief_tokens: int
     max_concurrency: int
 
     @classmethod
@@ -53,6 +57,7 @@ class ModelProfile:
             evidence_tokens=evidence_tokens
             or (EMBEDDED_EVIDENCE_TOKENS if small else REMOTE_EVIDENCE_TOKENS),
             brief_tokens=EMBEDDED_BRIEF_TOKENS if small else REMOTE_BRIEF_TOKENS,
+            why_brief_tokens=0 if small else REMOTE_BRIEF_TOKENS,
             max_concurrency=settings.max_concurrency if settings else 1,
         )
 

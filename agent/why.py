@@ -255,10 +255,11 @@ def ask_model(
 ) -> WhyResult:
     """Ask the model to find the reason in the evidence, then verify what it says."""
     where = f"The question is about {at.path} lines {at.start}-{at.end}.\n" if at else ""
+    budget = ModelProfile.of(client.settings).why_brief_tokens
     text = prompts.render(
         "why",
         repo=index.root.name,
-        brief=brief_block(build_brief(index, ModelProfile.of(client.settings).brief_tokens)),
+        brief=brief_block(build_brief(index, budget)) if budget else "",
         question=question,
         location=where,
         evidence=evidence_text(evidence),

@@ -96,8 +96,13 @@ def fake(
     handler: Callable[[httpx.Request], httpx.Response], **overrides: Any
 ) -> tuple[ModelClient, list[float]]:
     sleeps: list[float] = []
-    options: dict[str, Any] = {"mode": StructuredMode.JSON_SCHEMA, "max_retries": 3, **overrides}
-    settings = ModelSettings(base_url="http://fake.test/v1", embedded=False, model="m", **options)
+    options: dict[str, Any] = {
+        "mode": StructuredMode.JSON_SCHEMA,
+        "max_retries": 3,
+        "base_url": "http://fake.test/v1",  # settings only: the transport below answers
+        **overrides,
+    }
+    settings = ModelSettings(embedded=False, model="m", **options)
     client = openai.OpenAI(
         base_url="http://fake.test/v1",
         api_key="k",

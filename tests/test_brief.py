@@ -124,3 +124,40 @@ def test_map_prints_the_brief(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("- Stack: ")
     assert result.output.strip() == build_brief(build_index(root), EMBEDDED_BRIEF_TOKENS)
+
+
+def test_why_prompts_carry_the_brief_only_for_a_model_that_can_use_it(tmp_path: Path) -> None:
+    import json
+
+    from agent import why
+    from tests.fake_llm import completion, fake, sequence
+
+    index = build_index(fixture_repo.build(tmp_path / "repo"))
+    brief = build_brief(index, REMOTE_BRIEF_TOKENS)
+    reply = json.dumps(
+        {
+            "evidence": "none",
+            "lines": "none",
+            "answer": "",
+            "recorded": "not_recorded",
+            "alternatives": [],
+            "confidence": 0,
+        }
+    )
+    sent: dict[str, str] = {}
+    for name, base_url in (("remote", "http://fake.test/v1"), ("local", "http://127.0.0.1:9/v1")):
+        handler, seen = sequence(httpx_response(completion(reply)))
+        client, _ = fake(handler, base_url=base_url)
+        question = "Why is the stock table keyed by sku?"
+        why.ask_model(index, question, client, None, why.gather(index, question))
+        sent[name] = json.loads(seen[0].content)["messages"][0]["content"]
+    assert brief in sent["remote"]
+    assert sent["remote"].index(brief) < sent["remote"].index("Evidence:")
+    # On a small local model the why prompt is the one without a brief (see ModelProfile).
+    assert "- Stack: " not in sent["local"] and "never this list" not in sent["local"]
+
+
+def httpx_response(body: dict[str, object]) -> object:
+    from tests.fake_llm import httpx
+
+    return httpx.Response(200, json=body)
