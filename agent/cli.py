@@ -240,6 +240,18 @@ def index_command(
     shape = repomap.counts(idx.model)
     parsed = ", ".join(f"{n} {lang}" for lang, n in shape["parsed_files"].items()) or "none"
     ways = ", ".join(f"{n} {k}" for k, n in shape["interfaces"].items()) or "no interfaces"
+    if shape["by_language"]:
+        langs = Table("language", "files", "definitions", "interfaces", "tables")
+        for lang, c in shape["by_language"].items():
+            found = ", ".join(f"{n} {k}" for k, n in c.items() if k not in ("symbols", "tables"))
+            langs.add_row(
+                lang,
+                str(shape["parsed_files"].get(lang, 0)),
+                f"{c.get('symbols', 0):,}",
+                found or "—",
+                str(c.get("tables", 0)),
+            )
+        out.print(langs)
     out.print(
         f"Repository model (docagent map): {shape['symbols']:,} definitions in files parsed "
         f"({parsed}); {ways}; {shape['tables']} tables; {shape['seconds']:.2f}s"

@@ -84,7 +84,15 @@ def to_json(model: RepoModel) -> dict[str, Any]:
 
 def counts(model: RepoModel) -> dict[str, Any]:
     """Figures for `docagent index`: files parsed per language, symbols, interfaces, tables."""
+    per: dict[str, Counter[str]] = {lang: Counter() for lang in model.languages}
+    for path, syms in model.by_file.items():
+        per[model.language_of.get(path, "other")]["symbols"] += len(syms)
+    for i in model.interfaces:
+        per.setdefault(model.language_of.get(i.path, "other"), Counter())[i.kind] += 1
+    for t in model.tables:
+        per.setdefault(model.language_of.get(t.path, "other"), Counter())["tables"] += 1
     return {
+        "by_language": {lang: dict(c) for lang, c in per.items()},
         "parsed_files": dict(model.languages),
         "symbols": model.symbol_count,
         "interfaces": dict(Counter(i.kind for i in model.interfaces)),

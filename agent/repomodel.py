@@ -142,6 +142,7 @@ class RepoModel:
     symbol_count: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)  # files parsed per language
+    language_of: dict[str, str] = field(default_factory=dict, repr=False)  # parsed file -> language
     seconds: float = 0.0
 
     def central_files(self, limit: int = 10) -> list[tuple[str, float]]:
@@ -260,6 +261,7 @@ def build_model(index: RepoIndex) -> RepoModel:
     found_integrations: list[Integration] = []
     skipped: Counter[str] = Counter()
     languages: Counter[str] = Counter()
+    language_of: dict[str, str] = {}
     for path, rec in sorted(index.records.items()):
         fm = rec.model
         if rec.skip is not None or fm is None:
@@ -270,6 +272,7 @@ def build_model(index: RepoIndex) -> RepoModel:
         if fm.parse_errors:
             skipped["parsed with syntax errors (what could be read is kept)"] += 1
         languages[rec.language] += 1
+        language_of[path] = rec.language
         by_file[path] = fm.symbols
         if is_auxiliary(path):
             continue
@@ -317,6 +320,7 @@ def build_model(index: RepoIndex) -> RepoModel:
         symbol_count=sum(len(v) for v in by_file.values()),
         skipped=skipped,
         languages=languages,
+        language_of=language_of,
         by_file=by_file,
         imports=imports,
     )

@@ -650,3 +650,18 @@ def test_a_prefix_given_where_a_blueprint_or_router_is_mounted_applies(tmp_path:
         ("GET /v1/items", "shop/v1/items.py", 6),
         ("POST /auth/login", "shop/auth.py", 6),
     ]
+
+
+def test_index_counts_definitions_interfaces_and_tables_per_language(tmp_path: Path) -> None:
+    from agent.repomap import counts
+
+    model, _ = _model(tmp_path, {**MESSAGING, **GORM_DIESEL})
+    by = counts(model)["by_language"]
+    assert by["go"]["queue"] == 3 and by["go"]["tables"] == 5  # NATS, kafka-go; GORM models
+    assert by["python"]["queue"] == 2 and by["toml"]["plugin"] == 2
+    assert by["rust"]["tables"] == 2 and by["ts"]["queue"] == 1
+    assert by["python"]["symbols"] == sum(
+        len(s) for p, s in model.by_file.items() if p.endswith(".py")
+    )
+    result = runner.invoke(app, ["index", str(_repo(tmp_path / "cli", MESSAGING))])
+    assert result.exit_code == 0 and "definitions" in result.output and "2 queue" in result.output
