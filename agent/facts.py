@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.env_wrappers import wrapped_env_reads
 from agent.packages import KNOWN_PACKAGES
 from agent.repo import is_requirements_file
 
@@ -482,12 +483,17 @@ _ENV_QUICK = re.compile(
 )
 
 
-def env_var_facts(path: str, text: str) -> list[Fact]:
-    """Environment variables the code reads, at the line that reads them."""
+def env_var_facts(path: str, text: str, language: str = "") -> list[Fact]:
+    """Environment variables the code reads, at the line that reads them (also through a helper
+    of the file's own: agent/env_wrappers.py)."""
     if not _ENV_QUICK.search(text):
         return []
-    facts: list[Fact] = []
-    for n, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    facts: list[Fact] = [
+        Fact(kind="env-var", name=name, path=path, line=n, detail=detail)
+        for name, n, detail in wrapped_env_reads(lines, language)
+    ]
+    for n, line in enumerate(lines, start=1):
         if not _ENV_QUICK.search(line):
             continue
         for pattern in _ENV_PATTERNS:

@@ -43,6 +43,7 @@ def _extraction_digest() -> str:
     digest = hashlib.sha1()
     modules = (
         "facts.py",
+        "env_wrappers.py",
         "packages.py",
         "chunking.py",
         "redact.py",
@@ -326,7 +327,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
     if f.kind is FileKind.CONFIG:
         found += factlib.manifest_facts(f.path, text)
     if f.kind in (FileKind.CODE, FileKind.CONFIG):
-        found += factlib.env_var_facts(f.path, text)
+        found += factlib.env_var_facts(f.path, text, f.language)
     if f.kind is FileKind.CODE:
         found += factlib.code_entry_facts(f.path, text, f.language)
     model = None

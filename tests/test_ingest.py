@@ -362,3 +362,35 @@ def test_read_text_detects_binary_by_content(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\x01\x02binary")
     f = scan(tmp_path).files[0]
     assert read_text(tmp_path, f) == (None, "binary")
+
+
+def test_env_vars_read_through_a_helper_of_the_file_are_found_at_their_call() -> None:
+    from agent.facts import env_var_facts
+
+    config = (
+        "import os\n\n\n"
+        "def maybe_set(settings, name, envvar, coercer=None, default=None):\n"
+        "    if envvar in os.environ:\n"
+        "        settings.setdefault(name, os.environ[envvar])\n\n\n"
+        "def configure(settings):\n"
+        '    maybe_set(settings, "database.url", "DATABASE_URL")\n'
+        '    maybe_set(settings, "token", envvar="WAREHOUSE_TOKEN")\n'
+        "    maybe_set(\n"
+        '        settings,\n        "redis.url",\n        "REDIS_URL",\n        default="x",\n    )\n'
+        '    maybe_set(settings, "level", level_name)  # not a literal name: nothing\n'
+        '    print("NOT_AN_ENV")\n'
+        '    return os.environ.get("HOME")\n'
+    )
+    found = sorted({(f.name, f.line) for f in env_var_facts("app/config.py", config, "python")})
+    assert found == [
+        ("DATABASE_URL", 10),
+        ("HOME", 20),
+        ("REDIS_URL", 15),
+        ("WAREHOUSE_TOKEN", 11),
+    ]
+    # JavaScript: `function env(name) { return process.env[name] }`.
+    js = (
+        "function env(name, fallback) {\n  return process.env[name] ?? fallback;\n}\n"
+        'export const port = env("PORT", 3000);\n'
+    )
+    assert [(f.name, f.line) for f in env_var_facts("web/env.js", js, "js")] == [("PORT", 4)]
