@@ -281,8 +281,8 @@ def map_command(
         bool,
         typer.Option(
             "--brief",
-            help="Print the repository brief every draft and why prompt opens with (the embedded "
-            "model's budget).",
+            help="Print the repository brief that draft and why prompts to a remote model "
+            "carry (a small local model gets none: it answered less with it).",
         ),
     ] = False,
 ) -> None:
@@ -292,13 +292,13 @@ def map_command(
     from agent import repomap
     from agent.brief import build_brief
     from agent.index import build_index
-    from agent.model_profile import ModelProfile
+    from agent.model_profile import REMOTE_BRIEF_TOKENS
     from agent.outputs import write_atomic
 
     _utf8_path("REPO", repo)
     index = build_index(repo)
     if brief:
-        sys.stdout.write(build_brief(index, ModelProfile.of(None).brief_tokens) + "\n")
+        sys.stdout.write(build_brief(index, REMOTE_BRIEF_TOKENS) + "\n")
         return
     model = index.model
     if mermaid is not None:

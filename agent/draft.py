@@ -247,7 +247,7 @@ def run_draft(
     budget = profile.evidence_tokens
     extract = profile.style == "extract"
     verifier = Verifier(index)
-    brief = build_brief(index, profile.brief_tokens)
+    brief = build_brief(index, profile.brief_tokens) if profile.brief_tokens else ""
     results: dict[str, FieldResult] = {}
     sections_of = _section_titles(template)
     for fid, answer in static.items():

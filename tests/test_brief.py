@@ -81,17 +81,17 @@ def test_the_brief_sits_in_the_constant_prefix_of_every_draft_prompt(tmp_path: P
 
 def test_the_model_profile_sizes_prompts_for_the_model() -> None:
     plan = ModelProfile.of(None)
-    assert (plan.brief_tokens, plan.evidence_tokens) == (
-        EMBEDDED_BRIEF_TOKENS,
-        EMBEDDED_EVIDENCE_TOKENS,
-    )
+    assert (plan.brief_tokens, plan.evidence_tokens) == (0, EMBEDDED_EVIDENCE_TOKENS)
     embedded = ModelProfile.of(ModelSettings())  # the default embedded 0.5B
     assert embedded.small_context and embedded.style == "extract"
+    # No brief for a small local model (measured: fewer answers, fewer valid citations).
+    assert (embedded.brief_tokens, embedded.why_brief_tokens) == (0, 0)
     local = ModelProfile.of(ModelSettings(base_url="http://127.0.0.1:8080/v1", embedded=False))
-    assert local.brief_tokens == EMBEDDED_BRIEF_TOKENS and local.small_context
+    assert local.brief_tokens == 0 and local.small_context
     remote = ModelProfile.of(
         ModelSettings(base_url="https://api.example.com/v1", embedded=False, model="gpt-4o-mini")
     )
+    assert (remote.brief_tokens, remote.why_brief_tokens) == (REMOTE_BRIEF_TOKENS,) * 2
     assert (remote.brief_tokens, remote.evidence_tokens, remote.style) == (
         REMOTE_BRIEF_TOKENS,
         REMOTE_EVIDENCE_TOKENS,
@@ -123,7 +123,7 @@ def test_map_prints_the_brief(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["map", str(root), "--brief"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("- Stack: ")
-    assert result.output.strip() == build_brief(build_index(root), EMBEDDED_BRIEF_TOKENS)
+    assert result.output.strip() == build_brief(build_index(root), REMOTE_BRIEF_TOKENS)
 
 
 def test_why_prompts_carry_the_brief_only_for_a_model_that_can_use_it(tmp_path: Path) -> None:
