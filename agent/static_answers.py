@@ -401,7 +401,14 @@ def _env_table(f: TemplateField, facts: list[Fact], index: RepoIndex) -> StaticA
         required = any(re.search(r"environ\[|ENV\[|env::var\(", x.detail) for x in code)
         default = ""
         for x in code:
-            m = re.search(rf"{re.escape(name)}[\"']\s*,\s*([^)]+)\)", x.detail)
+            # Through a helper (agent/env_wrappers.py) only its `default=` is the default; the
+            # other arguments are the helper's (`coercer=int`).
+            pattern = (
+                r"\bdefault\s*=\s*([^,)]+)"
+                if x.detail.startswith("via ")
+                else rf"{re.escape(name)}[\"']\s*,\s*([^)]+)\)"
+            )
+            m = re.search(pattern, x.detail)
             if m:
                 default = m.group(1).strip()
                 break

@@ -388,9 +388,27 @@ def test_env_vars_read_through_a_helper_of_the_file_are_found_at_their_call() ->
         ("REDIS_URL", 15),
         ("WAREHOUSE_TOKEN", 11),
     ]
-    # JavaScript: `function env(name) { return process.env[name] }`.
-    js = (
-        "function env(name, fallback) {\n  return process.env[name] ?? fallback;\n}\n"
-        'export const port = env("PORT", 3000);\n'
+    # Typed parameters, keyword-only ones, writes, comments and strings (review findings).
+    tricky = (
+        "import os\n\n\ndef get(cfg: dict[str, int], name, envvar=''):\n"
+        "    return os.environ.get(envvar)\n\n\n"
+        "def f(*names, envvar=None):\n    return os.environ[envvar]\n\n\n"
+        "def set_env(name, value):\n    os.environ[name] = value\n\n\n"
+        "get(c, 'db', 'DATABASE_URL')\n"
+        "f('NOT_THIS', envvar='REAL_ONE')\n"
+        "set_env('WRITTEN', '1')\n"
+        "# get(c, 'x', 'IN_COMMENT')\n"
+        "text = \"get(c, 'x', 'IN_STRING')\"\n"
     )
-    assert [(f.name, f.line) for f in env_var_facts("web/env.js", js, "js")] == [("PORT", 4)]
+    assert sorted((f.name, f.line) for f in env_var_facts("app/settings.py", tricky, "python")) == [
+        ("DATABASE_URL", 16),
+        ("REAL_ONE", 17),
+    ]
+    # JavaScript: `function env(name) { return process.env[name] }`; a function before it that
+    # does not read the environment is no helper.
+    js = (
+        "function label(name) { return name; }\n"
+        "function env(name, fallback) {\n  return process.env[name] ?? fallback;\n}\n"
+        'export const port = env("PORT", 3000);\nlabel("NOT_ENV");\n'
+    )
+    assert [(f.name, f.line) for f in env_var_facts("web/env.js", js, "js")] == [("PORT", 5)]
