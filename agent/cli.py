@@ -296,6 +296,11 @@ def map_command(
     from agent.outputs import write_atomic
 
     _utf8_path("REPO", repo)
+    if brief and (as_json or mermaid is not None):
+        raise UserInputError(
+            "--brief prints only the brief: it cannot be combined with --json or --mermaid.",
+            hint="Run `docagent map` once with --brief and once with the other options.",
+        )
     index = build_index(repo)
     if brief:
         sys.stdout.write(build_brief(index, REMOTE_BRIEF_TOKENS) + "\n")

@@ -56,7 +56,8 @@ class ModelSettings:
     def small_context(self) -> bool:
         """A model on this machine (the embedded one, or a local server such as the recordings'):
         an 8k context and ~100 prompt tokens a second, so prompts are kept short."""
-        return self.embedded or "127.0.0.1" in (self.base_url or "")
+        url = self.base_url or ""
+        return self.embedded or any(host in url for host in ("127.0.0.1", "localhost", "[::1]"))
 
     @property
     def endpoint_id(self) -> str:

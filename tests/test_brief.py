@@ -88,6 +88,9 @@ def test_the_model_profile_sizes_prompts_for_the_model() -> None:
     assert (embedded.brief_tokens, embedded.why_brief_tokens) == (0, 0)
     local = ModelProfile.of(ModelSettings(base_url="http://127.0.0.1:8080/v1", embedded=False))
     assert local.brief_tokens == 0 and local.small_context
+    assert ModelProfile.of(
+        ModelSettings(base_url="http://localhost:8080/v1", embedded=False)
+    ).small_context
     remote = ModelProfile.of(
         ModelSettings(base_url="https://api.example.com/v1", embedded=False, model="gpt-4o-mini")
     )
@@ -124,6 +127,8 @@ def test_map_prints_the_brief(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("- Stack: ")
     assert result.output.strip() == build_brief(build_index(root), REMOTE_BRIEF_TOKENS)
+    both = CliRunner().invoke(app, ["map", str(root), "--brief", "--json"])
+    assert both.exit_code == 2 and "--brief" in both.output and "Traceback" not in both.output
 
 
 def test_why_prompts_carry_the_brief_only_for_a_model_that_can_use_it(tmp_path: Path) -> None:
