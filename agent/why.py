@@ -193,6 +193,19 @@ def gather(
     return [Evidence.from_hit(n, h) for n, h in enumerate(chosen, start=1)]
 
 
+def _names(question: str) -> list[str]:
+    """Names a question asks about: `code`, capitalised words and CamelCase, not its question
+    words (the first word of the question is left out)."""
+    body = question.split(None, 1)[1] if " " in question else ""
+    names = re.findall(r"`([^`]+)`", body)
+    names += [
+        w
+        for w in re.findall(r"\b[A-Z][A-Za-z0-9]+\b", body)
+        if w.lower() not in {"why", "what", "how", "is", "does", "the", "we", "i"}
+    ]
+    return names
+
+
 def absent_names(index: RepoIndex, question: str) -> list[str]:
     """Names in the question (capitalised, CamelCase or `code`) that the repository never mentions."""
     names = re.findall(r"`([^`]+)`", question)
@@ -322,6 +335,13 @@ def answer_from_records(
             # is the reason for: quote that paragraph with it (the citation's quote stays the
             # reason itself, which a long paragraph would push out of it).
             p = Passage(f"{before.text} {p.text}", before.start, p.end)
+        elif d.decision is not None and d.decision.end < p.start:
+            # A reason that never names what the question asks about ("A template abstraction
+            # layer ... is a too large undertaking" for "Why does Flask bundle Jinja?") is quoted
+            # after the sentence its section opened with, when that one names it.
+            missing = [n for n in _names(question) if n.lower() not in p.text.lower()]
+            if missing and all(n.lower() in d.decision.text.lower() for n in missing):
+                p = Passage(f"{d.decision.text} … {p.text}", d.decision.start, p.end)
         citation = Citation(path=d.path, start_line=p.start, end_line=p.end, quote=reason[:300])
     where = {
         "adr": "an ADR",

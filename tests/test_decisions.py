@@ -562,3 +562,30 @@ def test_words_that_frame_a_question_need_not_be_in_the_reason(tmp_path: Path) -
         "Why are state logic and styles kept next to the React components that use them?",
     )
     assert result is not None and "easier to manage" in result.answer
+
+
+def test_a_reason_that_never_names_the_subject_is_quoted_after_the_sentence_that_does(
+    tmp_path: Path,
+) -> None:
+    from agent import why
+
+    root = _why_repo(
+        tmp_path / "web",
+        {
+            "docs/design.rst": "Design Decisions\n================\n\nOne Template Engine\n"
+            "-------------------\n\nThe framework decides on one template engine: Jinja. You can\n"
+            "use another one, but Jinja is always configured.\n\n"
+            "Template engines are like programming languages, each with its own ideas.\n\n"
+            "A template abstraction layer that would not take the unique features of the engines\n"
+            "away is a science on its own and a too large undertaking for a microframework.\n",
+        },
+    )
+    index = build_index(root)
+    result = why.answer_from_records(
+        index,
+        "Why does the framework bundle one template engine (Jinja) instead of an abstraction?",
+    )
+    assert result is not None and result.from_record
+    assert result.answer.startswith("The framework decides on one template engine: Jinja.")
+    assert result.answer.endswith("too large undertaking for a microframework.")
+    assert [c.label for c in result.citations] == ["docs/design.rst:7-13"]
