@@ -116,6 +116,9 @@ def _helpers(lines: list[str], language: str) -> dict[str, tuple[int | None, str
         if not m:
             continue
         name, params = (m.group(2), m.group(3)) if language == "python" else m.groups()
+        # Most functions read no environment: a look at their raw lines spares the blanking scan.
+        if not any("env" in x for x in lines[n : n + 1 + _MAX_BODY]):
+            continue
         indent = len(m.group(1)) if language == "python" else -1
         body = _body(lines, n, language, indent)
         if "env" not in body:

@@ -1,9 +1,10 @@
 """What depends on the model and its endpoint, decided in one place: how much evidence and brief a
-prompt carries, whether the model writes its values or points at lines, and how many calls run at
-once. Drafting and `why` ask the profile; they never look at model names or URLs themselves.
+prompt carries and whether the model writes its values or points at lines. Drafting and `why` ask
+the profile; they never look at model names or URLs themselves.
 
-Structured-output mode is settled by the client at run time (it falls back when an endpoint
-rejects a mode), and prices come from agent/costs.py.
+Concurrency comes from the settings (one call at a time on a local server), the structured-output
+mode is settled by the client at run time (it falls back when an endpoint rejects a mode), and
+prices come from agent/costs.py.
 """
 
 from __future__ import annotations
@@ -35,14 +36,12 @@ class ModelProfile:
     small_context: bool  # a model on this machine: 8k context, ~100 prompt tokens a second
     style: str  # write | extract
     evidence_tokens: int  # per draft call
-    # The repository brief in draft and `why` prompts: for models that can use it, not a small
-    # local one. Measured on the 0.5B (quick set, one run): with the brief it answered 19 fields
-    # instead of 32 and citation validity fell 96.7% -> 95.0%, stack, modules and rationale
+    # The repository brief in draft and `why` prompts (0: none): for models that can use it, not a
+    # small local one. Measured on the 0.5B (quick set, one run): with the brief it answered 19
+    # fields instead of 32 and citation validity fell 96.7% -> 95.0%, stack, modules and rationale
     # unchanged; in `why` prompts every placement tried turned one of two recorded answers from
     # "documented" with the right citation into "not recorded" or into the brief's own words.
     brief_tokens: int
-    why_brief_tokens: int
-    max_concurrency: int
 
     @classmethod
     def of(
@@ -60,8 +59,6 @@ class ModelProfile:
             evidence_tokens=evidence_tokens
             or (EMBEDDED_EVIDENCE_TOKENS if small else REMOTE_EVIDENCE_TOKENS),
             brief_tokens=0 if small else REMOTE_BRIEF_TOKENS,
-            why_brief_tokens=0 if small else REMOTE_BRIEF_TOKENS,
-            max_concurrency=settings.max_concurrency if settings else 1,
         )
 
 

@@ -193,14 +193,12 @@ def gather(
     return [Evidence.from_hit(n, h) for n, h in enumerate(chosen, start=1)]
 
 
-def _names(question: str) -> list[str]:
-    """Names a question asks about: `code`, capitalised words and CamelCase, not its question
-    words (the first word of the question is left out)."""
-    body = question.split(None, 1)[1] if " " in question else ""
-    names = re.findall(r"`([^`]+)`", body)
+def question_names(question: str) -> list[str]:
+    """Names a question asks about: `code`, capitalised words and CamelCase, not question words."""
+    names = re.findall(r"`([^`]+)`", question)
     names += [
         w
-        for w in re.findall(r"\b[A-Z][A-Za-z0-9]+\b", body)
+        for w in re.findall(r"\b[A-Z][A-Za-z0-9]+\b", question)
         if w.lower() not in {"why", "what", "how", "is", "does", "the", "we", "i"}
     ]
     return names
@@ -208,15 +206,9 @@ def _names(question: str) -> list[str]:
 
 def absent_names(index: RepoIndex, question: str) -> list[str]:
     """Names in the question (capitalised, CamelCase or `code`) that the repository never mentions."""
-    names = re.findall(r"`([^`]+)`", question)
-    names += [
-        w
-        for w in re.findall(r"\b[A-Z][A-Za-z0-9]+\b", question)
-        if w.lower() not in {"why", "what", "how", "is", "does", "the", "we", "i"}
-    ]
     vocab = index.retriever.vocab
     missing = []
-    for name in names:
+    for name in question_names(question):
         terms = tokenize(name)
         if terms and all(t not in vocab for t in terms):
             missing.append(name)
@@ -268,7 +260,7 @@ def ask_model(
 ) -> WhyResult:
     """Ask the model to find the reason in the evidence, then verify what it says."""
     where = f"The question is about {at.path} lines {at.start}-{at.end}.\n" if at else ""
-    budget = ModelProfile.of(client.settings).why_brief_tokens
+    budget = ModelProfile.of(client.settings).brief_tokens
     text = prompts.render(
         "why",
         repo=index.root.name,
@@ -339,7 +331,7 @@ def answer_from_records(
             # A reason that never names what the question asks about ("A template abstraction
             # layer ... is a too large undertaking" for "Why does Flask bundle Jinja?") is quoted
             # after the sentence its section opened with, when that one names it.
-            missing = [n for n in _names(question) if n.lower() not in p.text.lower()]
+            missing = [n for n in question_names(question) if n.lower() not in p.text.lower()]
             if missing and all(n.lower() in d.decision.text.lower() for n in missing):
                 p = Passage(f"{d.decision.text} … {p.text}", d.decision.start, p.end)
         citation = Citation(path=d.path, start_line=p.start, end_line=p.end, quote=reason[:300])
