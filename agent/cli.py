@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from agent import __version__, costs, local_model
-from agent.calllog import CallLog, LogFilter, LoggedCall, parse_since
+from agent import __version__
+from agent.base.errors import AllCallsFailedError, DocAgentError, UserInputError
 from agent.cli_output import (
     add_section,
     err,
@@ -31,10 +31,11 @@ from agent.cli_output import (
     print_updates,
     progress,
 )
-from agent.errors import AllCallsFailedError, DocAgentError, UserInputError
-from agent.repo import DEFAULT_MAX_FILE_SIZE
-from agent.retrieval import Intent
-from agent.templates import load_template, shipped_templates
+from agent.document.templates import load_template, shipped_templates
+from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE
+from agent.ingest.retrieval import Intent
+from agent.llm import costs, local_model
+from agent.llm.calllog import CallLog, LogFilter, LoggedCall, parse_since
 
 app = typer.Typer(
     name="docagent",
@@ -184,8 +185,8 @@ def index_command(
     ] = False,
 ) -> None:
     """Index a repository (cached) and show what docagent will read: files, chunks, facts."""
-    from agent import repomap
-    from agent.index import build_index
+    from agent.ingest.index import build_index
+    from agent.ingest.repomodel import repomap
 
     _utf8_path("REPO", repo)
     _at_least("--max-file-size", max_file_size, 1)
@@ -288,12 +289,12 @@ def map_command(
 ) -> None:
     """Show the repository model: components and their edges, entry points, interfaces, data
     model, integrations, and what the structure implies about the stack (no model needed)."""
-    from agent import mermaid as diagrams
-    from agent import repomap
-    from agent.brief import build_brief
-    from agent.index import build_index
-    from agent.model_profile import REMOTE_BRIEF_TOKENS
-    from agent.outputs import write_atomic
+    from agent.draft.brief import build_brief
+    from agent.draft.outputs import write_atomic
+    from agent.ingest.index import build_index
+    from agent.ingest.repomodel import mermaid as diagrams
+    from agent.ingest.repomodel import repomap
+    from agent.llm.profile import REMOTE_BRIEF_TOKENS
 
     _utf8_path("REPO", repo)
     if brief and (as_json or mermaid is not None):
@@ -342,9 +343,9 @@ def check_command(
 ) -> None:
     """Check a drafted document against today's tree, without a model: which values' evidence
     is fresh, moved or stale. Exit 1 when something is stale."""
-    from agent.check import check_document, github_annotations
+    from agent.draft.check import check_document, github_annotations
+    from agent.draft.report import link_base
     from agent.relink import fix_moved as rewrite_moved
-    from agent.report import link_base
 
     _utf8_path("DOCUMENT", document)
     report = check_document(document, repo)
@@ -428,7 +429,7 @@ def decisions_command(
     """List the decisions the repository records: subject, reason and where it is written."""
     from dataclasses import asdict
 
-    from agent.index import build_index
+    from agent.ingest.index import build_index
 
     _utf8_path("REPO", repo)
     _at_least("--limit", limit, 1)
@@ -473,7 +474,7 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Show the ranked evidence docagent would use for a question."""
-    from agent.index import build_index
+    from agent.ingest.index import build_index
 
     _utf8_path("REPO", repo)
     _at_least("-k", k, 1)
@@ -521,7 +522,7 @@ def models_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the configured endpoint and model, and the embedded models' install state."""
-    from agent.model_settings import resolve_settings
+    from agent.llm.settings import resolve_settings
 
     settings = resolve_settings(base_url=base_url, model=model)
     state = local_model.status()
@@ -724,9 +725,9 @@ def draft_command(
     ] = None,
 ) -> None:
     """Draft an architecture document for a repository: cited, with confidence and review flags."""
-    from agent.draft import DraftOptions, run_draft
-    from agent.llm import ModelClient
-    from agent.model_settings import resolve_settings
+    from agent.draft.run import DraftOptions, run_draft
+    from agent.llm.client import ModelClient
+    from agent.llm.settings import resolve_settings
 
     _utf8_path("REPO", repo)
     _utf8_path("-o", output)
@@ -832,9 +833,9 @@ def why_command(
 ) -> None:
     """Answer "why" questions from the repository's ADRs, docs, code and commit history."""
     from agent import why
-    from agent.index import build_index
-    from agent.llm import ModelClient
-    from agent.model_settings import resolve_settings
+    from agent.ingest.index import build_index
+    from agent.llm.client import ModelClient
+    from agent.llm.settings import resolve_settings
 
     _utf8_path("--repo", repo)
     _utf8_path("--questions", questions)

@@ -22,13 +22,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.tree import Tree
 
-from agent import costs
-from agent.templates import FieldKind, Group, Section
+from agent.document.templates import FieldKind, Group, Section
+from agent.llm import costs
 
 if TYPE_CHECKING:
-    from agent.draft import DraftEvent, PlannedCall
-    from agent.llm import ModelClient
-    from agent.model_settings import ModelSettings
+    from agent.draft.run import DraftEvent, PlannedCall
+    from agent.llm.client import ModelClient
+    from agent.llm.settings import ModelSettings
 
 # Piped output is not cut to 80 columns: ids and paths must survive `| grep`.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

@@ -15,10 +15,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import DocAgentError, UserInputError
-from agent.index import RepoIndex, build_index
-from agent.llm import ModelClient
-from agent.model_settings import resolve_settings
+from agent.base.errors import DocAgentError, UserInputError
+from agent.ingest.index import RepoIndex, build_index
+from agent.llm.client import ModelClient
+from agent.llm.settings import resolve_settings
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -97,7 +97,7 @@ class Session:
 
     def check(self, document: str) -> dict[str, Any]:
         """A drafted document (a path inside the repository) against today's tree."""
-        from agent.check import check_document
+        from agent.draft.check import check_document
 
         path = (self.repo / document).resolve()
         if not path.is_relative_to(self.repo.resolve()):
@@ -124,7 +124,7 @@ class Session:
 
     def repository_map(self) -> dict[str, Any]:
         """The whole repository model (`docagent map --json`)."""
-        from agent.repomap import to_json
+        from agent.ingest.repomodel.repomap import to_json
 
         return to_json(self.index().model)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import re
 
-from agent.check import CheckReport, load_record
-from agent.markers import body_hash, find_markers
-from agent.outputs import companion_paths, write_atomic
-from agent.report import sources
+from agent.document.markers import body_hash, find_markers
+from agent.draft.check import CheckReport, load_record
+from agent.draft.outputs import companion_paths, write_atomic
+from agent.draft.report import sources
 
 
 def fix_moved(report: CheckReport, link_base: str) -> int:

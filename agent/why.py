@@ -9,24 +9,25 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from agent import history, prompts
-from agent.answers import BoundedAnswer, Citation, Cite
-from agent.brief import brief_block, build_brief
-from agent.citations import Verifier, support
-from agent.decisions import Passage
-from agent.errors import (
+from agent.base.errors import (
     ModelCancelledError,
     ModelError,
     ModelNotConfiguredError,
     UserInputError,
 )
-from agent.evidence import Evidence, evidence_text
-from agent.index import RepoIndex, commit_chunk
-from agent.llm import ModelClient
-from agent.model_profile import ModelProfile
-from agent.recorded import answer_from_record, record_matches, referred_to
-from agent.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
-from agent.verify import injection_reason, judge
+from agent.draft.answers import BoundedAnswer, Citation, Cite
+from agent.draft.brief import brief_block, build_brief
+from agent.draft.citations import Verifier, support
+from agent.draft.evidence import Evidence, evidence_text
+from agent.draft.recorded import answer_from_record, record_matches, referred_to
+from agent.draft.verify import injection_reason, judge
+from agent.ingest import history
+from agent.ingest.decisions import Passage
+from agent.ingest.index import RepoIndex, commit_chunk
+from agent.ingest.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
+from agent.llm import prompts
+from agent.llm.client import ModelClient
+from agent.llm.profile import ModelProfile
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100
@@ -460,7 +461,7 @@ def read_questions(path: Path) -> list[str]:
 
 def review_reply(results: list[WhyResult], link_base: str = "") -> str:
     """A Markdown reply for a pull-request thread."""
-    from agent.report import sources
+    from agent.draft.report import sources
 
     lines = []
     for r in results:

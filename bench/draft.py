@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def plan_only(repo: Path, template: str) -> None:
-    from agent.draft import DraftOptions, run_draft
-    from agent.index import build_index
-    from agent.model_profile import EMBEDDED_EVIDENCE_TOKENS, REMOTE_EVIDENCE_TOKENS
+    from agent.draft.run import DraftOptions, run_draft
+    from agent.ingest.index import build_index
+    from agent.llm.profile import EMBEDDED_EVIDENCE_TOKENS, REMOTE_EVIDENCE_TOKENS
 
     index = build_index(repo)
     lines = sum(index.stats.lines_by_language.values())
@@ -58,9 +58,9 @@ def plan_only(repo: Path, template: str) -> None:
 
 
 def full_draft(template: str, style: str | None) -> None:
-    from agent.draft import DraftOptions, run_draft
-    from agent.llm import ModelClient
-    from agent.model_settings import resolve_settings
+    from agent.draft.run import DraftOptions, run_draft
+    from agent.llm.client import ModelClient
+    from agent.llm.settings import resolve_settings
     from tests import fixture_repo
 
     work = Path(tempfile.mkdtemp(prefix="docagent-draft-"))

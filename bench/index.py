@@ -18,7 +18,7 @@ import time
 
 PHASE = """
 import json, resource, sys, time
-from agent.index import build_index
+from agent.ingest.index import build_index
 t = time.perf_counter()
 idx = build_index(sys.argv[1])
 seconds = time.perf_counter() - t
@@ -32,8 +32,8 @@ print(json.dumps({"seconds": seconds, "files": sum(s.files_by_kind.values()),
 MODEL = """
 import json, resource, sys, time
 from collections import Counter
-from agent.index import build_index
-from agent.repomodel import extract_file
+from agent.ingest.index import build_index
+from agent.ingest.repomodel.model import extract_file
 idx = build_index(sys.argv[1])
 t = time.perf_counter()
 model = idx.model
@@ -55,8 +55,8 @@ print(json.dumps({"assemble_s": assemble, "extract_s": extract, "parsed_files": 
 
 COMPARE = """
 import json, sys, time, random
-from agent.index import build_index
-from agent.retrieval import tokenize, Retriever
+from agent.ingest.index import build_index
+from agent.ingest.retrieval import tokenize, Retriever
 idx = build_index(sys.argv[1])
 chunks = [c for c in idx.chunks if c.kind != "history"]
 docs = [tokenize(f"{c.path} {c.header_path} {c.text}") for c in chunks]

@@ -43,11 +43,11 @@ def main() -> None:
     os.environ.setdefault("DOCAGENT_HOME", tempfile.mkdtemp(prefix="docagent-bench-"))
     import openai
 
-    from agent.calllog import CallLog
-    from agent.llm import ModelClient
-    from agent.local_model import EmbeddedServer
-    from agent.model_settings import ModelSettings, StructuredMode
-    from agent.schemas import strict_json_schema
+    from agent.llm.calllog import CallLog
+    from agent.llm.client import ModelClient
+    from agent.llm.json_schema import strict_json_schema
+    from agent.llm.local_model import EmbeddedServer
+    from agent.llm.settings import ModelSettings, StructuredMode
 
     server = EmbeddedServer(args.model)
     t = time.perf_counter()

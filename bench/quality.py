@@ -125,7 +125,7 @@ def work_copy(truth: RepoTruth, repos_dir: Path, out: Path, variant: str) -> Pat
 def placeholders(template_name: str) -> tuple[dict[str, str], str]:
     """Each field's placeholder text (what the template asks, e.g. "Docker, Kubernetes, etc."),
     and the template's text."""
-    from agent.templates import load_template
+    from agent.document.templates import load_template
 
     template = load_template(template_name)
     words: dict[str, str] = {}
@@ -155,7 +155,7 @@ def run_one(
     sections: list[str] | None = None,
 ) -> dict[str, Any]:
     """Draft (or plan) one repository; returns the .draft.json content."""
-    from agent.draft import DraftOptions, run_draft
+    from agent.draft.run import DraftOptions, run_draft
 
     topic = truth.component.topic if template == COMPONENT and truth.component else ""
     options = DraftOptions(
@@ -358,8 +358,8 @@ def main() -> None:
     os.environ["DOCAGENT_HOME"] = str(out / "home")
     client = None
     if not (args.plan_only or args.score_only):
-        from agent.llm import ModelClient
-        from agent.model_settings import resolve_settings
+        from agent.llm.client import ModelClient
+        from agent.llm.settings import resolve_settings
 
         client = ModelClient(resolve_settings(base_url=args.base_url, model=args.model))
         print(f"model: {client.settings.describe()}")

@@ -57,8 +57,8 @@ def baseline_rank(root: Path, question: str, k: int) -> list[str]:
 
 def cited_text(index: object, c: object) -> str:
     """What a citation's lines say today (a commit: its message)."""
-    from agent.answers import Citation
-    from agent.index import RepoIndex
+    from agent.draft.answers import Citation
+    from agent.ingest.index import RepoIndex
 
     assert isinstance(index, RepoIndex) and isinstance(c, Citation)
     if not c.start_line:
@@ -72,15 +72,15 @@ def truth_run(args: argparse.Namespace) -> None:
     """Retrieval and answer accuracy on the quality benchmark's documented reasons."""
     sys.path.insert(0, str(HERE.parent))
     from agent import why
-    from agent.index import build_index
-    from agent.llm import ModelClient
-    from agent.model_settings import resolve_settings
+    from agent.ingest.index import build_index
+    from agent.llm.client import ModelClient
+    from agent.llm.settings import resolve_settings
     from bench.quality import source_ok, work_copy
     from bench.quality_score import all_groups
     from bench.quality_truth import all_truths, parse_at
 
     if args.no_records:
-        from agent import recorded
+        from agent.draft import recorded
 
         recorded.MIN_COVERAGE = float("inf")
     truths = [t for t in all_truths() if args.held_out or not t.held_out]
@@ -158,7 +158,7 @@ def main() -> None:
         return
     if args.repos is None:
         parser.error("--repos is required")
-    from agent.index import build_index
+    from agent.ingest.index import build_index
     from agent.why import gather
 
     spec = json.loads((HERE / "why_questions.json").read_text())

@@ -62,7 +62,7 @@ def model_base_url() -> Iterator[str]:
     if os.environ.get("OPENAI_BASE_URL"):
         yield os.environ["OPENAI_BASE_URL"]
         return
-    from agent.local_model import DEFAULT_MODEL, EmbeddedServer
+    from agent.llm.local_model import DEFAULT_MODEL, EmbeddedServer
 
     server = EmbeddedServer(DEFAULT_MODEL)
     try:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.calllog import CallLog
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings, StructuredMode
+from agent.llm.calllog import CallLog
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings, StructuredMode
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("architecture-overview", "architecture-component")

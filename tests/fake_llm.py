@@ -13,8 +13,8 @@ from typing import Any
 import openai
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings, StructuredMode
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings, StructuredMode
 
 # A prompt only these tests send (the client's behaviour does not depend on what is asked).
 SNIPPET_PROMPT = string.Template(

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent import tokens
-from agent.brief import brief_block, build_brief
-from agent.draft import build_messages
-from agent.evidence import gather_evidence
-from agent.index import build_index
-from agent.model_profile import (
+from agent.base import tokens
+from agent.document.templates import load_template
+from agent.draft.brief import brief_block, build_brief
+from agent.draft.evidence import gather_evidence
+from agent.draft.plan import plan_units
+from agent.draft.run import build_messages
+from agent.ingest.index import build_index
+from agent.llm.profile import (
     EMBEDDED_BRIEF_TOKENS,
     EMBEDDED_EVIDENCE_TOKENS,
     REMOTE_BRIEF_TOKENS,
     REMOTE_EVIDENCE_TOKENS,
     ModelProfile,
 )
-from agent.model_settings import ModelSettings
-from agent.plan import plan_units
-from agent.templates import load_template
+from agent.llm.settings import ModelSettings
 from tests import fixture_repo
 
 

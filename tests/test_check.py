@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.check import check_document
 from agent.cli import app
-from agent.draft import DraftOptions, run_draft
+from agent.draft.check import check_document
+from agent.draft.run import DraftOptions, run_draft
 from tests.shop_repo import CONFIG, build, git, write_template
 
 ENV = "configuration.environment-variables.environment-variables"
@@ -101,7 +101,7 @@ def test_fix_moved_rewrites_spans_and_keeps_markers(drafted: tuple[Path, Path]) 
     assert f"da:{WHY} reviewed {pinned_hash}" in fixed
     assert set(_states(doc, root).values()) == {"fresh"}
     # The untouched decision group is still docagent's: a later draft may refresh it.
-    from agent.markers import find_markers
+    from agent.document.markers import find_markers
 
     markers = find_markers(fixed).markers or find_markers(fixed).orphans
     assert markers[DECISIONS].untouched
@@ -122,7 +122,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_names_in_a_value_that_left_the_tree_make_it_stale(drafted: tuple[Path, Path]) -> None:
-    from agent.check import _Tree
+    from agent.draft.check import _Tree
 
     root, doc = drafted
     commit = json.loads(doc.with_name("ARCHITECTURE.draft.json").read_text())["commit"]
@@ -141,8 +141,8 @@ def test_names_in_a_value_that_left_the_tree_make_it_stale(drafted: tuple[Path, 
 
 
 def test_lines_are_read_as_the_draft_saw_them(drafted: tuple[Path, Path]) -> None:
-    from agent.check import _Tree
-    from agent.index import build_index
+    from agent.draft.check import _Tree
+    from agent.ingest.index import build_index
 
     root, _ = drafted
     (root / "src/shop/secrets.py").write_text('API_PASSWORD = "hunter2-very-secret-value"\n')

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.components import find_components
-from agent.decomposition import decomposition_items, is_decomposition
-from agent.index import build_index
+from agent.draft.decomposition import decomposition_items, is_decomposition
+from agent.ingest.index import build_index
+from agent.ingest.repomodel.components import find_components
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent import costs, local_model
-from agent.calllog import CallLog, parse_since
+from agent.base.errors import UserInputError
 from agent.cli import app
-from agent.errors import UserInputError
+from agent.llm import costs, local_model
+from agent.llm.calllog import CallLog, parse_since
 from tests.conftest import ROOT
 from tests.scripted_model import fill, request_schema, scripted_server
 

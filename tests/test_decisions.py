@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.decision_notes import from_notes
-from agent.decisions import Decision, from_comments
-from agent.index import build_index
-from agent.static_answers import static_answers
-from agent.templates import load_template
+from agent.document.templates import load_template
+from agent.draft.static_answers import static_answers
+from agent.ingest.decision_notes import from_notes
+from agent.ingest.decisions import Decision, from_comments
+from agent.ingest.index import build_index
 from tests.shop_repo import APP, DESIGN, FILES, INTERNALS, MADR, NYGARD
 
 
@@ -194,8 +194,8 @@ def test_why_quotes_a_matching_record_and_asks_the_model_otherwise(shop: Path) -
 
 
 def test_why_separated_comes_from_a_section_that_names_the_part(tmp_path: Path) -> None:
-    from agent.components import Component
-    from agent.rationale import component_reason
+    from agent.draft.rationale import component_reason
+    from agent.ingest.repomodel.components import Component
 
     root = tmp_path / "two"
     files = {
@@ -257,7 +257,7 @@ def test_review_findings_front_matter_planted_options_and_directives() -> None:
 
 
 def test_check_refuses_a_commit_that_is_an_option(tmp_path: Path) -> None:
-    from agent.check import _Tree
+    from agent.draft.check import _Tree
 
     tree = _Tree(tmp_path, "--output=" + str(tmp_path / "owned"))
     assert tree.commit is None and tree.then("a.py") is None
@@ -288,8 +288,8 @@ def test_reasons_without_because_and_a_sentence_an_example_interrupts() -> None:
 def test_key_decisions_put_the_system_design_doc_first_and_skip_mirrors_and_news(
     tmp_path: Path,
 ) -> None:
-    from agent.decisions import doc_weight
-    from agent.rationale import key_decisions
+    from agent.draft.rationale import key_decisions
+    from agent.ingest.decisions import doc_weight
 
     feature = "# Run\n\n## Scope\n\nThe command runs lazily because repositories are large.\n"
     system = "# Architecture\n\n## Storage\n\nCommits sit behind a backend so that cloud storage works.\n"
@@ -383,7 +383,7 @@ def test_a_recorded_reason_that_covers_the_question_leads_the_evidence(
 def test_temporal_since_is_no_reason_and_adrs_without_reasons_are_all_listed(
     tmp_path: Path,
 ) -> None:
-    from agent.rationale import key_decisions
+    from agent.draft.rationale import key_decisions
 
     for opening in ("Since version 3, we cache pages.", "Since the last release, we cache."):
         doc = f"# App\n\n## Caching\n\nPages are cached.\n\n{opening}\n"

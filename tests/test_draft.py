@@ -12,19 +12,19 @@ from urllib.parse import unquote
 import pytest
 from typer.testing import CliRunner
 
-from agent.answers import Citation, TextAnswer
-from agent.calllog import CallLog
-from agent.citations import Verifier
+from agent.base.errors import OutputError, UserInputError
 from agent.cli import app
-from agent.draft import DraftOptions, run_draft
-from agent.errors import OutputError, UserInputError
-from agent.evidence import Evidence
-from agent.index import build_index
-from agent.llm import ModelClient
-from agent.markers import body_hash, find_markers
-from agent.model_settings import ModelSettings
-from agent.templates import FieldKind, load_template
-from agent.verify import field_result, flag_duplicates
+from agent.document.markers import body_hash, find_markers
+from agent.document.templates import FieldKind, load_template
+from agent.draft.answers import Citation, TextAnswer
+from agent.draft.citations import Verifier
+from agent.draft.evidence import Evidence
+from agent.draft.run import DraftOptions, run_draft
+from agent.draft.verify import field_result, flag_duplicates
+from agent.ingest.index import build_index
+from agent.llm.calllog import CallLog
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings
 from tests import fixture_repo
 from tests.conftest import recorded_client
 
@@ -411,9 +411,9 @@ def test_template_field_kinds_are_all_drafted(repo: Path) -> None:
 
 @pytest.mark.parametrize("name", ["architecture-overview", "architecture-component"])
 def test_answer_schemas_are_portable(name: str) -> None:
-    from agent.draft import unit_model
-    from agent.plan import plan_units
-    from agent.schemas import schema_violations, strict_json_schema
+    from agent.draft.plan import plan_units
+    from agent.draft.run import unit_model
+    from agent.llm.json_schema import schema_violations, strict_json_schema
 
     units = plan_units(load_template(name), set())
     assert units
@@ -538,8 +538,8 @@ def test_a_cut_off_answer_keeps_its_complete_fields_and_asks_only_for_the_rest(
 
 
 def test_salvage_repairs_a_cut_inside_the_envelope_and_a_group() -> None:
-    from agent.draft import salvage, unit_model
-    from agent.plan import plan_units
+    from agent.draft.plan import plan_units
+    from agent.draft.run import salvage, unit_model
 
     template = load_template("architecture-overview")
     unit = next(u for u in plan_units(template, set()) if u.groups)
@@ -569,8 +569,8 @@ def test_salvage_repairs_a_cut_inside_the_envelope_and_a_group() -> None:
 
 
 def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
-    from agent.answers import CitedAnswer
-    from agent.model_profile import resolve_style
+    from agent.draft.answers import CitedAnswer
+    from agent.llm.profile import resolve_style
 
     assert resolve_style(None, "qwen2.5-coder-0.5b") == "extract"
     assert resolve_style(None, "gpt-4o-mini") == "write"
@@ -612,7 +612,7 @@ def test_extract_style_takes_the_cited_lines_as_the_value(repo: Path) -> None:
 
 
 def test_lines_from_a_roadmap_are_no_stack_value(repo: Path) -> None:
-    from agent.answers import CitedAnswer
+    from agent.draft.answers import CitedAnswer
 
     (repo / "docs" / "roadmap.md").write_text(
         "# Roadmap\n\nA hosted server backed by a PostgreSQL database could store operation logs.\n",
@@ -631,8 +631,8 @@ def test_lines_from_a_roadmap_are_no_stack_value(repo: Path) -> None:
 
 
 def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path) -> None:
-    from agent.answers import group_answer
-    from agent.verify import group_result
+    from agent.draft.answers import group_answer
+    from agent.draft.verify import group_result
 
     group = next(
         g
@@ -675,9 +675,9 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
 
 
 def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:
-    from agent.evidence import gather_evidence
-    from agent.markdown import looks_like_template
-    from agent.plan import plan_units
+    from agent.document.markdown import looks_like_template
+    from agent.draft.evidence import gather_evidence
+    from agent.draft.plan import plan_units
 
     shipped = load_template("architecture-overview")
     (repo / "docs" / "templates").mkdir()

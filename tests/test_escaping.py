@@ -13,11 +13,11 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from agent import escape
-from agent.answers import Citation, FieldResult
-from agent.markers import CLOSE, OPEN_RE, find_markers
-from agent.report import render_draft, review_markdown
-from agent.templates import parse_template
+from agent.base import escape
+from agent.document.markers import CLOSE, OPEN_RE, find_markers
+from agent.document.templates import parse_template
+from agent.draft.answers import Citation, FieldResult
+from agent.draft.report import render_draft, review_markdown
 
 MD = MarkdownIt("commonmark").enable("table")
 
@@ -229,7 +229,7 @@ def test_the_review_report_shows_values_and_quotes_as_data() -> None:
     ],
 )
 def test_citation_links_stay_one_link_to_the_file(path: str) -> None:
-    from agent.report import sources
+    from agent.draft.report import sources
 
     cite = Citation(path=path, start_line=3, end_line=5)
     text = f"Value{sources([cite], '../repo dir/')}"
@@ -244,7 +244,7 @@ def test_citation_links_stay_one_link_to_the_file(path: str) -> None:
 
 def test_escaped_values_survive_a_draft_and_its_rerun(tmp_path: Path) -> None:
     """The escaped output read back: docagent finds its own markers and nothing else."""
-    from agent.outputs import compose
+    from agent.draft.outputs import compose
 
     template = parse_template(TEMPLATE)
     known = set(hostile_results())

@@ -20,12 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent import calllog
-from agent.answers import MAX_VALUE_CHARS, TextAnswer
-from agent.calllog import CallLog
-from agent.cli import app
-from agent.draft import DraftOptions, run_draft, salvage, unit_model
-from agent.errors import (
+from agent.base.errors import (
     AllCallsFailedError,
     CallLogError,
     EndpointCheckError,
@@ -36,11 +31,16 @@ from agent.errors import (
     ModelValidationError,
     UserInputError,
 )
-from agent.index import build_index
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings, StructuredMode, resolve_settings
-from agent.plan import plan_units
-from agent.templates import load_template
+from agent.cli import app
+from agent.document.templates import load_template
+from agent.draft.answers import MAX_VALUE_CHARS, TextAnswer
+from agent.draft.plan import plan_units
+from agent.draft.run import DraftOptions, run_draft, salvage, unit_model
+from agent.ingest.index import build_index
+from agent.llm import calllog
+from agent.llm.calllog import CallLog
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings, StructuredMode, resolve_settings
 from tests.fake_llm import GOOD, Snippet, snippet_messages
 from tests.fake_server import (
     FakeServer,
@@ -187,7 +187,7 @@ def test_a_valid_reply_is_still_cached_and_an_old_unmarked_bad_row_is_not_served
     log = CallLog()
     client = client_for(server.url, use_cache=True)
     request = client._request(snippet_messages(), _schema(Snippet), "Other", 256)
-    from agent.calllog import request_hash
+    from agent.llm.calllog import request_hash
 
     key = request_hash({"endpoint": client.settings.endpoint_id, **request})
     log.record(
@@ -205,7 +205,7 @@ def test_a_valid_reply_is_still_cached_and_an_old_unmarked_bad_row_is_not_served
 
 
 def _schema(model: Any) -> dict[str, Any]:
-    from agent.schemas import strict_json_schema
+    from agent.llm.json_schema import strict_json_schema
 
     return strict_json_schema(model, bounds=True)
 
@@ -542,7 +542,7 @@ def test_output_problems_are_found_before_the_first_model_call(
         raise PermissionError(13, "Permission denied")
 
     # Root ignores permission bits, so the refused write is simulated where the check makes it.
-    monkeypatch.setattr("agent.draft.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("agent.draft.run.tempfile.mkstemp", refuse)
     line = run(str(tmp_path / "ro" / "DOC.md"))
     assert f"cannot write in {tmp_path} (Permission denied)" in line
     assert server.requests == []
@@ -811,8 +811,8 @@ def test_a_group_cut_after_complete_items_keeps_them_flagged_cut_off(
 
 
 def test_the_summary_counts_each_field_once(repo: Path, tmp_path: Path) -> None:
-    from agent.answers import FieldResult
-    from agent.draft import summarize
+    from agent.draft.answers import FieldResult
+    from agent.draft.run import summarize
 
     def result(fid: str, **kw: Any) -> FieldResult:
         return FieldResult(id=fid, label=fid, section="s", kind="text", **kw)

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent import history, tokens
-from agent.chunking import Chunk
+from agent.base import tokens
+from agent.base.errors import RepositoryError
 from agent.cli import app
-from agent.errors import RepositoryError
-from agent.index import build_index, cache_dir
-from agent.redact import redact
-from agent.repo import FileKind, classify, read_text, scan
-from agent.retrieval import Hit, Intent, detect_intent, pack, tokenize
+from agent.ingest import history
+from agent.ingest.chunking import Chunk
+from agent.ingest.index import build_index, cache_dir
+from agent.ingest.redact import redact
+from agent.ingest.repo import FileKind, classify, read_text, scan
+from agent.ingest.retrieval import Hit, Intent, detect_intent, pack, tokenize
 from tests import fixture_repo
 
 runner = CliRunner()
@@ -213,8 +214,8 @@ def test_facts_come_with_their_lines(repo: Path) -> None:
 
 
 def test_fact_rules_found_on_the_quality_benchmark(tmp_path: Path) -> None:
-    from agent.static_answers import static_answers
-    from agent.templates import load_template
+    from agent.document.templates import load_template
+    from agent.draft.static_answers import static_answers
 
     root = tmp_path / "svc"
     files = {
@@ -255,7 +256,7 @@ def test_fact_rules_found_on_the_quality_benchmark(tmp_path: Path) -> None:
 def test_a_changed_extraction_format_reindexes_every_file(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent import index as index_module
+    from agent.ingest import index as index_module
 
     build_index(repo)
     monkeypatch.setattr(index_module, "_FORMAT", index_module._FORMAT + "-other-rules")
@@ -365,7 +366,7 @@ def test_read_text_detects_binary_by_content(tmp_path: Path) -> None:
 
 
 def test_env_vars_read_through_a_helper_of_the_file_are_found_at_their_call() -> None:
-    from agent.facts import env_var_facts
+    from agent.ingest.facts import env_var_facts
 
     config = (
         "import os\n\n\n"

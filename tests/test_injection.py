@@ -12,12 +12,12 @@ import openai
 import pytest
 
 from agent import why
-from agent.calllog import CallLog
-from agent.draft import DraftOptions, run_draft
-from agent.index import build_index
-from agent.injection import addressed_lines, addresses_model
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings, StructuredMode
+from agent.draft.run import DraftOptions, run_draft
+from agent.ingest.index import build_index
+from agent.ingest.injection import addressed_lines, addresses_model
+from agent.llm.calllog import CallLog
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings, StructuredMode
 from tests.scripted_model import completion, evidence_lines, fill, request_schema
 
 try:

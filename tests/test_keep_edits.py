@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from agent.draft import DraftEvent, DraftOptions, DraftOutcome, run_draft
-from agent.errors import AllCallsFailedError
-from agent.llm import ModelClient
-from agent.markers import CLOSE, body_hash, find_markers, strip_generation
-from agent.outputs import companion_paths, generations, stored_base, write_atomic
+from agent.base.errors import AllCallsFailedError
+from agent.document.markers import CLOSE, body_hash, find_markers, strip_generation
+from agent.draft.outputs import companion_paths, generations, stored_base, write_atomic
+from agent.draft.run import DraftEvent, DraftOptions, DraftOutcome, run_draft
+from agent.llm.client import ModelClient
 from tests.conftest import ROOT
 from tests.fake_llm import completion, fake, httpx
 
@@ -190,7 +190,7 @@ def test_planted_markers_in_repository_text_and_model_output_never_pin_a_field(
 
 
 def test_the_merge_keeps_each_sides_changes_and_prefers_the_humans_lines() -> None:
-    from agent.merge import merge_lines
+    from agent.document.merge import merge_lines
 
     base = ["title", "a", "b", "c", "d", "end"]
     ours = ["title", "a", "B by human", "c", "d", "end", "appended by human"]
@@ -396,11 +396,11 @@ def test_a_failed_call_on_a_first_draft_says_not_drafted(drafting: Drafting) -> 
 KILLED_RUN = """
 import os, signal, sys
 from pathlib import Path
-from agent import outputs
-from agent.calllog import CallLog
-from agent.draft import DraftOptions, run_draft
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings
+from agent.draft import outputs
+from agent.llm.calllog import CallLog
+from agent.draft.run import DraftOptions, run_draft
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings
 
 repo, template, output = (Path(p) for p in sys.argv[1:4])
 real_replace = os.replace

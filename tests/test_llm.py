@@ -14,8 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from agent import prompts
-from agent.errors import (
+from agent.base.errors import (
     BudgetExceededError,
     ModelContentFilterError,
     ModelNotConfiguredError,
@@ -24,9 +23,10 @@ from agent.errors import (
     ModelUnavailableError,
     ModelValidationError,
 )
-from agent.json_repair import parse_json, parse_partial_json
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings, StructuredMode, resolve_settings
+from agent.llm import prompts
+from agent.llm.client import ModelClient
+from agent.llm.json_repair import parse_json, parse_partial_json
+from agent.llm.settings import ModelSettings, StructuredMode, resolve_settings
 from tests.conftest import recorded_client
 from tests.fake_llm import (
     GOOD,
@@ -395,7 +395,7 @@ def test_truncated_error_carries_the_partial_answer() -> None:
 
 
 def test_grammar_bounds_reach_llama_cpp_but_not_strict_mode() -> None:
-    from agent.answers import TextAnswer
+    from agent.draft.answers import TextAnswer
 
     schemas = []
     for mode in (StructuredMode.JSON_OBJECT, StructuredMode.JSON_SCHEMA):

@@ -14,7 +14,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from agent.draft import DraftOptions, run_draft
+from agent.draft.run import DraftOptions, run_draft
 from tests.conftest import recorded_client
 from tests.shop_repo import build, write_template
 

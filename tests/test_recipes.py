@@ -15,8 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.draft import DraftOptions, run_draft
-from agent.index import build_index
+from agent.draft.run import DraftOptions, run_draft
+from agent.ingest.index import build_index
 from tests.scripted_model import scripted_server
 from tests.shop_repo import CONFIG, build, git, write_template
 

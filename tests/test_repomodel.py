@@ -10,14 +10,14 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.datamodel import tables
-from agent.index import build_index
-from agent.interfaces import interfaces
-from agent.mermaid import component_graph, er_diagram, label
-from agent.repomodel import RepoModel
-from agent.static_answers import static_answers
-from agent.symbols import symbols
-from agent.templates import load_template
+from agent.document.templates import load_template
+from agent.draft.static_answers import static_answers
+from agent.ingest.index import build_index
+from agent.ingest.repomodel.datamodel import tables
+from agent.ingest.repomodel.interfaces import interfaces
+from agent.ingest.repomodel.mermaid import component_graph, er_diagram, label
+from agent.ingest.repomodel.model import RepoModel
+from agent.ingest.repomodel.symbols import symbols
 from tests import mermaid_parser
 
 runner = CliRunner()
@@ -404,7 +404,7 @@ def test_java_and_javascript_definitions() -> None:
 
 
 def test_a_docs_generator_is_cited_at_the_line_that_builds_the_docs() -> None:
-    from agent.facts import manifest_facts
+    from agent.ingest.facts import manifest_facts
 
     rtd = (
         "version: 2\nbuild:\n  os: ubuntu-24.04\n  commands:\n    - sphinx-build -b html docs out\n"
@@ -653,7 +653,7 @@ def test_a_prefix_given_where_a_blueprint_or_router_is_mounted_applies(tmp_path:
 
 
 def test_index_counts_definitions_interfaces_and_tables_per_language(tmp_path: Path) -> None:
-    from agent.repomap import counts
+    from agent.ingest.repomodel.repomap import counts
 
     model, _ = _model(tmp_path, {**MESSAGING, **GORM_DIESEL})
     by = counts(model)["by_language"]

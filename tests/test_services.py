@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent import codeowners
-from agent.index import build_index
-from agent.repomodel import is_auxiliary
-from agent.static_answers import static_answers
-from agent.system_diagram import WIDTH
-from agent.templates import load_template
-from agent.verify import is_heading
+from agent.document.templates import load_template
+from agent.draft.static_answers import static_answers
+from agent.draft.system_diagram import WIDTH
+from agent.draft.verify import is_heading
+from agent.ingest.index import build_index
+from agent.ingest.repomodel import codeowners
+from agent.ingest.repomodel.model import is_auxiliary
 
 SHOP = {
     "pyproject.toml": '[project]\nname = "shop"\n'
@@ -230,7 +230,7 @@ def test_only_a_documents_title_lines_are_a_heading() -> None:
 
 
 def test_from_imports_name_the_submodules_they_import() -> None:
-    from agent.integrations import integrations
+    from agent.ingest.repomodel.integrations import integrations
 
     lines = [
         "from google.cloud import bigquery, storage as gcs",
@@ -331,7 +331,7 @@ def test_migration_strategy_names_the_history_the_tree_keeps(tmp_path: Path) -> 
 
 
 def test_django_and_flyway_histories() -> None:
-    from agent.migrations import migration_history
+    from agent.draft.migrations import migration_history
 
     class Index:
         def __init__(self, files: dict[str, str]) -> None:
@@ -357,7 +357,7 @@ def test_django_and_flyway_histories() -> None:
 
 
 def test_roadmaps_by_name_not_every_file_with_todo_in_it() -> None:
-    from agent.verify import is_plans_doc
+    from agent.draft.verify import is_plans_doc
 
     assert is_plans_doc("docs/roadmap.md") and is_plans_doc("TODO.md")
     assert is_plans_doc("docs/roadmap/2025.md") and is_plans_doc("docs/future-work.rst")
@@ -409,7 +409,7 @@ def test_a_cargo_workspace_is_the_package_structure(tmp_path: Path) -> None:
 
 
 def test_tool_configs_and_directory_words_do_not_make_a_topic(tmp_path: Path) -> None:
-    from agent.structural import topic_files, topic_tables
+    from agent.draft.structural import topic_files, topic_tables
 
     files = dict(SHOP)
     files["babel.config.js"] = "module.exports = { presets: [] };\n"

@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent import markdown as md
+from agent.base.errors import TemplateError, TemplateNotFoundError
 from agent.cli import app
-from agent.errors import TemplateError, TemplateNotFoundError
-from agent.render import render
-from agent.schemas import schema_violations
-from agent.templates import FieldKind, Group, Template, TemplateField, load_template, parse_template
+from agent.document import markdown as md
+from agent.document.render import render
+from agent.document.templates import (
+    FieldKind,
+    Group,
+    Template,
+    TemplateField,
+    load_template,
+    parse_template,
+)
+from agent.llm.json_schema import schema_violations
 from tests.conftest import ROOT, SHIPPED, update_golden
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.draft import DraftOptions, run_draft
+from agent.draft.run import DraftOptions, run_draft
 from tests.conftest import recorded_client
 from tests.scripted_model import fill, request_schema, scripted_server
 from tests.shop_repo import build

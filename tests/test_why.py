@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from agent import why
-from agent.calllog import CallLog
+from agent.base.errors import UserInputError
 from agent.cli import app
-from agent.errors import UserInputError
-from agent.index import build_index
-from agent.llm import ModelClient
-from agent.model_settings import ModelSettings
+from agent.ingest.index import build_index
+from agent.llm.calllog import CallLog
+from agent.llm.client import ModelClient
+from agent.llm.settings import ModelSettings
 from tests.conftest import recorded_client
 
 runner = CliRunner()
@@ -166,7 +166,7 @@ def test_evidence_only_and_question_files(repo: Path, tmp_path: Path) -> None:
 
 
 def test_review_reply_is_ready_to_paste() -> None:
-    from agent.answers import Citation
+    from agent.draft.answers import Citation
 
     reply = why.review_reply(
         [

@@ -1,0 +1,1 @@
+"""What every layer uses: errors, configuration, escaping, token counts."""

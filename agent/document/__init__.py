@@ -1,0 +1,1 @@
+"""Markdown templates in, documents out: parsing, the template tree, rendering, markers, merge."""

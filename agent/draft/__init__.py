@@ -1,0 +1,1 @@
+"""Filling a template: static answers, planning, evidence, model calls, verification, outputs."""

@@ -1,0 +1,83 @@
+"""Evidence shown to the model: numbered items with their exact lines, how a prompt renders them,
+and the evidence a draft call gets (ranked chunks packed into its token budget). `docagent why`
+builds its own ranking (agent.why) and numbers it here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import zip_longest
+from typing import TYPE_CHECKING
+
+from agent.document.markdown import looks_like_template
+from agent.ingest.retrieval import Hit, Intent, pack
+
+if TYPE_CHECKING:
+    from agent.draft.plan import Unit
+    from agent.ingest.index import RepoIndex
+
+
+@dataclass
+class Evidence:
+    """One numbered piece of evidence shown to the model."""
+
+    id: str
+    path: str
+    start_line: int
+    end_line: int
+    kind: str
+    text: str
+    tokens: int
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> Evidence:
+        """The n-th evidence item of a prompt, from a retrieved chunk (an ADR says so)."""
+        c = hit.chunk
+        kind = "ADR" if c.is_adr else c.kind
+        return cls(f"E{n}", c.path, c.start_line, c.end_line, kind, c.text, c.tokens)
+
+    @property
+    def header(self) -> str:
+        """The line that introduces it in a prompt."""
+        where = (
+            self.path if self.start_line == 0 else f"{self.path}:{self.start_line}-{self.end_line}"
+        )
+        return f"[{self.id}] {where} ({self.kind})"
+
+    def numbered(self) -> str:
+        """The text with its file line numbers (a small model picks a number far more reliably
+        than it copies a sentence); commits have none."""
+        if self.start_line == 0:
+            return self.text
+        return "\n".join(
+            f"{self.start_line + n}| {line}" for n, line in enumerate(self.text.split("\n"))
+        )
+
+
+def evidence_text(evidence: list[Evidence]) -> str:
+    """The evidence block of a prompt: each item's header, then its line-numbered text."""
+    return "\n\n".join(f"{e.header}\n{e.numbered()}" for e in evidence)
+
+
+def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") -> list[Evidence]:
+    """Ranked chunks for a unit, packed whole into the token budget and numbered E1..En."""
+    query = unit.query(topic)
+    hits: list[Hit] = index.search(query, 40, intent=Intent.GENERAL)
+    if unit.has_rationale:
+        # Interleave why-ranked and general hits so rationale fields see notes, ADRs and commits.
+        why = index.search(query, 25, intent=Intent.WHY)
+        unique: dict[int, Hit] = {}
+        for pair in zip_longest(why, hits):
+            for h in pair:
+                if h is not None:
+                    unique.setdefault(id(h.chunk), h)
+        hits = list(unique.values())
+    # A document template names every topic a section asks about, so it outranks real evidence
+    # (measured on this repository: the 0.5B model cited templates/ for most fields).
+    templates = {
+        path
+        for path in {h.chunk.path for h in hits}
+        if looks_like_template(path, "\n".join(index.file_lines(path) or []))
+    }
+    hits = [h for h in hits if h.chunk.path not in templates]
+    return [Evidence.from_hit(n, h) for n, h in enumerate(pack(hits, budget), start=1)]

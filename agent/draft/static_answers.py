@@ -1,0 +1,437 @@
+"""Fields answered without a model: stack fields from facts and the repository model, dates,
+status and title, the environment-variable table, the decision and decomposition groups, "Why"
+fields a recorded decision answers, and a component document's structural fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agent.document.templates import FieldKind, Template, TemplateField
+from agent.draft import structural
+from agent.draft.component_links import component_link
+from agent.draft.decomposition import decomposition_items, is_decomposition
+from agent.draft.layout import directory_structure
+from agent.draft.migrations import migration_history
+from agent.draft.rationale import (
+    Filled,
+    adr_field,
+    component_reason,
+    decision_items,
+    is_decision_group,
+    why_field,
+)
+from agent.draft.services import is_services_group, service_items
+from agent.draft.system_diagram import system_diagram
+from agent.ingest.facts import Fact
+from agent.ingest.index import RepoIndex
+from agent.ingest.repomodel.architecture import is_inferred
+from agent.ingest.repomodel.model import is_auxiliary
+
+
+@dataclass
+class StaticAnswer:
+    """A field filled without a model."""
+
+    value: str
+    status: str  # answered | not_found
+    facts: list[Fact] = field(default_factory=list)
+    rows: list[dict[str, str]] | None = None
+    note: str = ""
+    # Group items (member field id -> value, "_citations" -> [(path, start, end)]).
+    items: list[dict[str, object]] | None = None
+    spans: list[tuple[str, int, int]] = field(default_factory=list)  # cited lines beyond facts
+    basis: str | None = None  # documented, for a reason quoted from the repository's record
+    reasons: list[str] = field(default_factory=list)  # why a human should check it
+
+    @classmethod
+    def quoted(cls, filled: Filled, *, basis: str | None = None) -> StaticAnswer:
+        """A value quoted from (or stated about) the repository's own record, with its spans."""
+        return cls(
+            filled.value, "answered", spans=filled.spans, basis=basis, reasons=filled.reasons
+        )
+
+
+# --- fields answered from facts -----------------------------------------------------------------
+
+# (section pattern, label pattern, fact kinds). First match wins.
+_RULES: list[tuple[str, str, tuple[str, ...]]] = [
+    (r"backend|technology stack", r"^language$", ("language", "runtime")),
+    (r"frontend", r"^framework$", ("frontend-framework",)),
+    (r"backend|technology stack", r"^framework$", ("web-framework",)),
+    (r"backend|technology stack", r"^orm|database layer", ("orm",)),
+    (r"database|storage", r"^database$", ("database",)),
+    (r"", r"^migration tool", ("migrations",)),
+    (r"database|storage", r"^caching$", ("cache",)),
+    (r"database|storage", r"^storage", ("storage",)),
+    (r"high level architecture", r"^architecture style", ("architecture-style",)),
+    (r"high level architecture", r"^deployment model", ("deployment-model",)),
+    (r"high level architecture", r"^communication pattern", ("communication",)),
+    (r"communication", r"^synchronous communication", ("sync-communication",)),
+    (r"communication", r"^asynchronous communication", ("async-communication",)),
+    (r"integration", r"^api integration", ("external-integration",)),
+    (r"integration", r"^async task processing", ("async-tasks",)),
+    (r"", r"^api framework", ("api-framework",)),
+    (r"", r"^validation", ("validation",)),
+    (r"frontend", r"^ui library", ("ui-library",)),
+    (r"frontend", r"^state management", ("state-management",)),
+    (r"frontend", r"^build tool", ("build-tool",)),
+    (r"", r"^containeri[sz]ation", ("container",)),
+    (r"", r"^ci/cd$|^ci$|continuous integration", ("ci",)),
+    (r"", r"^cloud platform", ("cloud",)),
+    (r"development tools", r"^testing framework", ("testing",)),
+    (r"development tools", r"^code quality", ("code-quality", "tool-config")),
+    (r"development tools", r"^documentation$", ("documentation",)),
+    (r"performance", r"^monitoring$", ("monitoring",)),
+    (r"event infrastructure", r"^event bus|message queue", ("messaging", "task-queue")),
+    (r"code style", r"^coding standards?$", ("code-quality", "tool-config")),
+    (r"code style", r"^logging", ("logging",)),
+    (r"authentication", r"^authentication method", ("auth",)),
+    (r"resilience|error handling", r"^retry", ("retry",)),
+    (r"data storage patterns", r"^relational data$", ("relational-data",)),
+    (r"data storage patterns", r"^file storage$", ("storage",)),
+    (r"event processing", r"^processing mechanism$", ("async-tasks",)),
+    (r"code style", r"^type hints?$", ("type-checker",)),
+    (r"external integration", r"^webhook handling$", ("webhooks",)),
+    (r"file structure", r"^package/module structure$", ("package-structure",)),
+]
+_FRONTEND_LANGS = {"ts", "js", "vue", "svelte"}
+
+
+def static_answers(
+    template: Template, index: RepoIndex, topic: str = ""
+) -> dict[str, StaticAnswer]:
+    """Fields that facts (or the draft itself) answer: stack fields, env vars, dates, status, title."""
+    out: dict[str, StaticAnswer] = {}
+    # Manifest facts first, then what the repository model implies (framework fallbacks,
+    # architecture style, deployment, communication).
+    facts = index.facts + index.model.facts
+    for sec in template.sections():
+        trail = sec.id.replace("-", " ")
+        for f in sec.fields:
+            answer = _static_for(f, trail, facts, index, topic)
+            if answer is None and not topic:
+                answer = _recorded_for(f, trail, out, index)
+            if answer is not None:
+                out[f.id] = answer
+        for g in sec.groups:
+            labels = {f.id: f.label for f in g.members()[0]}
+            if not topic and is_decision_group(g.label, labels):
+                # Decisions are quoted from the ADRs and design docs; the embedded model filled
+                # none of the benchmark's 36 documented reasons when asked to find them.
+                items = decision_items(index, labels)
+                if items:
+                    out[g.id] = StaticAnswer("", "answered", items=items)
+                continue
+            if is_services_group(g.label, labels):
+                # The vendors whose SDKs the code imports (a component document: its topic's
+                # files); with none, the group is left to the model and its evidence.
+                files = set(structural.topic_files(index, topic)) if topic else None
+                items = service_items(index, labels, files)
+                if items:
+                    out[g.id] = StaticAnswer("", "answered", items=items)
+                continue
+            if not topic and is_decomposition(g.label, labels):
+                # The modules are read from the code's structure; a model shown five chunks of
+                # it named 3 of 81 documented components on the quality benchmark.
+                comps = index.model.components
+                items = decomposition_items(index, labels, comps)
+                why_id = next((fid for fid, lab in labels.items() if _WHY_LABEL.match(lab)), None)
+                for item, comp in zip(items, comps, strict=False):
+                    filled = component_reason(index, comp) if why_id else None
+                    if why_id and filled:
+                        item[why_id] = filled.value
+                        cites = item.setdefault("_citations", [])
+                        assert isinstance(cites, list)
+                        cites.extend(filled.spans)
+                        item["_reasons"] = filled.reasons
+                if items:
+                    out[g.id] = StaticAnswer("", "answered", items=items)
+    return out
+
+
+_WHY_LABEL = re.compile(r"^why\b", re.IGNORECASE)
+
+# Overview fields the tree itself states: label -> (reader, what it was read from).
+_READ_FROM_TREE: dict[
+    str, tuple[Callable[[RepoIndex], tuple[str, list[tuple[str, int, int]]] | None], str]
+] = {
+    "migration strategy": (migration_history, "the migration files"),
+    "directory structure": (directory_structure, "file kinds per directory"),
+}
+
+
+def _recorded_for(
+    f: TemplateField, trail: str, done: dict[str, StaticAnswer], index: RepoIndex
+) -> StaticAnswer | None:
+    """ADR location/format and "Why <stack choice>" fields, from the recorded decisions."""
+    if f.kind is not FieldKind.TEXT:
+        return None
+    if re.search(r"\badrs?\b|decision record", trail):
+        filled = adr_field(f.label, index)
+        return StaticAnswer.quoted(filled) if filled else None
+    if not f.is_rationale:
+        return None
+    parent = done.get(f.id.rsplit(".", 1)[0])
+    if parent is None or not parent.facts:
+        return None
+    role = f.context[-1] if f.context else ""
+    filled = why_field([x.name for x in parent.facts], index, role)
+    return StaticAnswer.quoted(filled, basis="documented") if filled else None
+
+
+def _static_for(
+    f: TemplateField, trail: str, facts: list[Fact], index: RepoIndex, topic: str
+) -> StaticAnswer | None:
+    label = f.label.lower().strip()
+    desc = f.description.lower()
+    if f.kind is FieldKind.TEXT and (
+        desc in ("date", "date (yyyy-mm-dd)") or label in ("last updated", "created")
+    ):
+        today = os.environ.get("DOCAGENT_TODAY") or dt.date.today().isoformat()
+        return StaticAnswer(today, "answered", note="the date of this draft")
+    if f.kind is FieldKind.TEXT and label == "status" and "draft" in desc:
+        return StaticAnswer("draft", "answered", note="docagent writes drafts")
+    if (
+        f.kind is FieldKind.TEXT
+        and f.context == []
+        and f.line <= 12
+        and label in ("product name", "architecture name")
+    ):
+        if topic:
+            return StaticAnswer(topic, "answered", note="the topic given with --topic")
+        name, fact = project_name(index)
+        return StaticAnswer(
+            name,
+            "answered",
+            facts=[fact] if fact else [],
+            note="" if fact else "the directory name",
+        )
+    if f.kind is FieldKind.TABLE and label == "environment variables":
+        return _env_table(f, facts, index)
+    if topic and f.kind in (FieldKind.TABLE, FieldKind.CODE):
+        return _structural(f, trail, index, topic)
+    if topic and f.kind is FieldKind.TEXT:
+        link = component_link(f.label, trail, index, topic)
+        if link is not None:
+            return StaticAnswer(link.value, "answered", spans=link.spans, reasons=[_TOPIC_CHOICE])
+    if f.kind is not FieldKind.TEXT:
+        return None
+    read = _READ_FROM_TREE.get(label) if not topic else None
+    if read is not None:
+        stated = read[0](index)
+        if stated is not None:
+            reason = f"inferred from the code's structure ({read[1]}): confirm"
+            return StaticAnswer(stated[0], "answered", spans=stated[1], reasons=[reason])
+    for section_re, label_re, kinds in _RULES:
+        if section_re and not re.search(section_re, trail):
+            continue
+        if not re.search(label_re, label):
+            continue
+        found = [x for x in facts if x.kind in kinds]
+        if label == "language" and "frontend" in trail:
+            found = [x for x in facts if x.kind == "language" and x.name in _FRONTEND_LANGS]
+        elif label == "language":
+            found = [x for x in facts if x.kind == "language" and x.name not in _FRONTEND_LANGS][
+                :1
+            ] or [x for x in facts if x.kind == "language"][:1]
+            # The declared version of that language (requires-python, engines.node, go directive).
+            main = found[0].name.lower() if found else ""
+            runtimes = [
+                x for x in facts if x.kind == "runtime" and x.name.lower().startswith(main[:2])
+            ]
+            # The manifest's declared version (requires-python, engines) before a base image tag.
+            runtimes.sort(key=lambda x: "dockerfile" in x.path.lower().rsplit("/", 1)[-1])
+            found += runtimes[:1]
+        found = _primary(found)
+        if not found:
+            return None
+        inferred = any(is_inferred(x) for x in found)
+        reasons = ["inferred from the code's structure: confirm"] if inferred else []
+        if set(kinds) & _PRACTICES:
+            reasons.append(_PRACTICE_REASON)
+        return StaticAnswer(
+            _describe_facts(found),
+            "answered",
+            facts=_unique_facts(found)[:4],
+            reasons=reasons,
+        )
+    return None
+
+
+# Files that describe how the project is tested, demonstrated or documented rather than what it
+# is built with. Measured on the quality benchmark: a demo Dockerfile set the language version
+# (datasette), an end-to-end test package.json the test framework (mealie).
+_AUXILIARY_RE = re.compile(
+    r"(^|/)(tests?|testing|e2e|demos?|examples?|samples?|fixtures|docs?|\.devcontainer|vendor|"
+    r"third_party|benchmarks?)/",
+    re.IGNORECASE,
+)
+
+
+# A library the manifest names says which tools a practice uses, not how: a human confirms it.
+_PRACTICES = frozenset({"auth", "retry", "logging"})
+_PRACTICE_REASON = "read from the libraries the manifests declare: confirm how the code uses them"
+# An example's queue or monitoring client is not the system's: these come from its own files only.
+_OWN_ONLY = frozenset({"task-queue", "messaging", "monitoring", *_PRACTICES})
+
+
+def _primary(found: list[Fact]) -> list[Fact]:
+    """The facts from the project's own files, when there are any; otherwise all of them."""
+    # The repository model's notion of auxiliary files (scripts/, tools/, bench/ too) only for the
+    # kinds an example or a script declares without the system using them: applied to all, it
+    # drops CI tools configured under .github/ (measured: zoekt's Code Quality).
+    own = [
+        f
+        for f in found
+        if f.kind == "language"
+        or not (_AUXILIARY_RE.search(f.path) or (f.kind in _OWN_ONLY and is_auxiliary(f.path)))
+    ]
+    return own or [f for f in found if f.kind not in _OWN_ONLY]
+
+
+def _unique_facts(found: list[Fact]) -> list[Fact]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for fact in found:
+        if (fact.name, fact.path) not in seen:
+            seen.add((fact.name, fact.path))
+            out.append(fact)
+    return out
+
+
+def _describe_facts(found: list[Fact]) -> str:
+    names: list[str] = []
+    versions = {f.name.lower()[:2]: f.value for f in found if f.kind == "runtime" and f.value}
+    for fact in found:
+        if fact.kind == "language":
+            text = {"js": "JavaScript", "ts": "TypeScript"}.get(fact.name, fact.name.capitalize())
+            version = versions.get(fact.name.lower()[:2])
+            text = f"{text} {version} ({fact.value})" if version else f"{text} ({fact.value})"
+        elif fact.kind == "runtime":
+            text = f"{fact.name} {fact.value}".strip()
+        elif fact.kind == "tool-config":
+            text = f"{fact.name} (configured)"
+        elif fact.kind in ("dependency",):
+            text = f"{fact.name} {fact.value}".strip()
+        else:
+            # A name that already says where it comes from ("XML-RPC (pyramid_rpc)") is not
+            # followed by the package again.
+            version = (
+                f" ({fact.value})"
+                if fact.value
+                and fact.value.lower() not in fact.name.lower()
+                and "(" not in fact.name
+                else ""
+            )
+            text = f"{fact.name}{version}"
+        if text.split(" ")[0].lower() not in {n.split(" ")[0].lower() for n in names}:
+            names.append(text)
+    return ", ".join(names)
+
+
+def project_name(index: RepoIndex) -> tuple[str, Fact | None]:
+    """The project's name and where it is written: README title, else manifest, else directory."""
+    for path in sorted(index.records):
+        if path.lower().startswith("readme") and "/" not in path:
+            for n, line in enumerate(index.file_lines(path) or [], start=1):
+                if line.startswith("# "):
+                    return line[2:].strip(), Fact(
+                        kind="project-name", name=line[2:].strip(), path=path, line=n
+                    )
+    for path in ("pyproject.toml", "package.json", "Cargo.toml"):
+        lines = index.file_lines(path) if path in index.records else None
+        for n, line in enumerate(lines or [], start=1):
+            m = re.match(r'^\s*"?name"?\s*[=:]\s*"([^"]+)"', line)
+            if m:
+                return m.group(1), Fact(kind="project-name", name=m.group(1), path=path, line=n)
+    return index.root.name, None
+
+
+_DRAWN = (
+    "inferred from the code's structure (the repository model): the whole system, drawn by "
+    "docagent, not only this topic's part: confirm"
+)
+_TOPIC_CHOICE = "chosen by the topic's words and how much the code uses each file: confirm"
+
+
+def _structural(f: TemplateField, trail: str, index: RepoIndex, topic: str) -> StaticAnswer | None:
+    """Code locations and schema blocks of a component document, from the repository model."""
+    if f.kind is FieldKind.TABLE and re.search(r"key components", f"{trail} {f.label.lower()}"):
+        found = structural.key_components_table(f, index, topic)
+        if found is None:
+            return None
+        rows, spans = found
+        return StaticAnswer("", "answered", rows=rows, spans=spans, reasons=[_TOPIC_CHOICE])
+    if f.kind is FieldKind.TABLE and "code locations" in trail:
+        found = structural.locations_table(f, index, topic)
+        if found is None:
+            return None
+        rows, spans = found
+        return StaticAnswer("", "answered", rows=rows, spans=spans, reasons=[_TOPIC_CHOICE])
+    if f.kind is FieldKind.CODE and not f.language and re.search(r"diagram", f"{trail} {f.id}"):
+        drawn = system_diagram(index)
+        if drawn is None:
+            return None
+        return StaticAnswer(drawn[0], "answered", spans=drawn[1], reasons=[_DRAWN])
+    if f.kind is FieldKind.CODE and re.search(r"schema|relationship|tables|models", trail):
+        block = structural.schema_block(f, index, topic)
+        if block is None:
+            return None
+        return StaticAnswer(block[0], "answered", spans=block[1], reasons=[_TOPIC_CHOICE])
+    return None
+
+
+def _env_table(f: TemplateField, facts: list[Fact], index: RepoIndex) -> StaticAnswer | None:
+    env = [x for x in facts if x.kind == "env-var"]
+    if not env:
+        return None
+    by_name: dict[str, list[Fact]] = {}
+    for fact in env:
+        by_name.setdefault(fact.name, []).append(fact)
+    rows = []
+    cited: list[Fact] = []
+    for name, found in sorted(by_name.items()):
+        code = [x for x in found if "example env file" not in x.detail]
+        example = next((x for x in found if "example env file" in x.detail), None)
+        required = any(re.search(r"environ\[|ENV\[|env::var\(", x.detail) for x in code)
+        default = ""
+        for x in code:
+            # Through a helper (agent/ingest/env_wrappers.py) only its `default=` is the default; the
+            # other arguments are the helper's (`coercer=int`).
+            pattern = (
+                r"\bdefault\s*=\s*([^,)]+)"
+                if x.detail.startswith("via ")
+                else rf"{re.escape(name)}[\"']\s*,\s*([^)]+)\)"
+            )
+            m = re.search(pattern, x.detail)
+            if m:
+                default = m.group(1).strip()
+                break
+        first = (code or found)[0]
+        cited.append(first)
+        example_value = ""
+        if example is not None:
+            line = (index.file_lines(example.path) or [""] * example.line)[example.line - 1]
+            example_value = line.split("=", 1)[1].strip() if "=" in line else ""
+        where = (
+            ", ".join(sorted({f"{x.path}:{x.line}" for x in code})[:3])
+            or f"{first.path}:{first.line}"
+        )
+        row = {
+            "variable": f"`{name}`",
+            "required": "✓" if required else ("✗" if code else "?"),
+            "default": f"`{default}`" if default else "—",
+            "description": f"Read at {where}",
+            "example": f"`{example_value}`" if example_value else "—",
+        }
+        rows.append(
+            {k: row.get(k, "") for k in f.column_keys}
+            if set(f.column_keys) == set(row)
+            else {k: v for k, v in zip(f.column_keys, row.values(), strict=False)}
+        )
+    return StaticAnswer("", "answered", facts=cited, rows=rows)

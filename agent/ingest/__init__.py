@@ -1,0 +1,1 @@
+"""Reading a repository into the index: files, secrets, chunks, facts, history, decisions, retrieval."""

@@ -1,0 +1,444 @@
+"""Build (or reuse) a repository's evidence index: chunks, facts, history and the BM25 retriever.
+
+The index persists in DOCAGENT_HOME/index/, keyed by each file's size and mtime (then content hash):
+re-indexing an unchanged repository reads no file, and a changed file re-chunks only that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from agent.base import tokens
+from agent.base.config import home
+from agent.document.markers import GENERATION_RE
+from agent.ingest import decision_notes, history
+from agent.ingest import decisions as decisionlib
+from agent.ingest import facts as factlib
+from agent.ingest.chunking import Chunk, chunk_file
+from agent.ingest.decisions import Decision
+from agent.ingest.facts import Fact
+from agent.ingest.history import Commit
+from agent.ingest.redact import Redaction, redact
+from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
+from agent.ingest.repomodel.model import FileModel, RepoModel, build_model, extract_file
+from agent.ingest.repomodel.symbols import GRAMMAR_PACKAGES
+from agent.ingest.retrieval import Hit, Intent, Retriever, tokenize
+
+_SHAPE = 5  # bump when what is stored changes shape
+
+
+def _extraction_digest() -> str:
+    # What a file record holds is decided by these modules: a docagent whose fact rules, chunking
+    # or redaction changed must not reuse records an older version made (found when new fact rules
+    # left a benchmark's cached stack answers unchanged).
+    agent_dir = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha1()
+    modules = (
+        "ingest/facts.py",
+        "ingest/env_wrappers.py",
+        "ingest/packages.py",
+        "ingest/chunking.py",
+        "ingest/redact.py",
+        "ingest/secret_rules.py",
+        "ingest/repo.py",
+        "ingest/history.py",
+        "ingest/decisions.py",
+        "ingest/decision_notes.py",
+        "document/markdown.py",
+        "ingest/injection.py",
+        "document/markers.py",
+        "ingest/repomodel/symbols.py",
+        "ingest/repomodel/interfaces.py",
+        "ingest/repomodel/datamodel.py",
+        "ingest/repomodel/datamodel_go_rust.py",
+        "ingest/repomodel/messaging.py",
+        "ingest/repomodel/integrations.py",
+        "ingest/repomodel/model.py",
+        "ingest/index.py",
+    )
+    for name in modules:
+        digest.update((agent_dir / name).read_bytes())
+    # A new grammar or SQL parser reads files differently: cached models must not survive it.
+    for package in (*GRAMMAR_PACKAGES, "tree-sitter", "sqlglot"):
+        try:
+            digest.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(package.encode())
+    return digest.hexdigest()[:12]
+
+
+_FORMAT = f"{_SHAPE}-{_extraction_digest()}"
+HISTORY_LIMIT = 2000
+
+
+@dataclass
+class FileRecord:
+    """What indexing one file produced; reused while the file's size and mtime are unchanged."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+    lines: int
+    skip: str | None
+    chunks: list[Chunk]
+    facts: list[Fact]
+    redactions: list[Redaction]  # kind and line of each secret replaced, never its value
+    language: str
+    kind: str
+    decisions: list[Decision] = field(default_factory=list)  # reasons the file records
+    model: FileModel | None = None  # symbols, interfaces, tables, integrations (code files)
+
+
+@dataclass
+class IndexStats:
+    """Figures for `docagent index`."""
+
+    files_by_kind: Counter[str] = field(default_factory=Counter)
+    lines_by_language: Counter[str] = field(default_factory=Counter)
+    files_by_language: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
+    chunks: int = 0
+    tokens: int = 0
+    facts: int = 0
+    commits: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)  # by kind: adr, design, commit ...
+    redactions: int = 0
+    reused_files: int = 0
+    read_files: int = 0
+    seconds: float = 0.0
+    cache_dir: str = ""
+
+
+class RepoIndex:
+    """Everything docagent knows about a repository before asking a model."""
+
+    def __init__(
+        self,
+        root: Path,
+        records: dict[str, FileRecord],
+        commits: list[Commit],
+        retriever: Retriever,
+        stats: IndexStats,
+        is_git: bool,
+    ) -> None:
+        self.root = root
+        self.records = records
+        self.commits = commits
+        self.retriever = retriever
+        self.stats = stats
+        self.is_git = is_git
+        self.chunks = retriever.chunks
+        self.facts = _all_facts(records, stats)
+        self._lines: dict[str, list[str] | None] = {}
+        self._decisions: list[Decision] | None = None
+        self._model: RepoModel | None = None
+
+    @property
+    def model(self) -> RepoModel:
+        """The repository model (components, ranking, interfaces, data model), built on first use."""
+        if self._model is None:
+            self._model = build_model(self)
+        return self._model
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """Every decision the repository records (files, then commits), most central source first."""
+        if self._decisions is None:
+            found = [
+                d
+                for _, rec in sorted(self.records.items())
+                if rec.skip is None
+                for d in rec.decisions
+            ]
+            found += decisionlib.from_commits(self.commits)  # newest first
+            found.sort(key=lambda d: -d.weight)  # stable: file order, then history order
+            self._decisions = found
+        return self._decisions
+
+    def search(
+        self, query: str, k: int = 8, *, intent: Intent | None = None, kinds: set[str] | None = None
+    ) -> list[Hit]:
+        """Ranked evidence for a question."""
+        return self.retriever.search(query, k, intent=intent, kinds=kinds)
+
+    def paths(self) -> set[str]:
+        """Paths of every indexed (readable) file."""
+        return {p for p, r in self.records.items() if r.skip is None}
+
+    def file_lines(self, path: str) -> list[str] | None:
+        """The file's current lines, secrets redacted (as the model saw them); None if unknown."""
+        # Verification asks for the same few files once per citation: read and redact each once.
+        if path not in self._lines:
+            rec = self.records.get(path)
+            self._lines[path] = (
+                read_lines(
+                    self.root,
+                    RepoFile(path, FileKind(rec.kind), rec.language, rec.size, rec.mtime_ns),
+                )
+                if rec is not None and rec.skip is None
+                else None
+            )
+        return self._lines[path]
+
+    def redactions(self) -> list[tuple[str, Redaction]]:
+        """Every secret replaced in what docagent reads: (path or `commit:SHA`, kind and line)."""
+        found = [
+            (path, r)
+            for path, rec in sorted(self.records.items())
+            if rec.skip is None
+            for r in rec.redactions
+        ]
+        found += [(f"commit:{c.short}", r) for c in self.commits for r in c.redactions]
+        return found
+
+    def commit(self, ref: str) -> Commit | None:
+        """A commit of the indexed history by (abbreviated) sha."""
+        ref = ref.removeprefix("commit:")
+        return next((c for c in self.commits if c.sha.startswith(ref)), None)
+
+
+def read_lines(root: Path, file: RepoFile) -> list[str] | None:
+    """A file's lines as docagent reads them (and as the model saw them): decoded, secrets
+    redacted with line numbers kept; None if it cannot be read as text."""
+    text, _ = read_text(root, file)
+    return redact(text, file.language).text.split("\n") if text is not None else None
+
+
+def _all_facts(records: dict[str, FileRecord], stats: IndexStats) -> list[Fact]:
+    first_file: dict[str, str] = {}
+    for path, rec in sorted(records.items()):
+        if rec.skip is None and rec.language and rec.kind in ("code", "tests"):
+            first_file.setdefault(rec.language, path)
+    found = [f for rec in records.values() for f in rec.facts]
+    code_lines = Counter({k: v for k, v in stats.lines_by_language.items() if k in first_file})
+    found += factlib.language_facts(code_lines, stats.files_by_language, first_file)
+    return factlib.dedupe(found)
+
+
+def cache_dir(root: Path) -> Path:
+    """Where the index of a repository is kept."""
+    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return home() / "index" / f"{root.resolve().name}-{key}"
+
+
+def build_index(
+    root: str | Path,
+    *,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    history_limit: int = HISTORY_LIMIT,
+    progress: Callable[[str], None] | None = None,
+) -> RepoIndex:
+    """Index a repository, reusing whatever the cache still holds."""
+    started = time.perf_counter()
+    repo = scan(root, max_file_size=max_file_size)
+    base = cache_dir(repo.root)
+    stored = _load(base / "files.pkl")
+    old: dict[str, FileRecord] = {}
+    if stored and stored.get("format") == _FORMAT and stored.get("max_file_size") == max_file_size:
+        old = stored["records"]
+    stats = IndexStats(
+        skipped=Counter(repo.skipped),
+        skipped_examples=dict(repo.skipped_examples),
+        cache_dir=str(base),
+    )
+    records: dict[str, FileRecord] = {}
+    fresh: list[str] = []
+    for f in repo.files:
+        rec = old.get(f.path)
+        if rec is not None and rec.size == f.size and rec.mtime_ns == f.mtime_ns:
+            records[f.path] = rec
+            stats.reused_files += 1
+            continue
+        if progress:
+            progress(f.path)
+        records[f.path] = _index_file(repo.root, f, rec)
+        stats.read_files += 1
+        if records[f.path] is not rec:
+            fresh.append(f.path)
+    new_chunks = [c for p in fresh for c in records[p].chunks if not c.tokens]
+    for c, n in zip(new_chunks, tokens.count_many([c.text for c in new_chunks]), strict=True):
+        c.tokens = n
+    head = history.head(repo.root) if repo.is_git else None
+    commits = _commits(repo.root, head, stored, history_limit)
+    changed = bool(fresh) or set(records) != set(old) or (stored or {}).get("head") != head
+    retriever = None if changed else _load(base / "retriever.pkl")
+    if retriever is None or not isinstance(retriever, Retriever):
+        retriever = _build_retriever(
+            base, records, fresh, commits, stored is not None and not changed
+        )
+    if changed or stored is None:
+        _save(
+            base / "files.pkl",
+            {
+                "format": _FORMAT,
+                "max_file_size": max_file_size,
+                "records": records,
+                "head": head,
+                "commits": commits,
+            },
+        )
+        _save(base / "retriever.pkl", retriever)
+    for path, rec in records.items():
+        if rec.skip:
+            stats.skipped[rec.skip] += 1
+            examples = stats.skipped_examples.setdefault(rec.skip, [])
+            if len(examples) < 5:
+                examples.append(path)
+            continue
+        stats.files_by_kind[rec.kind] += 1
+        if rec.language:
+            stats.lines_by_language[rec.language] += rec.lines
+            stats.files_by_language[rec.language] += 1
+        stats.redactions += len(rec.redactions)
+    stats.chunks = len(retriever.chunks)
+    stats.tokens = sum(c.tokens for c in retriever.chunks)
+    stats.commits = len(commits)
+    index = RepoIndex(repo.root, records, commits, retriever, stats, repo.is_git)
+    stats.facts = len(index.facts)
+    stats.decisions = Counter(d.kind for d in index.decisions)
+    stats.seconds = time.perf_counter() - started
+    return index
+
+
+def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRecord:
+    try:
+        raw, skip = read_text(root, f)
+    except OSError as exc:
+        raw, skip = None, f"unreadable ({exc.strerror})"
+    if raw is not None and _written_by_docagent(f.path, raw):
+        # A draft must never cite an earlier draft (or its review files) as evidence of itself.
+        raw, skip = None, "written by docagent (a draft or its review files)"
+    if raw is None:
+        return FileRecord(f.size, f.mtime_ns, "", 0, skip, [], [], [], f.language, f.kind.value)
+    digest = hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    if previous is not None and previous.digest == digest:  # touched, not changed
+        previous.size, previous.mtime_ns = f.size, f.mtime_ns
+        return previous
+    text, redactions = redact(raw, f.language)
+    found: list[Fact] = []
+    if f.kind is FileKind.CONFIG:
+        found += factlib.manifest_facts(f.path, text)
+    if f.kind in (FileKind.CODE, FileKind.CONFIG):
+        found += factlib.env_var_facts(f.path, text, f.language)
+    if f.kind is FileKind.CODE:
+        found += factlib.code_entry_facts(f.path, text, f.language)
+    model = None
+    if f.kind in (FileKind.CODE, FileKind.CONFIG, FileKind.OTHER):
+        try:
+            model = extract_file(f.path, text, f.language)
+        except Exception as exc:
+            # A parser's bug must not stop indexing: the file is still indexed for search, only
+            # its structure is unknown (counted in `docagent map`).
+            model = FileModel(skipped=f"model extraction failed ({type(exc).__name__})")
+    recorded: list[Decision] = []
+    if f.kind is FileKind.NOTES:
+        recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr)
+    elif f.kind in (FileKind.CODE, FileKind.CONFIG):
+        recorded = decisionlib.from_comments(f.path, text, f.language)
+    return FileRecord(
+        f.size,
+        f.mtime_ns,
+        digest,
+        text.count("\n") + 1,
+        None,
+        chunk_file(f, text),
+        found,
+        redactions,
+        f.language,
+        f.kind.value,
+        recorded,
+        model,
+    )
+
+
+def _written_by_docagent(path: str, text: str) -> bool:
+    if path.endswith((".draft.json", ".review.json")) and '"generation"' in text[:200]:
+        return True
+    return GENERATION_RE.search(text) is not None
+
+
+def _commits(
+    root: Path, head: str | None, stored: dict[str, Any] | None, limit: int
+) -> list[Commit]:
+    if head is None:
+        return []
+    if stored and stored.get("head") == head and stored.get("format") == _FORMAT:
+        cached: list[Commit] = stored.get("commits", [])
+        return cached
+    return history.log(root, limit=limit)
+
+
+def commit_chunk(c: Commit) -> Chunk:
+    """A commit message as a piece of evidence (cited by its short sha)."""
+    files = ", ".join(c.files[:15]) + (f" (+{len(c.files) - 15} more)" if len(c.files) > 15 else "")
+    text = f"commit {c.short} ({c.date[:10]}, {c.author})\n{c.message}\n\nFiles: {files}"
+    return Chunk(
+        path=f"commit:{c.short}",
+        start_line=0,
+        end_line=0,
+        kind="history",
+        language="git",
+        text=text,
+        header_path=c.subject,
+        hash=c.sha,
+    )
+
+
+def _build_retriever(
+    base: Path,
+    records: dict[str, FileRecord],
+    fresh: list[str],
+    commits: list[Commit],
+    _unchanged: bool,
+) -> Retriever:
+    cached_tokens: dict[str, list[list[str]]] = _load(base / "tokens.pkl") or {}
+    token_map: dict[str, list[list[str]]] = {}
+    chunks: list[Chunk] = []
+    token_lists: list[list[str]] = []
+    fresh_set = set(fresh)
+    for path in sorted(records):
+        rec = records[path]
+        if rec.skip:
+            continue
+        toks = cached_tokens.get(path) if path not in fresh_set else None
+        if toks is None or len(toks) != len(rec.chunks):
+            toks = [tokenize(f"{c.path} {c.header_path} {c.text}") for c in rec.chunks]
+        token_map[path] = toks
+        chunks += rec.chunks
+        token_lists += toks
+    history_chunks = [commit_chunk(c) for c in commits]
+    for c, n in zip(
+        history_chunks, tokens.count_many([c.text for c in history_chunks]), strict=True
+    ):
+        c.tokens = n
+    chunks += history_chunks
+    token_lists += [tokenize(c.text) for c in history_chunks]
+    _save(base / "tokens.pkl", token_map)
+    return Retriever(chunks, token_lists)
+
+
+def _load(path: Path) -> Any:
+    # The cache is docagent's own files under DOCAGENT_HOME; a damaged file just means a rebuild.
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+
+
+def _save(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)

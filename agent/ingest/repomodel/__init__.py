@@ -1,0 +1,1 @@
+"""The repository model: symbols, imports, interfaces, tables, integrations, components."""
