@@ -38,8 +38,9 @@ from agent.draft.plan import plan_units
 from agent.draft.run import DraftOptions, run_draft, salvage, unit_model
 from agent.ingest.index import build_index
 from agent.llm import calllog
-from agent.llm.calllog import CallLog
+from agent.llm.calllog import CallLog, request_hash
 from agent.llm.client import ModelClient
+from agent.llm.request import build_request
 from agent.llm.settings import ModelSettings, StructuredMode, resolve_settings
 from tests.fake_llm import GOOD, Snippet, snippet_messages
 from tests.fake_server import (
@@ -186,8 +187,9 @@ def test_a_valid_reply_is_still_cached_and_an_old_unmarked_bad_row_is_not_served
     # A row an older docagent logged for an invalid reply (no error recorded) is checked on read.
     log = CallLog()
     client = client_for(server.url, use_cache=True)
-    request = client._request(snippet_messages(), _schema(Snippet), "Other", 256)
-    from agent.llm.calllog import request_hash
+    request = build_request(
+        client.settings, snippet_messages(), _schema(Snippet), "Other", 256, client.mode
+    )
 
     key = request_hash({"endpoint": client.settings.endpoint_id, **request})
     log.record(

@@ -25,7 +25,7 @@ from agent.base.errors import (
 )
 from agent.llm import prompts
 from agent.llm.client import ModelClient
-from agent.llm.json_repair import parse_json, parse_partial_json
+from agent.llm.json_repair import parse_json, parse_partial_json, partial_members
 from agent.llm.settings import ModelSettings, StructuredMode, resolve_settings
 from tests.conftest import recorded_client
 from tests.fake_llm import (
@@ -382,6 +382,18 @@ def test_partial_json_keeps_only_what_was_complete() -> None:
     assert parse_partial_json('{"a": "done", "b": "cu') == {"a": "done"}
     assert parse_partial_json('{"a": [1, 2], "b": {"c": ') == {"a": [1, 2], "b": {}}
     assert parse_partial_json("no json at all") == {}
+
+
+def test_partial_json_says_which_member_the_cut_came_inside() -> None:
+    # Raw newlines inside strings (the embedded server writes them) are read, not refused.
+    data, open_keys = partial_members('{"a": "x\n y", "b": {"items": ["q", "r')
+    assert data == {"a": "x\n y", "b": {"items": ["q"]}} and open_keys == {"b"}
+    assert partial_members('{"a": {"items": ["q"]}, ') == ({"a": {"items": ["q"]}}, set())
+    assert partial_members('{"a": {"items": ["q"]}, "b') == ({"a": {"items": ["q"]}}, set())
+    assert partial_members('{"a": "done"') == ({"a": "done"}, set())
+    assert partial_members('{"a": 0.8 ') == ({"a": 0.8}, set())
+    # A number cut inside is dropped: `0.` may have been 0.8.
+    assert partial_members('{"a": 0.') == ({}, {"a"})
 
 
 def test_truncated_error_carries_the_partial_answer() -> None:

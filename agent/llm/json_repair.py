@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import pydantic_core
+
 
 def parse_json(text: str) -> Any:
     """Parse a JSON reply leniently: control characters in strings, code fences, leading prose."""
@@ -26,7 +28,7 @@ def parse_json(text: str) -> Any:
 
 def parse_partial_json(text: str) -> dict[str, Any]:
     """What a JSON object cut off mid-way holds: every complete member, and containers cut inside
-    with their complete part (a string or number cut inside is dropped with its key)."""
+    with their complete part (a string cut inside is dropped with its key)."""
     return partial_members(text)[0]
 
 
@@ -36,59 +38,67 @@ def partial_members(text: str) -> tuple[dict[str, Any], set[str]]:
     start = text.find("{")
     if start < 0:
         return {}, set()
-    open_keys: set[str] = set()
-    value, _, _ = _partial_value(text, start, json.JSONDecoder(strict=False), open_keys)
-    return (value if isinstance(value, dict) else {}), open_keys
+    escaped, open_key = _scan(text[start:])
+    try:
+        # pydantic_core keeps complete members and the complete part of containers cut inside; it
+        # drops a string cut inside (with its key), as a half-written value must not be kept.
+        value = pydantic_core.from_json(escaped, allow_partial=True)
+    except ValueError:
+        return {}, set()
+    if not isinstance(value, dict):
+        return {}, set()
+    return value, ({open_key} if open_key is not None else set())
 
 
-_MISSING = object()
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n,":
-        i += 1
-    return i
-
-
-def _partial_value(
-    text: str, i: int, decoder: json.JSONDecoder, open_keys: set[str] | None = None
-) -> tuple[Any, int, bool]:
-    """(value, end, complete) for the JSON value at i; (_MISSING, len(text), False) when it was cut
-    inside a string or number. `open_keys` collects the keys of this object whose value was cut."""
-    i = _skip_ws(text, i)
-    if i >= len(text):
-        return _MISSING, i, False
-    if text[i] not in "{[":
-        try:
-            value, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
-            return _MISSING, len(text), False
-        # A number at the very end may have lost digits.
-        return value, end, end < len(text) or text[i] == '"'
-    container: Any = {} if text[i] == "{" else []
-    i += 1
-    while True:
-        i = _skip_ws(text, i)
-        if i >= len(text):
-            return container, i, False
-        if text[i] in "}]":
-            return container, i + 1, True
-        if isinstance(container, dict):
-            try:
-                key, i = decoder.raw_decode(text, i)
-            except json.JSONDecodeError:
-                return container, len(text), False
-            i = _skip_ws(text, i)
-            if i >= len(text) or text[i] != ":":
-                return container, len(text), False
-            i += 1
-        item, i, complete = _partial_value(text, i, decoder)
-        if item is not _MISSING:
-            if isinstance(container, dict):
-                container[str(key)] = item
-            else:
-                container.append(item)
-        if not complete and open_keys is not None and isinstance(container, dict):
-            open_keys.add(str(key))
-        if i >= len(text):
-            return container, i, False
+def _scan(text: str) -> tuple[str, str | None]:
+    """The text with control characters inside strings escaped (the embedded server writes raw
+    newlines into values; strict JSON, which pydantic_core parses, refuses them), and the top-level
+    key whose value the text ends inside, if any."""
+    out: list[str] = []
+    depth = 0
+    in_string = escaped = False
+    expecting_key = in_value = value_closed = False
+    key: list[str] | None = None
+    last_key: str | None = None
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+                value_closed = depth == 1 and key is None
+                if key is not None:
+                    last_key = json.loads('"' + "".join(key) + '"', strict=False)
+                    key = None
+            elif key is not None:
+                key.append(ch)
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch)
+            continue
+        if depth == 1 and ch.isspace():
+            # Whitespace ends a number or literal: `0.8 ` was written whole.
+            value_closed = value_closed or (in_value and bool(out) and out[-1] not in ": \t\r\n")
+        elif depth == 1:
+            if ch == ",":
+                expecting_key = True
+                in_value = False
+            elif ch == ":":
+                in_value, value_closed = True, False
+                out.append(ch)
+                continue
+        if ch == '"':
+            in_string = True
+            key = [] if depth == 1 and expecting_key else None
+            expecting_key = False
+        elif ch in "{[":
+            depth += 1
+            expecting_key = depth == 1 and ch == "{"
+        elif ch in "}]":
+            depth -= 1
+            value_closed = depth == 1
+        out.append(ch)
+    # Cut inside the last member's value: inside a container it holds, in a scalar (a number or
+    # literal may have lost characters), or before the value began.
+    open_value = depth >= 2 or (depth == 1 and in_value and not value_closed)
+    return "".join(out), last_key if open_value else None
