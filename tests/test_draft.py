@@ -411,8 +411,8 @@ def test_template_field_kinds_are_all_drafted(repo: Path) -> None:
 
 @pytest.mark.parametrize("name", ["architecture-overview", "architecture-component"])
 def test_answer_schemas_are_portable(name: str) -> None:
+    from agent.draft.messages import unit_model
     from agent.draft.plan import plan_units
-    from agent.draft.run import unit_model
     from agent.llm.json_schema import schema_violations, strict_json_schema
 
     units = plan_units(load_template(name), set())
@@ -538,8 +538,9 @@ def test_a_cut_off_answer_keeps_its_complete_fields_and_asks_only_for_the_rest(
 
 
 def test_salvage_repairs_a_cut_inside_the_envelope_and_a_group() -> None:
+    from agent.draft.ask import salvage
+    from agent.draft.messages import unit_model
     from agent.draft.plan import plan_units
-    from agent.draft.run import salvage, unit_model
 
     template = load_template("architecture-overview")
     unit = next(u for u in plan_units(template, set()) if u.groups)

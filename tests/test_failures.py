@@ -34,8 +34,10 @@ from agent.base.errors import (
 from agent.cli import app
 from agent.document.templates import load_template
 from agent.draft.answers import MAX_VALUE_CHARS, TextAnswer
+from agent.draft.ask import salvage
+from agent.draft.messages import unit_model
 from agent.draft.plan import plan_units
-from agent.draft.run import DraftOptions, run_draft, salvage, unit_model
+from agent.draft.run import DraftOptions, run_draft
 from agent.ingest.index import build_index
 from agent.llm import calllog
 from agent.llm.calllog import CallLog, request_hash

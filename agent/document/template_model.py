@@ -149,6 +149,36 @@ class Template(BaseModel):
         """`[...]` placeholders in the document, outside HTML comments."""
         return md.count_bracket_placeholders("\n".join(self.lines))
 
+    def find_field(self, fid: str) -> TemplateField | None:
+        """The field with this id (directly in a section, not inside a group)."""
+        return next((f for sec in self.sections() for f in sec.fields if f.id == fid), None)
+
+    def find_group(self, gid: str) -> Group | None:
+        """The group with this id."""
+        return next((g for sec in self.sections() for g in sec.groups if g.id == gid), None)
+
+    def member_ids(self) -> set[str]:
+        """The ids of every field and group directly in a section."""
+        ids: set[str] = set()
+        for sec in self.sections():
+            ids.update(f.id for f in sec.fields)
+            ids.update(g.id for g in sec.groups)
+        return ids
+
+    def trails(self) -> dict[str, str]:
+        """Each field's and group's heading trail below the document title ("A > B")."""
+        out: dict[str, str] = {}
+
+        def visit(sec: Section, trail: list[str]) -> None:
+            here = [*trail, sec.title] if sec.title and sec.level > 1 else trail
+            for fid in [f.id for f in sec.fields] + [g.id for g in sec.groups]:
+                out[fid] = " > ".join(here)
+            for sub in sec.sections:
+                visit(sub, here)
+
+        visit(self.root, [])
+        return out
+
 
 Group.model_rebuild()
 

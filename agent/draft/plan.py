@@ -26,6 +26,10 @@ class Unit:
     keys: dict[str, str] = field(default_factory=dict)  # schema key -> field/group id
     guidance: list[str] = field(default_factory=list)
 
+    def members(self) -> dict[str, TemplateField | Group]:
+        """The unit's fields and groups by id."""
+        return {**{f.id: f for f in self.fields}, **{g.id: g for g in self.groups}}
+
     @property
     def weight(self) -> float:
         """How much this call asks for."""

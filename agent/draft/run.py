@@ -14,31 +14,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-
 from agent.base import tokens
 from agent.base.errors import (
     AllCallsFailedError,
     BudgetExceededError,
-    ModelCancelledError,
-    ModelError,
     ModelNotConfiguredError,
-    ModelTruncatedError,
     OutputPathError,
     UserInputError,
 )
-from agent.document.templates import FieldKind, Group, Template, TemplateField, load_template
+from agent.document.templates import Template, load_template
 from agent.draft.answers import (
-    Citation,
     FieldResult,
-    answer_type,
-    describe,
-    group_answer,
-    item_key,
 )
-from agent.draft.brief import brief_block, build_brief
+from agent.draft.ask import (
+    Drafting,
+    ask,
+)
+from agent.draft.brief import build_brief
 from agent.draft.citations import Verifier, stamp_citations
-from agent.draft.evidence import Evidence, evidence_text, gather_evidence
+from agent.draft.evidence import Evidence, gather_evidence
+from agent.draft.messages import (
+    build_messages,
+    max_output_tokens,
+)
 from agent.draft.outputs import (
     Existing,
     companion_paths,
@@ -48,15 +46,17 @@ from agent.draft.outputs import (
 )
 from agent.draft.plan import Unit, plan_units, unknown_selectors
 from agent.draft.report import field_counts, link_base
-from agent.draft.static_answers import StaticAnswer, static_answers
+from agent.draft.results import (
+    failed_results,
+    not_found,
+    static_result,
+)
+from agent.draft.static_answers import static_answers
 from agent.draft.update import plan_update, prompt_digest
-from agent.draft.verify import field_result, flag_duplicates, group_result
 from agent.ingest import history
 from agent.ingest.index import RepoIndex, build_index
 from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE
-from agent.llm import prompts
 from agent.llm.client import ModelClient
-from agent.llm.json_repair import partial_members
 from agent.llm.pool import CallPool
 from agent.llm.profile import ModelProfile
 
@@ -122,107 +122,6 @@ class DraftOutcome:
     updates: list[tuple[int, str]] = field(default_factory=list)  # (index in plan, reason)
 
 
-class _UnitResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def unit_model(unit: Unit, extract: bool = False) -> type[BaseModel]:
-    """The structured answer for one call: one property per field/group key of the unit."""
-    members = _members(unit)
-    props: dict[str, Any] = {}
-    for key, member_id in unit.keys.items():
-        member = members[member_id]
-        if isinstance(member, Group):
-            fields, _ = member.members()
-            props[key] = (group_answer(member, fields), Field(description=f"{member.label} items"))
-        else:
-            props[key] = (answer_type(member, extract), Field(description=describe(member)))
-    name = "".join(w.capitalize() for w in unit.sections[0].key.split("_")) or "Section"
-    return create_model(f"{name}Answers", __base__=_UnitResult, **props)  # type: ignore[call-overload, no-any-return]
-
-
-def field_lines(unit: Unit, extract: bool = False) -> str:
-    """How the prompt describes each field it asks for."""
-    members = _members(unit)
-    out = []
-    for key, member_id in unit.keys.items():
-        m = members[member_id]
-        if isinstance(m, Group):
-            fields, _ = m.members()
-            parts = ", ".join(
-                f"{item_key(f)} ({f.label})" for f in fields if f.kind is not FieldKind.TABLE
-            )
-            out.append(
-                f"- {key}: one item per {m.label.lower()} the evidence shows (an empty list if none). "
-                f"Each item has {parts}.{' (write)' if extract else ''}"
-            )
-            continue
-        where = f" [under {' > '.join(m.context)}]" if m.context else ""
-        why = ' (a "why" field)' if m.is_rationale else ""
-        if m.kind is FieldKind.TABLE:
-            cols = ", ".join(f"{k} ({c})" for k, c in zip(m.column_keys, m.columns, strict=True))
-            write = " (write)" if extract else ""
-            out.append(f"- {key}: {m.label}{where}: table rows with {cols}{write}")
-        elif m.kind is FieldKind.LIST:
-            out.append(
-                f"- {key}: {m.label}{where}: "
-                + ("" if extract else "a list of short items: ")
-                + _short(m.description)
-            )
-        elif m.kind is FieldKind.CODE:
-            out.append(
-                f"- {key}: {m.label}{where}: the content of a {m.language or 'text'} block for this "
-                f"repository{' (write)' if extract else ''}"
-            )
-        else:
-            out.append(
-                f"- {key}: {m.label}{why}{where}? (for example: {_short(m.description, 90)})"
-            )
-    return "\n".join(out)
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def build_messages(
-    unit: Unit, evidence: list[Evidence], repo_name: str, extract: bool = False, brief: str = ""
-) -> list[dict[str, str]]:
-    """The chat messages for one unit (the constant instructions and the repository brief first:
-    llama.cpp reuses the cached prefix of the previous prompt)."""
-    guidance = [g for g in unit.guidance if len(g) < 600][:3]
-    guide = (
-        ("\nTemplate guidance:\n" + "\n".join(f"- {g}" for g in guidance) + "\n")
-        if guidance
-        else ""
-    )
-    text = prompts.render(
-        "extract_section" if extract else "draft_section",
-        repo=repo_name,
-        brief=brief_block(brief),
-        section=unit.title,
-        guidance=guide,
-        fields=field_lines(unit, extract),
-        evidence=evidence_text(evidence),
-    )
-    return [{"role": "user", "content": text}]
-
-
-def max_output_tokens(unit: Unit, extract: bool = False) -> int:
-    """Room for the answer. Unused room costs nothing; the grammar bounds every string and list, so
-    this only has to cover a full answer (a cut one is salvaged field by field)."""
-    total = 0
-    # Measured on the 0.5B model with line citations: a text field takes 50-110 tokens.
-    for f in unit.fields:
-        if extract and f.kind in (FieldKind.TEXT, FieldKind.LIST):
-            total += 50
-        else:
-            total += 400 if f.kind in (FieldKind.TABLE, FieldKind.CODE, FieldKind.LIST) else 140
-    for g in unit.groups:
-        total += 100 + 110 * len(g.members()[0])
-    return max(400, min(total, 3500))
-
-
 def run_draft(
     repo: str | Path,
     options: DraftOptions,
@@ -236,7 +135,7 @@ def run_draft(
     if options.sections:
         _check_sections(template, options.sections)
     output = options.output or Path(f"{template.name}.md")
-    known = _all_ids(template)
+    known = template.member_ids()
     if not options.dry_run:
         check_output(output)
         for path in (output, *companion_paths(output).values()):
@@ -256,13 +155,13 @@ def run_draft(
     verifier = Verifier(index)
     brief = build_brief(index, profile.brief_tokens) if profile.brief_tokens else ""
     results: dict[str, FieldResult] = {}
-    sections_of = _section_titles(template)
+    sections_of = template.trails()
     for fid, answer in static.items():
         if options.sections is None or any(
             fid.startswith(s) or s.lower() in sections_of.get(fid, "").lower()
             for s in options.sections
         ):
-            results[fid] = _static_result(fid, answer, template, sections_of, index)
+            results[fid] = static_result(fid, answer, template, sections_of, index)
     plan: list[PlannedCall] = []
     prepared: list[tuple[Unit, list[Evidence], list[dict[str, str]]]] = []
     for unit in units:
@@ -306,17 +205,17 @@ def run_draft(
     done = 0
     stopped: str | None = None
     if client is not None:
-        ctx = _Drafting(client, verifier, sections_of, repo_name, extract, brief)
+        ctx = Drafting(client, verifier, sections_of, repo_name, extract, brief)
 
         def work(item: tuple[Unit, list[Evidence], list[dict[str, str]]]) -> dict[str, FieldResult]:
             unit, evidence, messages = item
             if stopped:
-                return _failed(unit, sections_of, f"not drafted: {stopped}")
+                return failed_results(unit, sections_of, f"not drafted: {stopped}")
             if progress:
                 progress(DraftEvent("start", unit.title, done, len(prepared)))
             if not evidence:
-                return _not_found(unit, sections_of)
-            answered = _ask(ctx, unit, evidence, messages)
+                return not_found(unit, sections_of)
+            answered = ask(ctx, unit, evidence, messages)
             ctx.count(answered)
             return answered
 
@@ -329,7 +228,7 @@ def run_draft(
                     results.update(future.result())
                 except BudgetExceededError as exc:
                     stopped = "the token budget was reached"
-                    results.update(_failed(item[0], sections_of, str(exc.message)))
+                    results.update(failed_results(item[0], sections_of, str(exc.message)))
                 done += 1
                 if progress:
                     progress(DraftEvent("done", item[0].title, done, len(prepared)))
@@ -458,336 +357,3 @@ def _check_sections(template: Template, selectors: list[str]) -> None:
             f"--sections {unknown[0]!r} matches no section of {template.name} ({listed}).",
             hint=f"See `docagent templates show {template.name}` for section ids and titles.",
         )
-
-
-def _all_ids(template: Template) -> set[str]:
-    ids: set[str] = set()
-    for sec in template.sections():
-        ids.update(f.id for f in sec.fields)
-        ids.update(g.id for g in sec.groups)
-    return ids
-
-
-def _section_titles(template: Template) -> dict[str, str]:
-    out: dict[str, str] = {}
-
-    def visit(sec: Any, trail: list[str]) -> None:
-        here = (
-            [*trail, sec.title]
-            if getattr(sec, "title", "") and getattr(sec, "level", 0) > 1
-            else trail
-        )
-        for f in sec.fields:
-            out[f.id] = " > ".join(here)
-        for g in sec.groups:
-            out[g.id] = " > ".join(here)
-        for sub in sec.sections:
-            visit(sub, here)
-
-    visit(template.root, [])
-    return out
-
-
-def _member(template: Template, fid: str) -> TemplateField | None:
-    for sec in template.sections():
-        for f in sec.fields:
-            if f.id == fid:
-                return f
-    return None
-
-
-def _static_result(
-    fid: str,
-    answer: StaticAnswer,
-    template: Template,
-    sections_of: dict[str, str],
-    index: RepoIndex,
-) -> FieldResult:
-    if answer.items is not None:
-        return _static_group(fid, answer, template, sections_of, index)
-    f = _member(template, fid)
-    label = f.label if f else fid
-    citations = [_citation(index, fact.path, fact.line, fact.line) for fact in answer.facts]
-    citations += [_citation(index, *span) for span in answer.spans]
-    value: Any = answer.rows if answer.rows is not None else answer.value
-    confidence = 0.95 if citations else 0.9
-    return FieldResult(
-        id=fid,
-        label=label,
-        section=sections_of.get(fid, ""),
-        kind=f.kind.value if f else "text",
-        status=answer.status,
-        value=value,
-        # A reason matched to its subject by name alone is for a human to confirm.
-        confidence=min(confidence, 0.55) if answer.reasons else confidence,
-        model_confidence=1.0,
-        citations=citations,
-        source="facts",
-        basis=answer.basis,
-        is_rationale=bool(f and f.is_rationale),
-        flagged=bool(answer.reasons),
-        reasons=list(answer.reasons),
-    )
-
-
-def _citation(index: RepoIndex, path: str, start: int, end: int) -> Citation:
-    lines = index.file_lines(path) or []
-    quote = " ".join(x.strip() for x in lines[start - 1 : end]) if lines else ""
-    return Citation(path=path, start_line=start, end_line=end, quote=quote[:120])
-
-
-def _static_group(
-    fid: str,
-    answer: StaticAnswer,
-    template: Template,
-    sections_of: dict[str, str],
-    index: RepoIndex,
-) -> FieldResult:
-    """A group whose items were read from the repository (its components), cited."""
-    group = next((g for sec in template.sections() for g in sec.groups if g.id == fid), None)
-    items = []
-    for item in answer.items or []:
-        spans = item.get("_citations") or []
-        assert isinstance(spans, list)
-        reasons = [str(r) for r in item.get("_reasons") or []]  # type: ignore[attr-defined]
-        items.append(
-            {
-                **{k: v for k, v in item.items() if k not in ("_citations", "_reasons")},
-                "citations": [_citation(index, *span).model_dump() for span in spans],
-                "confidence": 0.55 if reasons else 0.9,
-                "flagged": bool(reasons),
-                "reasons": reasons,
-                "basis": None,
-            }
-        )
-    return FieldResult(
-        id=fid,
-        label=group.label if group else fid,
-        section=sections_of.get(fid, ""),
-        kind="group",
-        status="answered",
-        confidence=0.9,
-        model_confidence=1.0,
-        items=items,
-        source="facts",
-    )
-
-
-def _members(unit: Unit) -> dict[str, TemplateField | Group]:
-    members: dict[str, TemplateField | Group] = {f.id: f for f in unit.fields}
-    members.update({g.id: g for g in unit.groups})
-    return members
-
-
-def _unanswered(
-    unit: Unit, sections_of: dict[str, str], reason: str, *, failed: bool
-) -> dict[str, FieldResult]:
-    """Every field of a unit as not found (no evidence) or not drafted (a failed call)."""
-    return {
-        mid: FieldResult(
-            id=mid,
-            label=m.label,
-            section=sections_of.get(mid, unit.title),
-            kind="group" if isinstance(m, Group) else m.kind.value,
-            status="not_found",
-            source="error" if failed else "none",
-            flagged=failed,
-            reasons=[reason],
-        )
-        for mid, m in _members(unit).items()
-    }
-
-
-def _not_found(unit: Unit, sections_of: dict[str, str]) -> dict[str, FieldResult]:
-    return _unanswered(
-        unit, sections_of, "no evidence in the repository matched this section", failed=False
-    )
-
-
-def _failed(unit: Unit, sections_of: dict[str, str], reason: str) -> dict[str, FieldResult]:
-    return _unanswered(unit, sections_of, reason, failed=True)
-
-
-@dataclass
-class _Drafting:
-    """What every call of one draft shares, and how its calls went."""
-
-    client: ModelClient
-    verifier: Verifier
-    sections_of: dict[str, str]
-    repo_name: str
-    extract: bool
-    brief: str = ""
-    calls: int = 0
-    failed: int = 0
-    first_failure: str = ""
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count(self, results: dict[str, FieldResult]) -> None:
-        """Account for one unit's call: it failed when the call raised and none of its fields was
-        drafted (an answer cut off at the token limit is an answer, reported field by field)."""
-        with self._lock:
-            self.calls += 1
-            if results and all(
-                r.source == "error" and r.reasons and r.reasons[0].startswith(CALL_FAILED)
-                for r in results.values()
-            ):
-                self.failed += 1
-                first = next(iter(results.values()))
-                self.first_failure = self.first_failure or first.reasons[0]
-
-
-CALL_FAILED = "model call failed"
-
-
-def _ask(
-    ctx: _Drafting,
-    unit: Unit,
-    evidence: list[Evidence],
-    messages: list[dict[str, str]] | None = None,
-) -> dict[str, FieldResult]:
-    model = unit_model(unit, ctx.extract)
-    messages = messages or build_messages(unit, evidence, ctx.repo_name, ctx.extract, ctx.brief)
-    cut: set[str] = set()
-    try:
-        completion = ctx.client.complete(
-            messages,
-            model,
-            max_tokens=max_output_tokens(unit, ctx.extract),
-            purpose=f"draft: {unit.title}",
-        )
-        answers = {key: getattr(completion.value, key) for key in unit.keys}
-    except ModelTruncatedError as exc:
-        # Keep every field the answer completed before the cut; ask again only for the rest.
-        answers, cut = salvage(model, exc.partial)
-        rest = [key for key in unit.keys if key not in answers]
-        if rest and answers:
-            out = _ask(ctx, sub_unit(unit, rest), evidence)
-        else:
-            # Truncation is not absence: these are "not drafted, cut off", never "not found".
-            limit = max_output_tokens(unit, ctx.extract)
-            reason = (
-                f"cut off: the answer reached the token limit ({limit:,} tokens) before this "
-                "was complete"
-            )
-            failed = _failed(unit, ctx.sections_of, reason)
-            out = {mid: r for mid, r in failed.items() if mid in {unit.keys[k] for k in rest}}
-        return {**_verified(ctx, unit, answers, cut, evidence), **out}
-    except ModelError as exc:
-        if isinstance(exc, (ModelNotConfiguredError, BudgetExceededError, ModelCancelledError)):
-            raise
-        return _failed(unit, ctx.sections_of, f"{CALL_FAILED}: {exc.message}")
-    return _verified(ctx, unit, answers, cut, evidence)
-
-
-def _verified(
-    ctx: _Drafting,
-    unit: Unit,
-    answers: dict[str, Any],
-    cut: set[str],
-    evidence: list[Evidence],
-) -> dict[str, FieldResult]:
-    """Check each answer of a unit against the repository."""
-    by_id = {e.id: e for e in evidence}
-    members = _members(unit)
-    results: dict[str, FieldResult] = {}
-    for key, mid in unit.keys.items():
-        if key not in answers:
-            continue
-        answer = answers[key]
-        member = members[mid]
-        section = ctx.sections_of.get(mid, unit.title)
-        if isinstance(member, Group):
-            results[mid] = group_result(member, answer, by_id, ctx.verifier, section)
-        else:
-            results[mid] = field_result(member, answer, by_id, ctx.verifier, section)
-        result = results[mid]
-        if result.status != "answered":
-            continue
-        if key in cut:
-            result.flagged = True
-            result.reasons.append(
-                "the answer was cut off at the token limit; only its complete part was kept"
-            )
-        too_long = getattr(answer, "cut_parts", [])
-        if too_long:
-            result.flagged = True
-            result.reasons.append(
-                "the model's text was longer than docagent keeps and was cut ("
-                + ", ".join(too_long[:5])
-                + ")"
-            )
-        nested = member.members()[1] if isinstance(member, Group) else []
-        if nested:
-            # Groups inside a group item are not asked for: their template text stays in each
-            # item, marked, for a human to fill.
-            result.flagged = True
-            result.reasons.append(
-                "not drafted inside each item: "
-                + ", ".join(g.label for g in nested)
-                + " (a group within a group); fill it by hand"
-            )
-    flag_duplicates(list(results.values()))
-    return results
-
-
-# What a cut-off envelope is given for the parts after the cut: low confidence, so it is flagged.
-_CUT_DEFAULTS = {"status": "answered", "confidence": 0.3}
-
-
-def salvage(model: type[BaseModel], partial: str) -> tuple[dict[str, Any], set[str]]:
-    """The answers a cut-off reply completed: {key: answer}, and the keys that had to be repaired
-    (the cut came inside them: a list lost its last element, or status/confidence were missing)."""
-    data, open_keys = partial_members(partial)
-    answers: dict[str, Any] = {}
-    cut: set[str] = set()
-    for key, info in model.model_fields.items():
-        raw = data.get(key)
-        kind = info.annotation
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(kind, type)
-            or not issubclass(kind, BaseModel)
-        ):
-            continue
-        filled = {**_CUT_DEFAULTS, **raw} if "evidence" in raw else raw
-        # Without the element being written at the cut, if a list lost it.
-        trimmed = {k: v[:-1] if isinstance(v, list) and v else v for k, v in filled.items()}
-        for attempt in (raw, filled, trimmed):
-            try:
-                answer = kind.model_validate(attempt)
-            except ValidationError:
-                continue
-            # A list still open at the cut may have lost items the model would have written.
-            was_cut = attempt is not raw or (key in open_keys and _holds_list(answer))
-            if was_cut and not _has_content(answer):
-                break  # nothing of it was complete: asked again, or reported as cut off
-            answers[key] = answer
-            if was_cut:
-                cut.add(key)
-            break
-    return answers, cut
-
-
-def _holds_list(answer: BaseModel) -> bool:
-    return any(isinstance(getattr(answer, k, None), list) for k in ("items", "rows", "value"))
-
-
-def _has_content(answer: BaseModel) -> bool:
-    for k in ("items", "rows", "value"):
-        if hasattr(answer, k):
-            return bool(getattr(answer, k))
-    return True  # an extract-style answer: its citation is its content
-
-
-def sub_unit(unit: Unit, keys: list[str]) -> Unit:
-    """The same unit asking only for some of its keys."""
-    ids = {unit.keys[k] for k in keys}
-    return Unit(
-        title=unit.title,
-        sections=unit.sections,
-        fields=[f for f in unit.fields if f.id in ids],
-        groups=[g for g in unit.groups if g.id in ids],
-        keys={k: unit.keys[k] for k in keys},
-        guidance=unit.guidance,
-    )
