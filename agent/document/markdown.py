@@ -7,7 +7,9 @@ untouched byte back where it was (the round trip), which AST libraries do not pr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # A placeholder is `[text]` not followed by `(` (that would be a link) and not a footnote `[^1]`
 # or a task box `[ ]` / `[x]`.
@@ -180,3 +182,28 @@ def looks_like_template(path: str, text: str) -> bool:
     marked = sum(1 for f in found if f)
     distinct = {p for f in found for p in f}
     return marked >= 5 and len(distinct) >= 5 and marked >= 0.15 * len(lines)
+
+
+T = TypeVar("T")
+
+
+def numbered_key(label: str) -> tuple[str, int] | None:
+    """A label with its counter taken out, and the counter ("Service 2" -> ("Service #", 2))."""
+    m = NUMBER_RE.search(label)
+    if not m:
+        return None
+    return NUMBER_RE.sub("#", label), int(m.group(0))
+
+
+def numbered_run(items: list[T], i: int, label_of: Callable[[T], str]) -> list[T]:
+    """Siblings from i on whose labels differ only by a counter 1, 2, 3, ..."""
+    first = numbered_key(label_of(items[i]))
+    if first is None or first[1] != 1:
+        return [items[i]]
+    run = [items[i]]
+    for item in items[i + 1 :]:
+        key = numbered_key(label_of(item))
+        if key is None or key[0] != first[0] or key[1] != len(run) + 1:
+            break
+        run.append(item)
+    return run
