@@ -9,8 +9,8 @@ from agent.base import tokens
 from agent.document.templates import load_template
 from agent.draft.brief import brief_block, build_brief
 from agent.draft.evidence import gather_evidence
-from agent.draft.plan import plan_units
 from agent.draft.messages import build_messages
+from agent.draft.plan import plan_units
 from agent.ingest.index import build_index
 from agent.llm.profile import (
     EMBEDDED_BRIEF_TOKENS,

@@ -16,9 +16,10 @@ from agent.base.errors import RepositoryError
 from agent.cli import app
 from agent.ingest import history
 from agent.ingest.chunking import Chunk
+from agent.ingest.file_kinds import FileKind, classify
 from agent.ingest.index import build_index, cache_dir
 from agent.ingest.redact import redact
-from agent.ingest.repo import FileKind, classify, read_text, scan
+from agent.ingest.repo import read_text, scan
 from agent.ingest.retrieval import Hit, Intent, detect_intent, pack, tokenize
 from tests import fixture_repo
 

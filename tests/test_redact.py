@@ -28,9 +28,9 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.draft.run import DraftOptions, run_draft
+from agent.ingest.file_kinds import classify, is_secret_file
 from agent.ingest.index import build_index, cache_dir
 from agent.ingest.redact import redact
-from agent.ingest.repo import classify, is_secret_file
 from tests.fake_llm import completion, fake, httpx
 
 runner = CliRunner()

@@ -404,7 +404,7 @@ def test_java_and_javascript_definitions() -> None:
 
 
 def test_a_docs_generator_is_cited_at_the_line_that_builds_the_docs() -> None:
-    from agent.ingest.facts import manifest_facts
+    from agent.ingest.manifests import manifest_facts
 
     rtd = (
         "version: 2\nbuild:\n  os: ubuntu-24.04\n  commands:\n    - sphinx-build -b html docs out\n"

@@ -23,10 +23,11 @@ from agent.document.markers import find_markers
 from agent.draft.answers import Citation
 from agent.draft.citations import digest_lines
 from agent.draft.outputs import companion_paths
+from agent.ingest.file_kinds import classify
 from agent.ingest.history import git
 from agent.ingest.index import read_lines
 from agent.ingest.redact import redact
-from agent.ingest.repo import RepoFile, classify
+from agent.ingest.repo import RepoFile
 
 ORDER = {"stale": 0, "orphaned": 1, "moved": 2, "fresh": 3}
 

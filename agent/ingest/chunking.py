@@ -17,7 +17,8 @@ from functools import lru_cache
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
-from agent.ingest.repo import FileKind, RepoFile
+from agent.ingest.file_kinds import FileKind
+from agent.ingest.repo import RepoFile
 
 # ~300 tokens of code: small enough for precise retrieval and citations, big enough for context.
 CHUNK_CHARS = 1200

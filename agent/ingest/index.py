@@ -26,9 +26,11 @@ from agent.ingest import facts as factlib
 from agent.ingest.chunking import Chunk, chunk_file
 from agent.ingest.decisions import Decision
 from agent.ingest.facts import Fact
+from agent.ingest.file_kinds import FileKind
 from agent.ingest.history import Commit
+from agent.ingest.manifests import manifest_facts
 from agent.ingest.redact import Redaction, redact
-from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, FileKind, RepoFile, read_text, scan
+from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, RepoFile, read_text, scan
 from agent.ingest.repomodel.model import FileModel, RepoModel, build_model, extract_file
 from agent.ingest.repomodel.symbols import GRAMMAR_PACKAGES
 from agent.ingest.retrieval import Hit, Intent, Retriever, tokenize
@@ -44,12 +46,15 @@ def _extraction_digest() -> str:
     digest = hashlib.sha1()
     modules = (
         "ingest/facts.py",
+        "ingest/manifests.py",
+        "ingest/infra_facts.py",
         "ingest/env_wrappers.py",
         "ingest/packages.py",
         "ingest/chunking.py",
         "ingest/redact.py",
         "ingest/secret_rules.py",
         "ingest/repo.py",
+        "ingest/file_kinds.py",
         "ingest/history.py",
         "ingest/decisions.py",
         "ingest/decision_notes.py",
@@ -327,7 +332,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
     text, redactions = redact(raw, f.language)
     found: list[Fact] = []
     if f.kind is FileKind.CONFIG:
-        found += factlib.manifest_facts(f.path, text)
+        found += manifest_facts(f.path, text)
     if f.kind in (FileKind.CODE, FileKind.CONFIG):
         found += factlib.env_var_facts(f.path, text, f.language)
     if f.kind is FileKind.CODE:

@@ -81,7 +81,7 @@ _BARE_STOP = " \t\"'`,;&<"
 
 def redact(text: str, language: str = "") -> Redacted:
     """Text with every secret value replaced by [REDACTED:kind], and what was replaced where.
-    `language` is the file's (repo.LANGUAGES): it decides whether an unquoted value is code."""
+    `language` is the file's (file_kinds.LANGUAGES): it decides whether an unquoted value is code."""
     spans = _merge(_find(text, language))
     if not spans:
         return Redacted(text, [])

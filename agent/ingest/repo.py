@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import StrEnum
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pathspec
 
 from agent.base.errors import RepositoryError
+from agent.ingest.file_kinds import (
+    FileKind,
+    classify,
+    generated_head,
+    is_secret_file,
+    not_source,
+)
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000
 # Deeper than any source tree is organised (Java packages reach ~15): past this a tree is generated
@@ -63,234 +68,6 @@ IGNORED_DIRS = frozenset(
         ".eggs",
     }
 )
-# Recorded test data: HTTP cassettes, snapshots and approval files repeat what the code sends and
-# prints (measured on this repository: its cassettes hold every prompt, so they outranked the code).
-RECORDED_DIRS = frozenset({"cassettes", "vcr_cassettes", "__snapshots__"})
-_RECORDED_NAME = re.compile(r"\.(approved|received)\.\w+$")
-LOCK_FILES = frozenset(
-    {
-        "package-lock.json",
-        "yarn.lock",
-        "pnpm-lock.yaml",
-        "npm-shrinkwrap.json",
-        "poetry.lock",
-        "Pipfile.lock",
-        "uv.lock",
-        "pdm.lock",
-        "Cargo.lock",
-        "composer.lock",
-        "Gemfile.lock",
-        "go.sum",
-        "mix.lock",
-        "pubspec.lock",
-        "packages.lock.json",
-        "flake.lock",
-        "bun.lockb",
-    }
-)
-_GENERATED_NAME = re.compile(
-    r"(\.min\.(js|css)|\.map|_pb2(_grpc)?\.pyi?|\.pb\.go|\.pb\.(cc|h)|\.g\.dart|\.generated\.\w+"
-    r"|\.designer\.cs|-lock\.json|\.snap"
-    # A library copied in under its release's name (`cm-editor-6.0.1.js`, `jquery-3.7.1.min.js`).
-    r"|[-_.]v?\d+\.\d+\.\d+(?:[-.]\w+)?(?:\.bundle|\.min)?\.(?:js|mjs|css))$"
-)
-_GENERATED_HEAD = re.compile(
-    r"@generated|DO NOT EDIT|Code generated .* DO NOT EDIT|auto-?generated", re.I
-)
-# Generated, but the project's own account of its data model: read it (Diesel's `schema.rs`).
-_GENERATED_SCHEMA = re.compile(r"@generated automatically by Diesel CLI")
-
-LANGUAGES = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "js",
-    ".mjs": "js",
-    ".cjs": "js",
-    ".jsx": "js",
-    ".ts": "ts",
-    ".tsx": "ts",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".kt": "kotlin",
-    ".kts": "kotlin",
-    ".scala": "scala",
-    ".rb": "ruby",
-    ".php": "php",
-    ".cs": "csharp",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".hpp": "cpp",
-    ".swift": "swift",
-    ".m": "objc",
-    ".lua": "lua",
-    ".pl": "perl",
-    ".pm": "perl",
-    ".r": "r",
-    ".ex": "elixir",
-    ".exs": "elixir",
-    ".erl": "erlang",
-    ".hs": "haskell",
-    ".clj": "clojure",
-    ".dart": "dart",
-    ".sol": "sol",
-    ".sh": "shell",
-    ".bash": "shell",
-    ".zsh": "shell",
-    ".ps1": "powershell",
-    ".sql": "sql",
-    ".proto": "proto",
-    ".graphql": "graphql",
-    ".vue": "vue",
-    ".svelte": "svelte",
-    ".html": "html",
-    ".css": "css",
-    ".scss": "css",
-    ".cob": "cobol",
-    ".vb": "vb",
-    ".fs": "fsharp",
-    ".ml": "ocaml",
-    ".zig": "zig",
-    ".nim": "nim",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".mdx": "markdown",
-    ".rst": "rst",
-    ".adoc": "asciidoc",
-    ".txt": "text",
-    ".toml": "toml",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".json": "json",
-    ".ini": "ini",
-    ".cfg": "ini",
-    ".conf": "ini",
-    ".xml": "xml",
-    ".tf": "terraform",
-    ".hcl": "terraform",
-    ".gradle": "groovy",
-    ".properties": "ini",
-    ".env": "dotenv",
-}
-_NOTES_EXT = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".txt"}
-_CONFIG_EXT = {
-    ".toml",
-    ".yaml",
-    ".yml",
-    ".json",
-    ".ini",
-    ".cfg",
-    ".conf",
-    ".xml",
-    ".tf",
-    ".hcl",
-    ".properties",
-}
-_MANIFESTS = {
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "requirements.txt",
-    "pipfile",
-    "package.json",
-    "go.mod",
-    "cargo.toml",
-    "gemfile",
-    "pom.xml",
-    "build.gradle",
-    "build.gradle.kts",
-    "composer.json",
-    "dockerfile",
-    "containerfile",
-    "makefile",
-    "justfile",
-    "procfile",
-    "docker-compose.yml",
-    "docker-compose.yaml",
-    "compose.yml",
-    "compose.yaml",
-    "tox.ini",
-    "noxfile.py",
-    ".env.example",
-    ".env.sample",
-    ".env.template",
-    "jenkinsfile",
-    ".gitlab-ci.yml",
-    "azure-pipelines.yml",
-    "mix.exs",
-    "pubspec.yaml",
-    "chart.yaml",
-    "skaffold.yaml",
-    "serverless.yml",
-    "vercel.json",
-    "netlify.toml",
-    "fly.toml",
-    "app.yaml",
-    "cloudbuild.yaml",
-    ".python-version",
-    ".nvmrc",
-    ".tool-versions",
-    "runtime.txt",
-    "manage.py",
-    "alembic.ini",
-    "mkdocs.yml",
-}
-_ADR_DIR = re.compile(
-    r"(^|/)(adrs?|decisions|decision[-_]records?|architecture[-_]decisions?|architecture/decisions)/",
-    re.I,
-)
-# `0007-use-postgres.md`, not a dated post (`2023-05-23-removing-pgp.md`: warehouse's blog).
-_ADR_NAME = re.compile(
-    r"(^|/)(adr[-_]?\d+|(?!\d{4}-\d\d-\d\d)\d{3,5}[-_][\w-]+)\.(md|rst|adoc|txt)$", re.I
-)
-# Files whose whole content is secret material: never read, so nothing in them can reach a model.
-# `prod.env`, `deploy/staging.env` are dotenv files as much as `.env` is; their examples and
-# templates (`.env.example`, `example.env`) are configuration, read (and redacted) like any file.
-_SECRET_FILE_RE = re.compile(
-    r"""(^|/)(
-        \.env(\.[^/]+)? | [^/]+\.env
-      | \.envrc | \.netrc | \.pgpass | \.npmrc | \.pypirc | \.git-credentials | \.htpasswd
-      | \.s3cfg | \.boto | \.dockercfg | \.docker/config\.json
-      | id_(rsa|dsa|ecdsa|ed25519)(\.[^/]*)?
-      | [^/]+\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ovpn)
-      | credentials(\.(json|csv))? | service[-_]?account[^/]*\.json | secrets?\.(ya?ml|json|toml)
-      | [^/]*access_?keys?\.csv | rootkey\.csv
-    )$""",
-    re.X | re.I,
-)
-_EXAMPLE_ENV_RE = re.compile(
-    r"(^|[./_-])(example|sample|template|dist|defaults?|schema)([./_-]|$)", re.I
-)
-
-
-def is_secret_file(path: str) -> bool:
-    """Files never read as evidence: dotenv files (`.env`, `prod.env`), key files, credential
-    stores. An example or template of one (`.env.example`, `example.env`) is read."""
-    posix = PurePosixPath(path).as_posix()
-    if not _SECRET_FILE_RE.search(posix):
-        return False
-    name = PurePosixPath(posix).name
-    return not (".env" in name.lower() and _EXAMPLE_ENV_RE.search(name))
-
-
-_TEST_PATH = re.compile(
-    r"(^|/)(tests?|__tests__|spec|specs|testing|e2e)/|(^|/)(test_[^/]+|[^/]+_test\.\w+"
-    r"|[^/]+\.(test|spec)\.\w+|conftest\.py)$",
-    re.I,
-)
-
-
-class FileKind(StrEnum):
-    """What role a file plays as evidence."""
-
-    CODE = "code"
-    NOTES = "notes"
-    CONFIG = "config"
-    TESTS = "tests"
-    OTHER = "other"
 
 
 @dataclass(slots=True)
@@ -321,52 +98,6 @@ class RepoScan:
         examples = self.skipped_examples.setdefault(reason, [])
         if len(examples) < 5:
             examples.append(path)
-
-
-def is_requirements_file(path: str) -> bool:
-    """A pip requirements file: requirements*.txt/.in, *-requirements.txt, or any .txt/.in in a
-    requirements/ directory (warehouse keeps requirements/main.in)."""
-    lowered = path.lower()
-    name = lowered.rsplit("/", 1)[-1]
-    return name.endswith((".txt", ".in")) and (
-        name.startswith("requirements")
-        or name.endswith(("-requirements.txt", "_requirements.txt"))
-        or lowered.startswith("requirements/")
-        or "/requirements/" in lowered
-    )
-
-
-def classify(path: str) -> tuple[FileKind, str, bool]:
-    """Kind, language and whether it is an ADR, from the path alone."""
-    p = PurePosixPath(path)
-    name = p.name.lower()
-    suffix = p.suffix.lower()
-    language = LANGUAGES.get(suffix, "")
-    if name == "dockerfile" or name.startswith("dockerfile.") or name.endswith(".dockerfile"):
-        return FileKind.CONFIG, "dockerfile", False
-    if name in _MANIFESTS or is_requirements_file(path):
-        return FileKind.CONFIG, language or name, False
-    lowered = path.lower()
-    if lowered.startswith((".github/workflows/", ".circleci/", ".buildkite/")):
-        return FileKind.CONFIG, language, False
-    is_notes_dir = lowered.startswith(("docs/", "doc/", "documentation/", "adr/", "adrs/", "rfcs/"))
-    if suffix in _NOTES_EXT or name.startswith(
-        ("readme", "changelog", "contributing", "architecture")
-    ):
-        if suffix == ".txt" and not (is_notes_dir or name.startswith("readme")):
-            return FileKind.OTHER, "text", False
-        is_adr = bool(_ADR_DIR.search(lowered) or (is_notes_dir and _ADR_NAME.search(lowered)))
-        return FileKind.NOTES, language or "text", is_adr
-    if _TEST_PATH.search(path) and suffix not in _CONFIG_EXT:
-        return FileKind.TESTS, language, False
-    if suffix in _CONFIG_EXT or (
-        lowered.startswith(("k8s/", "kubernetes/", "helm/", "deploy/", "terraform/", "infra/"))
-        and suffix in _CONFIG_EXT
-    ):
-        return FileKind.CONFIG, language, False
-    if language:
-        return FileKind.CODE, language, False
-    return FileKind.OTHER, "", False
 
 
 def scan(root: str | Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> RepoScan:
@@ -402,15 +133,9 @@ def _consider(base: Path, rel: str, result: RepoScan, max_file_size: int) -> Non
     if any(part in IGNORED_DIRS for part in parts[:-1]):
         result.skip(rel, "ignored directory")
         return
-    name = parts[-1]
-    if any(part in RECORDED_DIRS for part in parts[:-1]) or _RECORDED_NAME.search(name):
-        result.skip(rel, "recorded test data (cassettes, snapshots)")
-        return
-    if name in LOCK_FILES:
-        result.skip(rel, "lock file")
-        return
-    if _GENERATED_NAME.search(name):
-        result.skip(rel, "generated or minified")
+    reason = not_source(parts)
+    if reason:
+        result.skip(rel, reason)
         return
     if is_secret_file(rel):
         result.skip(rel, "secret file (never read)")
@@ -561,7 +286,7 @@ def read_text(root: Path, file: RepoFile) -> tuple[str | None, str | None]:
         return None, "not UTF-8 text"
     first = text[:2000]
     head_lines = "\n".join(first.split("\n")[:5])
-    if _GENERATED_HEAD.search(head_lines) and not _GENERATED_SCHEMA.search(head_lines):
+    if generated_head(head_lines):
         return None, "generated or minified"
     lines = text.count("\n") + 1
     if len(text) > 5000 and len(text) / lines > 400:
