@@ -10,7 +10,7 @@ from pathlib import Path
 from agent.document.templates import load_template
 from agent.draft.static_answers import static_answers
 from agent.draft.system_diagram import WIDTH
-from agent.draft.verify import is_heading
+from agent.draft.value_checks import is_heading
 from agent.ingest.index import build_index
 from agent.ingest.repomodel import codeowners
 from agent.ingest.repomodel.model import is_auxiliary
@@ -357,7 +357,7 @@ def test_django_and_flyway_histories() -> None:
 
 
 def test_roadmaps_by_name_not_every_file_with_todo_in_it() -> None:
-    from agent.draft.verify import is_plans_doc
+    from agent.draft.value_checks import is_plans_doc
 
     assert is_plans_doc("docs/roadmap.md") and is_plans_doc("TODO.md")
     assert is_plans_doc("docs/roadmap/2025.md") and is_plans_doc("docs/future-work.rst")
