@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from agent.document.template_model import TemplateField
     from agent.ingest.index import RepoIndex
     from agent.ingest.repomodel.datamodel import Table
-    from agent.ingest.repomodel.symbols import Symbol
+    from agent.ingest.repomodel.syntax import Symbol
 
 MAX_ROWS = 8
 MAX_SCHEMA_TABLES = 6

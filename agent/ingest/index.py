@@ -62,6 +62,7 @@ def _extraction_digest() -> str:
         "ingest/injection.py",
         "document/markers.py",
         "ingest/repomodel/symbols.py",
+        "ingest/repomodel/syntax.py",
         "ingest/repomodel/interfaces.py",
         "ingest/repomodel/datamodel.py",
         "ingest/repomodel/datamodel_go_rust.py",

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from agent.ingest.imports import file_imports, manifest_names
 from agent.ingest.index import RepoIndex
 from agent.ingest.repomodel.interfaces import Interface
-from agent.ingest.repomodel.symbols import Symbol
+from agent.ingest.repomodel.syntax import Symbol
 
 # Languages whose files make up components (markup, styles and config do not).
 CODE_LANGUAGES = {

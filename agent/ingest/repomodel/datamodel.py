@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.ingest.repomodel.symbols import Symbol
+from agent.ingest.repomodel.syntax import Symbol
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from agent.ingest.repomodel.datamodel import Table
-from agent.ingest.repomodel.symbols import Symbol
+from agent.ingest.repomodel.syntax import Symbol
 
 _GORM_FIELD = re.compile(r"^\s*([A-Z]\w*)\s+(\[\])?\*?([\w.]+)\s*(`[^`]*`)?")
 _GORM_EMBED = re.compile(r"^\s*gorm\.Model\b")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from agent.ingest.repomodel.symbols import Symbol
+from agent.ingest.repomodel.syntax import Symbol
 
 
 @dataclass

@@ -21,7 +21,7 @@ from agent.ingest.repomodel.datamodel import Table
 from agent.ingest.repomodel.integrations import Integration
 from agent.ingest.repomodel.interfaces import Interface
 from agent.ingest.repomodel.rank import Ranking, rank
-from agent.ingest.repomodel.symbols import Symbol
+from agent.ingest.repomodel.syntax import Symbol
 
 if TYPE_CHECKING:
     from agent.ingest.facts import Fact

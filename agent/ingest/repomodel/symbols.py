@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import tree_sitter as ts
+
+from agent.ingest.repomodel.syntax import (
+    Symbol,
+    first_sentence,
+    leading_comment,
+    make_symbol,
+    node_name,
+    node_text,
+)
 
 # The grammar of each language docagent's walker knows (".tsx" files take the TSX grammar).
 _GRAMMARS: dict[str, Callable[[], Any]] = {}
@@ -51,24 +59,6 @@ GRAMMAR_PACKAGES = (
 )
 
 
-@dataclass
-class Symbol:
-    """One definition, with the lines it spans."""
-
-    name: str
-    kind: str  # class, function, method, struct, interface, trait, enum, type, module, constant
-    line: int  # the line naming it
-    start: int  # first line, decorators and attributes included
-    end: int
-    parent: str = ""  # the class, impl type or receiver a method belongs to
-    exported: bool = True  # public by the language's convention
-    doc: str = ""  # first sentence of its docstring or leading doc comment
-    decorators: list[str] = field(default_factory=list)  # decorators / attributes, as written
-    decorator_lines: list[int] = field(default_factory=list)  # the line of each decorator
-    bases: str = ""  # base classes, extends/implements clause, as written
-    variants: list[tuple[str, int]] = field(default_factory=list)  # enum variants and lines
-
-
 @cache
 def _parser(language: str) -> ts.Parser | None:
     if not _GRAMMARS:
@@ -101,53 +91,6 @@ def symbols(path: str, text: str, language: str) -> tuple[list[Symbol], bool]:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text else ""
-
-
-def _name(node: ts.Node) -> str:
-    return _text(node.child_by_field_name("name"))
-
-
-def _lines(node: ts.Node) -> tuple[int, int]:
-    end = node.end_point.row + (1 if node.end_point.column else 0)
-    return node.start_point.row + 1, max(end, node.start_point.row + 1)
-
-
-def _sentence(text: str) -> str:
-    flat = " ".join(text.split())
-    first = re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0].strip()
-    return first[:240]
-
-
-def _leading_comment(node: ts.Node) -> str:
-    """The comment block directly above a node (attributes and decorators may sit between)."""
-    parts: list[str] = []
-    row = node.start_point.row
-    prev = node.prev_sibling
-    while prev is not None:
-        if prev.type in ("attribute_item", "decorator", "annotation"):
-            row = prev.start_point.row
-            prev = prev.prev_sibling
-            continue
-        if "comment" not in prev.type or prev.end_point.row < row - 1:
-            break
-        parts.insert(0, _text(prev))
-        row = prev.start_point.row
-        prev = prev.prev_sibling
-    lines = []
-    for part in parts:
-        for line in part.split("\n"):
-            line = re.sub(r"^\s*(///?!?|/\*\*?|\*/|\*|#)\s?", "", line).rstrip("*/ ").strip()
-            lines.append(line)
-    return _sentence(" ".join(lines))
-
-
-def _symbol(node: ts.Node, name_node: ts.Node, kind: str, **extra: Any) -> Symbol:
-    start, end = _lines(node)
-    return Symbol(_text(name_node), kind, name_node.start_point.row + 1, start, end, **extra)
-
-
 # --- Python --------------------------------------------------------------------------------------
 
 
@@ -158,8 +101,8 @@ def _py_doc(body: ts.Node | None) -> str:
     if first.type == "expression_statement" and first.named_children:
         s = first.named_children[0]
         if s.type == "string":
-            content = "".join(_text(c) for c in s.named_children if c.type == "string_content")
-            return _sentence(content)
+            content = "".join(node_text(c) for c in s.named_children if c.type == "string_content")
+            return first_sentence(content)
     return ""
 
 
@@ -194,7 +137,7 @@ def _walk_python(root: ts.Node, parent: str) -> Iterator[Symbol]:
         node = child
         if child.type == "decorated_definition":
             found = [d for d in child.named_children if d.type == "decorator"]
-            decorators = [_text(d)[:200] for d in found]
+            decorators = [node_text(d)[:200] for d in found]
             decorator_lines = [d.start_point.row + 1 for d in found]
             node = child.child_by_field_name("definition") or child
         if node.type not in ("class_definition", "function_definition"):
@@ -202,10 +145,10 @@ def _walk_python(root: ts.Node, parent: str) -> Iterator[Symbol]:
         name_node = node.child_by_field_name("name")
         if name_node is None:
             continue
-        name = _text(name_node)
+        name = node_text(name_node)
         is_class = node.type == "class_definition"
         kind = "class" if is_class else ("method" if parent else "function")
-        sym = _symbol(
+        sym = make_symbol(
             child,
             name_node,
             kind,
@@ -214,7 +157,7 @@ def _walk_python(root: ts.Node, parent: str) -> Iterator[Symbol]:
             doc=_py_doc(node.child_by_field_name("body")),
             decorators=decorators,
             decorator_lines=decorator_lines,
-            bases=_text(node.child_by_field_name("superclasses"))[:200],
+            bases=node_text(node.child_by_field_name("superclasses"))[:200],
         )
         yield sym
         if is_class and not parent:
@@ -234,17 +177,17 @@ def _walk_go(root: ts.Node, parent: str) -> Iterator[Symbol]:
             if child.type == "method_declaration":
                 found = re.search(
                     r"\*?\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*\)$",
-                    _text(child.child_by_field_name("receiver")),
+                    node_text(child.child_by_field_name("receiver")),
                 )
                 receiver = found.group(1) if found else ""
-            name = _text(name_node)
-            yield _symbol(
+            name = node_text(name_node)
+            yield make_symbol(
                 child,
                 name_node,
                 "method" if receiver else "function",
                 parent=receiver,
                 exported=name[:1].isupper(),
-                doc=_leading_comment(child),
+                doc=leading_comment(child),
             )
         elif child.type == "type_declaration":
             for spec in child.named_children:
@@ -257,14 +200,14 @@ def _walk_go(root: ts.Node, parent: str) -> Iterator[Symbol]:
                 kind = {"struct_type": "struct", "interface_type": "interface"}.get(
                     shape.type if shape is not None else "", "type"
                 )
-                name = _text(name_node)
-                yield _symbol(
+                name = node_text(name_node)
+                yield make_symbol(
                     spec,
                     name_node,
                     kind,
                     exported=name[:1].isupper(),
                     # Inside `type ( ... )` each spec has its own comment; the group's is a fallback.
-                    doc=_leading_comment(spec) or _leading_comment(child),
+                    doc=leading_comment(spec) or leading_comment(child),
                 )
 
 
@@ -287,7 +230,7 @@ def _rust_attributes(node: ts.Node) -> list[str]:
     prev = node.prev_sibling
     while prev is not None and prev.type in ("attribute_item", "line_comment", "block_comment"):
         if prev.type == "attribute_item":
-            out.insert(0, _text(prev)[:200])
+            out.insert(0, node_text(prev)[:200])
         prev = prev.prev_sibling
     return out
 
@@ -296,7 +239,7 @@ def _walk_rust(root: ts.Node, parent: str) -> Iterator[Symbol]:
     for child in root.named_children:
         kind = _RUST_KINDS.get(child.type)
         if child.type == "impl_item":
-            target = _text(child.child_by_field_name("type"))
+            target = node_text(child.child_by_field_name("type"))
             body = child.child_by_field_name("body")
             if body is not None:
                 yield from _walk_rust(body, re.sub(r"<.*", "", target))
@@ -312,14 +255,14 @@ def _walk_rust(root: ts.Node, parent: str) -> Iterator[Symbol]:
             body = child.child_by_field_name("body")
             for v in body.named_children if body is not None else []:
                 if v.type == "enum_variant" and v.child_by_field_name("name") is not None:
-                    variants.append((_name(v), v.start_point.row + 1))
-        yield _symbol(
+                    variants.append((node_name(v), v.start_point.row + 1))
+        yield make_symbol(
             child,
             name_node,
             "method" if parent and kind == "function" else kind,
             parent=parent,
             exported=public or bool(parent and root.parent and root.parent.type == "trait_item"),
-            doc=_leading_comment(child),
+            doc=leading_comment(child),
             decorators=_rust_attributes(child),
             variants=variants,
         )
@@ -327,7 +270,7 @@ def _walk_rust(root: ts.Node, parent: str) -> Iterator[Symbol]:
         if kind == "module" and body is not None:
             yield from _walk_rust(body, "")
         elif kind == "trait" and body is not None:
-            yield from _walk_rust(body, _text(name_node))
+            yield from _walk_rust(body, node_text(name_node))
 
 
 # --- JavaScript / TypeScript ---------------------------------------------------------------------
@@ -349,13 +292,15 @@ _JS_KINDS = {
 def _walk_js(root: ts.Node, parent: str) -> Iterator[Symbol]:
     for child in root.named_children:
         node, exported = child, False
-        decorators = [_text(d)[:200] for d in child.named_children if d.type == "decorator"]
+        decorators = [node_text(d)[:200] for d in child.named_children if d.type == "decorator"]
         if child.type == "export_statement":
             inner = child.child_by_field_name("declaration")
             if inner is None:
                 continue
             node, exported = inner, True
-            decorators += [_text(d)[:200] for d in inner.named_children if d.type == "decorator"]
+            decorators += [
+                node_text(d)[:200] for d in inner.named_children if d.type == "decorator"
+            ]
         kind = _JS_KINDS.get(node.type)
         if node.type in ("lexical_declaration", "variable_declaration"):
             for decl in node.named_children:
@@ -369,8 +314,8 @@ def _walk_js(root: ts.Node, parent: str) -> Iterator[Symbol]:
                 vkind = "function" if "function" in shape else "constant"
                 if vkind == "constant" and not exported:
                     continue
-                yield _symbol(
-                    child, name_node, vkind, exported=exported, doc=_leading_comment(child)
+                yield make_symbol(
+                    child, name_node, vkind, exported=exported, doc=leading_comment(child)
                 )
             continue
         if kind is None:
@@ -378,19 +323,19 @@ def _walk_js(root: ts.Node, parent: str) -> Iterator[Symbol]:
         name_node = node.child_by_field_name("name")
         if name_node is None:
             continue
-        bases = next((_text(c) for c in node.named_children if c.type == "class_heritage"), "")
-        yield _symbol(
+        bases = next((node_text(c) for c in node.named_children if c.type == "class_heritage"), "")
+        yield make_symbol(
             child,
             name_node,
             kind,
             exported=exported,
-            doc=_leading_comment(child),
+            doc=leading_comment(child),
             decorators=decorators,
             bases=bases[:200],
         )
         body = node.child_by_field_name("body")
         if kind == "class" and body is not None:
-            name = _text(name_node)
+            name = node_text(name_node)
             for member in body.named_children:
                 if member.type not in ("method_definition", "abstract_method_signature"):
                     continue
@@ -398,10 +343,10 @@ def _walk_js(root: ts.Node, parent: str) -> Iterator[Symbol]:
                 if member_name is None:
                     continue
                 private = any(
-                    c.type == "accessibility_modifier" and _text(c) == "private"
+                    c.type == "accessibility_modifier" and node_text(c) == "private"
                     for c in member.children
-                ) or _text(member_name).startswith("#")
-                yield _symbol(member, member_name, "method", parent=name, exported=not private)
+                ) or node_text(member_name).startswith("#")
+                yield make_symbol(member, member_name, "method", parent=name, exported=not private)
 
 
 # --- Java ----------------------------------------------------------------------------------------
@@ -427,27 +372,27 @@ def _walk_java(root: ts.Node, parent: str) -> Iterator[Symbol]:
             continue
         modifiers = next((c for c in child.named_children if c.type == "modifiers"), None)
         annotations = [
-            _text(a)[:200]
+            node_text(a)[:200]
             for a in (modifiers.named_children if modifiers is not None else [])
             if "annotation" in a.type
         ]
-        yield _symbol(
+        yield make_symbol(
             child,
             name_node,
             kind,
             parent=parent,
-            exported="public" in _text(modifiers).split(),
-            doc=_leading_comment(child),
+            exported="public" in node_text(modifiers).split(),
+            doc=leading_comment(child),
             decorators=annotations,
             bases=" ".join(
-                _text(c)
+                node_text(c)
                 for c in child.named_children
                 if c.type in ("superclass", "super_interfaces")
             )[:200],
         )
         body = child.child_by_field_name("body")
         if kind != "method" and body is not None:
-            yield from _walk_java(body, _text(name_node))
+            yield from _walk_java(body, node_text(name_node))
 
 
 _WALKERS: dict[str, Callable[[ts.Node, str], Iterator[Symbol]]] = {
