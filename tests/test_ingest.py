@@ -17,7 +17,8 @@ from agent.cli import app
 from agent.ingest import history
 from agent.ingest.chunking import Chunk
 from agent.ingest.file_kinds import FileKind, classify
-from agent.ingest.index import build_index, cache_dir
+from agent.ingest.index import build_index
+from agent.ingest.index_cache import cache_dir
 from agent.ingest.redact import redact
 from agent.ingest.repo import read_text, scan
 from agent.ingest.retrieval import Hit, Intent, detect_intent, pack, tokenize
@@ -254,13 +255,13 @@ def test_fact_rules_found_on_the_quality_benchmark(tmp_path: Path) -> None:
     assert all(f.path != "demos/proxy/Dockerfile" for f in by_label["language"].facts)
 
 
-def test_a_changed_extraction_format_reindexes_every_file(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from agent.ingest import index as index_module
-
+def test_a_changed_extraction_format_reindexes_every_file(repo: Path) -> None:
     build_index(repo)
-    monkeypatch.setattr(index_module, "_FORMAT", index_module._FORMAT + "-other-rules")
+    # What a docagent with other extraction rules left in the cache.
+    stored_at = cache_dir(repo) / "files.pkl"
+    stored = pickle.loads(stored_at.read_bytes())
+    stored["format"] += "-other-rules"
+    stored_at.write_bytes(pickle.dumps(stored))
     again = build_index(repo)
     assert again.stats.reused_files == 0 and again.stats.read_files > 10
 

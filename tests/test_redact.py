@@ -29,7 +29,8 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.draft.run import DraftOptions, run_draft
 from agent.ingest.file_kinds import classify, is_secret_file
-from agent.ingest.index import build_index, cache_dir
+from agent.ingest.index import build_index
+from agent.ingest.index_cache import cache_dir
 from agent.ingest.redact import redact
 from tests.fake_llm import completion, fake, httpx
 

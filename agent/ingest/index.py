@@ -7,18 +7,14 @@ re-indexing an unchanged repository reads no file, and a changed file re-chunks 
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from agent.base import tokens
-from agent.base.config import home
 from agent.document.markers import GENERATION_RE
 from agent.ingest import decision_notes, history
 from agent.ingest import decisions as decisionlib
@@ -28,61 +24,13 @@ from agent.ingest.decisions import Decision
 from agent.ingest.facts import Fact
 from agent.ingest.file_kinds import FileKind
 from agent.ingest.history import Commit
+from agent.ingest.index_cache import FORMAT, cache_dir, load, save
 from agent.ingest.manifests import manifest_facts
 from agent.ingest.redact import Redaction, redact
 from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, RepoFile, read_text, scan
 from agent.ingest.repomodel.model import FileModel, RepoModel, build_model, extract_file
-from agent.ingest.repomodel.symbols import GRAMMAR_PACKAGES
 from agent.ingest.retrieval import Hit, Intent, Retriever, tokenize
 
-_SHAPE = 5  # bump when what is stored changes shape
-
-
-def _extraction_digest() -> str:
-    # What a file record holds is decided by these modules: a docagent whose fact rules, chunking
-    # or redaction changed must not reuse records an older version made (found when new fact rules
-    # left a benchmark's cached stack answers unchanged).
-    agent_dir = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha1()
-    modules = (
-        "ingest/facts.py",
-        "ingest/manifests.py",
-        "ingest/infra_facts.py",
-        "ingest/env_wrappers.py",
-        "ingest/packages.py",
-        "ingest/chunking.py",
-        "ingest/redact.py",
-        "ingest/secret_rules.py",
-        "ingest/repo.py",
-        "ingest/file_kinds.py",
-        "ingest/history.py",
-        "ingest/decisions.py",
-        "ingest/decision_notes.py",
-        "document/markdown.py",
-        "ingest/injection.py",
-        "document/markers.py",
-        "ingest/repomodel/symbols.py",
-        "ingest/repomodel/syntax.py",
-        "ingest/repomodel/interfaces.py",
-        "ingest/repomodel/datamodel.py",
-        "ingest/repomodel/datamodel_go_rust.py",
-        "ingest/repomodel/messaging.py",
-        "ingest/repomodel/integrations.py",
-        "ingest/repomodel/model.py",
-        "ingest/index.py",
-    )
-    for name in modules:
-        digest.update((agent_dir / name).read_bytes())
-    # A new grammar or SQL parser reads files differently: cached models must not survive it.
-    for package in (*GRAMMAR_PACKAGES, "tree-sitter", "sqlglot"):
-        try:
-            digest.update(f"{package}={metadata.version(package)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(package.encode())
-    return digest.hexdigest()[:12]
-
-
-_FORMAT = f"{_SHAPE}-{_extraction_digest()}"
 HISTORY_LIMIT = 2000
 
 
@@ -231,12 +179,6 @@ def _all_facts(records: dict[str, FileRecord], stats: IndexStats) -> list[Fact]:
     return factlib.dedupe(found)
 
 
-def cache_dir(root: Path) -> Path:
-    """Where the index of a repository is kept."""
-    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-    return home() / "index" / f"{root.resolve().name}-{key}"
-
-
 def build_index(
     root: str | Path,
     *,
@@ -248,9 +190,9 @@ def build_index(
     started = time.perf_counter()
     repo = scan(root, max_file_size=max_file_size)
     base = cache_dir(repo.root)
-    stored = _load(base / "files.pkl")
+    stored = load(base / "files.pkl")
     old: dict[str, FileRecord] = {}
-    if stored and stored.get("format") == _FORMAT and stored.get("max_file_size") == max_file_size:
+    if stored and stored.get("format") == FORMAT and stored.get("max_file_size") == max_file_size:
         old = stored["records"]
     stats = IndexStats(
         skipped=Counter(repo.skipped),
@@ -277,23 +219,23 @@ def build_index(
     head = history.head(repo.root) if repo.is_git else None
     commits = _commits(repo.root, head, stored, history_limit)
     changed = bool(fresh) or set(records) != set(old) or (stored or {}).get("head") != head
-    retriever = None if changed else _load(base / "retriever.pkl")
+    retriever = None if changed else load(base / "retriever.pkl")
     if retriever is None or not isinstance(retriever, Retriever):
         retriever = _build_retriever(
             base, records, fresh, commits, stored is not None and not changed
         )
     if changed or stored is None:
-        _save(
+        save(
             base / "files.pkl",
             {
-                "format": _FORMAT,
+                "format": FORMAT,
                 "max_file_size": max_file_size,
                 "records": records,
                 "head": head,
                 "commits": commits,
             },
         )
-        _save(base / "retriever.pkl", retriever)
+        save(base / "retriever.pkl", retriever)
     for path, rec in records.items():
         if rec.skip:
             stats.skipped[rec.skip] += 1
@@ -378,7 +320,7 @@ def _commits(
 ) -> list[Commit]:
     if head is None:
         return []
-    if stored and stored.get("head") == head and stored.get("format") == _FORMAT:
+    if stored and stored.get("head") == head and stored.get("format") == FORMAT:
         cached: list[Commit] = stored.get("commits", [])
         return cached
     return history.log(root, limit=limit)
@@ -407,7 +349,7 @@ def _build_retriever(
     commits: list[Commit],
     _unchanged: bool,
 ) -> Retriever:
-    cached_tokens: dict[str, list[list[str]]] = _load(base / "tokens.pkl") or {}
+    cached_tokens: dict[str, list[list[str]]] = load(base / "tokens.pkl") or {}
     token_map: dict[str, list[list[str]]] = {}
     chunks: list[Chunk] = []
     token_lists: list[list[str]] = []
@@ -429,22 +371,5 @@ def _build_retriever(
         c.tokens = n
     chunks += history_chunks
     token_lists += [tokenize(c.text) for c in history_chunks]
-    _save(base / "tokens.pkl", token_map)
+    save(base / "tokens.pkl", token_map)
     return Retriever(chunks, token_lists)
-
-
-def _load(path: Path) -> Any:
-    # The cache is docagent's own files under DOCAGENT_HOME; a damaged file just means a rebuild.
-    try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return None
-
-
-def _save(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
