@@ -1,7 +1,9 @@
 """Recorded HTTP for model calls.
 
-Replay (default): requests are answered from cassettes/ and nothing else; an unmatched request fails.
-Record: `DOCAGENT_RECORD=1 pytest -m cassette --allow-hosts=127.0.0.1` starts the embedded model
+Tests marked `@pytest.mark.vcr` (pytest-recording) use cassettes/<test module>/<test name>.yaml.
+Replay (default): requests are answered from cassettes/ and nothing else; an unmatched request fails,
+and so does a missing cassette.
+Record: `DOCAGENT_RECORD=1 pytest -m vcr --allow-hosts=127.0.0.1` starts the embedded model
 (llama-cpp-python server, `pip install -e '.[local,dev]'`) once and re-records every cassette against it;
 set OPENAI_BASE_URL to record against another OpenAI-compatible server instead.
 Auth headers are filtered at record time; tests/test_cassettes_clean.py fails on anything key-like.
@@ -14,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import vcr
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -41,16 +42,23 @@ def _scrub_response(response: dict[str, object]) -> dict[str, object]:
     return response
 
 
-def make_vcr() -> vcr.VCR:
-    """The VCR configuration every model test uses."""
-    return vcr.VCR(
-        cassette_library_dir=str(CASSETTES),
-        record_mode="all" if RECORD else "none",
-        match_on=["method", "scheme", "host", "path", "body"],
-        filter_headers=FILTERED_HEADERS,
-        decode_compressed_response=True,
-        before_record_response=_scrub_response,
-    )
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, object]:
+    """The VCR configuration every model test uses (pytest-recording reads it). Recording
+    rewrites a cassette from nothing (vcrpy's "all" would append to the old one)."""
+    return {
+        "record_mode": "rewrite" if RECORD else "none",
+        "match_on": ["method", "scheme", "host", "path", "body"],
+        "filter_headers": FILTERED_HEADERS,
+        "decode_compressed_response": True,
+        "before_record_response": _scrub_response,
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """cassettes/<test module>/ at the repository root (pytest-recording's default is tests/cassettes)."""
+    return str(CASSETTES / Path(str(request.node.fspath)).stem)
 
 
 @pytest.fixture(scope="session")
@@ -71,17 +79,16 @@ def model_base_url() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture
-def cassette(request: pytest.FixtureRequest) -> Iterator[Path]:
-    """Replay (or record) cassettes/<test module>/<test name>.yaml around one test."""
+@pytest.fixture(autouse=True)
+def _cassette_exists(request: pytest.FixtureRequest) -> None:
+    """A replayed test whose cassette is missing fails at once, saying how to record it (replay
+    mode would fail only at the first request, or pass a test that sends none)."""
+    if RECORD or request.node.get_closest_marker("vcr") is None:
+        return
     module = Path(str(request.node.fspath)).stem
-    path = Path(module) / f"{request.node.name}.yaml"
-    if not RECORD and not (CASSETTES / path).exists():
+    path = CASSETTES / module / f"{request.node.name}.yaml"
+    if not path.exists():
         pytest.fail(
-            f"cassette {path} is missing: record it with DOCAGENT_RECORD=1 (see tests/cassettes.py)"
+            f"cassette {path.relative_to(ROOT)} is missing: record it with DOCAGENT_RECORD=1 "
+            "(see tests/cassettes.py)"
         )
-    if RECORD:
-        # vcrpy's "all" mode appends to an existing cassette; a recording starts from nothing.
-        (CASSETTES / path).unlink(missing_ok=True)
-    with make_vcr().use_cassette(str(path)):
-        yield CASSETTES / path

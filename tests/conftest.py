@@ -33,12 +33,13 @@ def update_golden() -> bool:
     return os.environ.get("UPDATE_GOLDEN") == "1"
 
 
-from tests.cassettes import cassette, model_base_url  # noqa: E402, F401  (fixtures)
+from tests.cassettes import (  # noqa: E402, F401  (fixtures)
+    _cassette_exists,
+    model_base_url,
+    vcr_cassette_dir,
+    vcr_config,
+)
 from tests.fake_server import fake_server  # noqa: E402, F401  (fixture)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cassette: replays (or records) model HTTP traffic")
 
 
 @pytest.fixture

@@ -56,9 +56,9 @@ def check_links(output: Path, repo: Path, text: str) -> int:
     return count
 
 
-@pytest.mark.cassette
+@pytest.mark.vcr
 def test_overview_draft_end_to_end(
-    cassette: Path, model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCAGENT_TODAY", "2026-11-23")
     output = tmp_path / "docs" / "ARCHITECTURE.md"
@@ -144,10 +144,8 @@ def test_overview_draft_end_to_end(
     assert output.read_text(encoding="utf-8") == text
 
 
-@pytest.mark.cassette
-def test_write_style_section_end_to_end(
-    cassette: Path, model_base_url: str, repo: Path, tmp_path: Path
-) -> None:
+@pytest.mark.vcr
+def test_write_style_section_end_to_end(model_base_url: str, repo: Path, tmp_path: Path) -> None:
     """The write style on the embedded model: the model writes each value; citations still verify."""
     output = tmp_path / "ARCHITECTURE.md"
     options = DraftOptions(
@@ -171,9 +169,9 @@ def test_write_style_section_end_to_end(
     assert not any("extract style" in reason for r in answered for reason in r.reasons)
 
 
-@pytest.mark.cassette
+@pytest.mark.vcr
 def test_component_draft_end_to_end(
-    cassette: Path, model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    model_base_url: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCAGENT_TODAY", "2026-11-23")
     output = tmp_path / "COMPONENT.md"

@@ -265,8 +265,8 @@ def test_missing_prompt_variable_is_an_error() -> None:
 # --- against the real server (cassettes recorded from the embedded llama.cpp model) ---
 
 
-@pytest.mark.cassette
-def test_structured_call_validates_against_the_server(cassette: Path, model_base_url: str) -> None:
+@pytest.mark.vcr
+def test_structured_call_validates_against_the_server(model_base_url: str) -> None:
     client = recorded_client(model_base_url)
     result = client.complete(snippet_messages(), Snippet, max_tokens=200)
     assert result.value.language.lower() == "python"
@@ -282,20 +282,16 @@ def test_structured_call_validates_against_the_server(cassette: Path, model_base
     ]
 
 
-@pytest.mark.cassette
-def test_reask_after_validation_failure_against_the_server(
-    cassette: Path, model_base_url: str
-) -> None:
+@pytest.mark.vcr
+def test_reask_after_validation_failure_against_the_server(model_base_url: str) -> None:
     client = recorded_client(model_base_url)
     result = client.complete(snippet_messages(), LowercaseSnippet, max_tokens=200)
     assert result.attempts >= 2, "the first answer capitalised the language and was re-asked"
     assert result.value.language == "python"
 
 
-@pytest.mark.cassette
-def test_auto_mode_detects_llama_cpp_python_and_falls_back(
-    cassette: Path, model_base_url: str
-) -> None:
+@pytest.mark.vcr
+def test_auto_mode_detects_llama_cpp_python_and_falls_back(model_base_url: str) -> None:
     client = recorded_client(model_base_url, mode=StructuredMode.AUTO)
     result = client.complete(snippet_messages(), Snippet, max_tokens=200)
     assert client.mode is StructuredMode.JSON_OBJECT

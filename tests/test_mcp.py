@@ -79,9 +79,9 @@ def test_tools_and_resources_over_stdio(shop: Path, tmp_path: Path) -> None:
     assert {"components", "interfaces", "tables", "integrations", "stack"} <= set(got["map"])
 
 
-@pytest.mark.cassette
+@pytest.mark.vcr
 def test_why_over_mcp_asks_the_model_when_no_record_answers(
-    cassette: Path, model_base_url: str, repo: Path
+    model_base_url: str, repo: Path
 ) -> None:
     from mcp import Client
 

@@ -111,9 +111,9 @@ def test_update_needs_an_earlier_draft(shop: Path, tmp_path: Path) -> None:
     assert os.path.exists(shop / "docs")
 
 
-@pytest.mark.cassette
+@pytest.mark.vcr
 def test_update_against_the_embedded_model_redrafts_exactly_the_stale_call(
-    cassette: Path, model_base_url: str, shop: Path, tmp_path: Path
+    model_base_url: str, shop: Path, tmp_path: Path
 ) -> None:
     template = tmp_path / "t.md"
     template.write_text(TEMPLATE)

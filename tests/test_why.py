@@ -26,8 +26,8 @@ def retry_lines(repo: Path) -> str:
     return f"src/inventory/importer.py:{start}-{start + 1}"
 
 
-@pytest.mark.cassette
-def test_documented_reason_from_an_adr(cassette: Path, model_base_url: str, repo: Path) -> None:
+@pytest.mark.vcr
+def test_documented_reason_from_an_adr(model_base_url: str, repo: Path) -> None:
     with recorded_client(model_base_url) as client:
         result = why.answer(
             build_index(repo), "Why does the importer retry failed supplier feeds?", client
@@ -48,10 +48,8 @@ def test_documented_reason_from_an_adr(cassette: Path, model_base_url: str, repo
         )
 
 
-@pytest.mark.cassette
-def test_at_lines_pulls_in_the_commit_behind_them(
-    cassette: Path, model_base_url: str, repo: Path
-) -> None:
+@pytest.mark.vcr
+def test_at_lines_pulls_in_the_commit_behind_them(model_base_url: str, repo: Path) -> None:
     index = build_index(repo)
     at = why.Location.parse(retry_lines(repo))
     evidence = why.gather(index, "Why do we sleep between attempts here?", at)
@@ -65,9 +63,9 @@ def test_at_lines_pulls_in_the_commit_behind_them(
     assert evidence[0].path.startswith("commit:")
 
 
-@pytest.mark.cassette
+@pytest.mark.vcr
 def test_undocumented_reason_is_not_presented_as_documented(
-    cassette: Path, model_base_url: str, repo: Path
+    model_base_url: str, repo: Path
 ) -> None:
     with recorded_client(model_base_url) as client:
         result = why.answer(
