@@ -23,9 +23,11 @@ MIN_COVERAGE = 0.55
 MIN_OWN = 0.2
 LEAD_LINES = 8
 # Openings of a reason that is about what came before it ("Because ...", "That is why ...",
-# "Why is this the case? Because ..."); "This service uses Redis because ..." stands on its own.
+# "Why is this the case? Because ...", "Doing so will disable all locking ..." below the paragraph
+# that says what is done); "This service uses Redis because ..." stands on its own.
 _REFERS_BACK = re.compile(
-    r"(because|that is (why|because)|this is (why|because)|why is this|therefore|thus|hence)\b",
+    r"(because|that is (why|because)|this is (why|because)|why is this|therefore|thus|hence|"
+    r"(?:by |in )?doing (?:so|this))\b",
     re.I,
 )
 # Words that frame a why-question rather than name its subject ("why is X kept next to Y instead of
