@@ -53,7 +53,8 @@ _WEAK = re.compile(
     r"with this (?:technique|approach|design|scheme|layout|method|structure)|"
     # "..., while avoiding the overhead of an external HTTP call"; "The differences between
     # returning and raising a response are: ..."; "uses services to provide pluggable ...".
-    r"(?:, | while )avoiding|the (?:\w+ )?differences? between|"
+    # ("while" opens its alternative: the group's leading \b fails between ", " and " while".)
+    r"(?:, |while )avoiding|the (?:\w+ )?differences? between|"
     r"\buses? (?:\w+ ){1,3}to (?:provide|allow|enable|support|keep|ensure|isolate|decouple)\b|"
     r"(?:is|are) (?:a |an )?(?:very |particularly )?useful (?:\w+ )?(?:for|to|when)|"
     r"(?:performance|speed) (?:penalty|cost|benefit)|(?:little|less|no|low|extra) (?:\w+ )?overhead|"

@@ -655,3 +655,27 @@ def test_a_user_story_is_a_requirement_not_a_recorded_reason() -> None:
     assert quoted == [
         "The breaker trips per topic because one broken topic must not stop the rest."
     ]
+
+
+def test_while_avoiding_after_a_comma_is_a_reason(tmp_path: Path) -> None:
+    from agent import why
+    from agent.decisions import reason_score
+
+    said = (
+        "This ensures that all of the JSON APIs are also available to plugins, while avoiding the "
+        "overhead of making an external HTTP call to access those APIs."
+    )
+    assert reason_score(said) == 2  # "This ensures" and ", while avoiding"
+    root = _why_repo(
+        tmp_path / "site",
+        {
+            "docs/internals.rst": "Internals\n=========\n\napp.client\n----------\n\n"
+            "Plugins can make internal simulated HTTP requests to the app they run in. "
+            + said
+            + "\n",
+        },
+    )
+    result = why.answer_from_records(
+        build_index(root), "Why do plugins call the APIs through app.client rather than real HTTP?"
+    )
+    assert result is not None and result.from_record and "overhead" in result.answer
