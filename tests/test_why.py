@@ -244,3 +244,53 @@ def test_a_named_setting_ranks_where_its_declaration_documents_it(tmp_path: Path
         assert why.ranked_hits(index, question)[0].chunk.path == "server/index.ts"
     finally:
         declared.DECLARED_BOOST = unboosted
+
+
+def test_a_reason_that_says_the_question_in_one_breath_wins_a_tie(tmp_path: Path) -> None:
+    import subprocess
+
+    from agent.recorded import closeness
+    from agent.retrieval import tokenize
+
+    assert (
+        closeness(
+            tokenize("Services are lazily imported so that ..."), {"servic", "lazili", "import"}
+        )
+        == 1.0
+    )
+    root = tmp_path / "app"
+    (root / "server/services").mkdir(parents=True)
+    (root / "server/services/index.ts").write_text(
+        "/**\n * Services are lazily imported so that only the services being run are loaded\n"
+        " * into memory, because a worker does not need the web service.\n */\n"
+        "const services = { web: () => import('./web') };\n",
+        encoding="utf-8",
+    )
+    env = {
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@example.com",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "HOME": str(tmp_path),
+    }
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "."],
+        [
+            "commit",
+            "-q",
+            "-m",
+            "Reduce memory\n\nEach service process used 300MB because of heavy dependencies:\n\n"
+            "- Load locales through dynamic imports rather than via the locale index\n"
+            "- Load the tracing SDK on demand so that the worker stays small\n"
+            "- Require the storage client lazily",
+        ],
+    ):
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
+    index = build_index(root)
+    question = "Why are services imported lazily?"
+    first = why.ranked_hits(index, question)[0].chunk
+    assert first.path == "server/services/index.ts"
+    result = why.answer_from_records(index, question)
+    assert result is not None and result.answer.startswith("Services are lazily imported")
