@@ -15,6 +15,7 @@ from agent.base.errors import (
     ModelNotConfiguredError,
     UserInputError,
 )
+from agent.declared import boost_declarations
 from agent.draft.answers import BoundedAnswer, Citation, Cite
 from agent.draft.brief import brief_block, build_brief
 from agent.draft.citations import Verifier, support
@@ -130,6 +131,9 @@ def ranked_hits(
     decision-record match."""
     query = question + (f" {at.path}" if at else "")
     hits = rerank_by_title(index.search(query, k, intent=Intent.WHY), question)
+    # A named setting's reason is written where it is declared, not where it is read.
+    names = question_names(question) + re.findall(r"\b\w+_\w+\b", question)
+    hits = boost_declarations(index, hits, names)
     # A recorded reason that covers most of the question puts its own lines first: the decision
     # records, matched on the reasons alone, re-rank the search's hits (bench/why.py --truth). A
     # record whose lines the search did not reach is not added.

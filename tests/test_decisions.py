@@ -589,3 +589,93 @@ def test_a_reason_that_never_names_the_subject_is_quoted_after_the_sentence_that
     assert result.answer.startswith("The framework decides on one template engine: Jinja.")
     assert result.answer.endswith("too large undertaking for a microframework.")
     assert [c.label for c in result.citations] == ["docs/design.rst:7-13"]
+
+
+def test_an_options_benefit_is_quoted_with_the_paragraph_doing_so_refers_to(
+    tmp_path: Path,
+) -> None:
+    from agent import why
+
+    root = _why_repo(
+        tmp_path / "db",
+        {
+            "docs/performance.rst": "Performance\n===========\n\n"
+            "Immutable mode\n--------------\n\n"
+            "If a database file will not change you can tell the server to open it in\n"
+            "*immutable mode*.\n\n"
+            "Doing so will disable all locking and change detection, which can result in\n"
+            "improved query performance.\n",
+        },
+    )
+    # A benefit stated as an outcome is a reason outright, even outside the design docs.
+    [decision] = from_notes(
+        "docs/performance.rst",
+        (root / "docs/performance.rst").read_text(encoding="utf-8"),
+        "rst",
+        False,
+    )
+    assert decision.reasons[0].text.startswith("Doing so will disable all locking")
+    result = why.answer_from_records(
+        build_index(root), "Why would you open a database in immutable mode?"
+    )
+    # "Doing so" says why only with the paragraph that says what is done.
+    assert result is not None and result.from_record
+    assert result.answer.startswith("If a database file will not change")
+    assert result.answer.endswith("improved query performance.")
+    assert [c.label for c in result.citations] == ["docs/performance.rst:7-11"]
+
+
+def test_a_reason_against_one_way_is_quoted_with_what_is_done_instead() -> None:
+    rst = (
+        "Queries\n=======\n\nPagination\n----------\n\n"
+        "Table pagination is designed to be efficient. OFFSET/LIMIT pagination has a\n"
+        "performance penalty on large tables, as each page scans every preceding row.\n\n"
+        "When paginating, the server instead orders rows by their primary key and\n"
+        "filters on the last seen key. For example:\n\n"
+        "Note that we request 101 rows rather than 100. This allows us to detect the last page.\n"
+    )
+    [decision] = from_notes("docs/queries.rst", rst, "rst", False)
+    first = decision.reasons[0]
+    assert first.text.startswith("OFFSET/LIMIT pagination has a performance penalty")
+    assert first.text.endswith("filters on the last seen key.")
+    assert (first.start, first.end) == (7, 11)
+    # A paragraph that says nothing is done instead is not joined.
+    assert decision.reasons[1].text.startswith("Note that we request 101 rows")
+
+
+def test_a_user_story_is_a_requirement_not_a_recorded_reason() -> None:
+    doc = (
+        "# Requirements\n\n## Problem Statement\n\n"
+        "As an **operator running the app**, I would like **failed deliveries to trip the\n"
+        "circuit breaker** so that **I can alert on them**.\n\n"
+        "## Design\n\nThe breaker trips per topic because one broken topic must not stop the rest.\n"
+    )
+    found = from_notes("specs/0034-failed-delivery/requirements.md", doc, "markdown", False)
+    quoted = [p.text for d in found for p in d.reasons]
+    assert quoted == [
+        "The breaker trips per topic because one broken topic must not stop the rest."
+    ]
+
+
+def test_while_avoiding_after_a_comma_is_a_reason(tmp_path: Path) -> None:
+    from agent import why
+    from agent.ingest.decisions import reason_score
+
+    said = (
+        "This ensures that all of the JSON APIs are also available to plugins, while avoiding the "
+        "overhead of making an external HTTP call to access those APIs."
+    )
+    assert reason_score(said) == 2  # "This ensures" and ", while avoiding"
+    root = _why_repo(
+        tmp_path / "site",
+        {
+            "docs/internals.rst": "Internals\n=========\n\napp.client\n----------\n\n"
+            "Plugins can make internal simulated HTTP requests to the app they run in. "
+            + said
+            + "\n",
+        },
+    )
+    result = why.answer_from_records(
+        build_index(root), "Why do plugins call the APIs through app.client rather than real HTTP?"
+    )
+    assert result is not None and result.from_record and "overhead" in result.answer

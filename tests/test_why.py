@@ -188,3 +188,107 @@ def test_review_reply_is_ready_to_paste() -> None:
     )
     assert "Rejected alternatives on record: a queue." in reply
     assert "Not recorded: The repository does not record a reason for this." in reply
+
+
+def test_a_named_setting_ranks_where_its_declaration_documents_it(tmp_path: Path) -> None:
+    from agent import declared
+
+    root = tmp_path / "app"
+    (root / "server").mkdir(parents=True)
+    # The code that reads the setting repeats the question's words; the reason is written where
+    # the setting is declared.
+    (root / "server/index.ts").write_text(
+        "let processCount = env.WEB_CONCURRENCY;\n"
+        "if (!env.QUEUE_REDIS_URL) {\n"
+        '  log("Restricting process count to 1 without QUEUE_REDIS_URL");\n'
+        "  processCount = 1;\n}\n",
+        encoding="utf-8",
+    )
+    (root / "server/env.ts").write_text(
+        "export class Env {\n"
+        "  /**\n"
+        "   * The redis url for scaling the queue service horizontally. If not set\n"
+        "   * then the queue service must run as a single process.\n"
+        "   */\n"
+        "  @IsOptional()\n"
+        "  public QUEUE_REDIS_URL = environment.QUEUE_REDIS_URL;\n\n"
+        "  // the port\n"
+        "  public PORT = environment.PORT;\n}\n",
+        encoding="utf-8",
+    )
+    for n in range(6):  # other code, so that the question's words are not in every file
+        (root / f"server/route{n}.ts").write_text(
+            f"export function route{n}(req: Request) {{\n  return render(req, {n});\n}}\n",
+            encoding="utf-8",
+        )
+    index = build_index(root)
+    question = (
+        "Why is the process count restricted to one when the queue service runs without "
+        "QUEUE_REDIS_URL?"
+    )
+    assert why.ranked_hits(index, question)[0].chunk.path == "server/env.ts"
+    lines = (root / "server/env.ts").read_text(encoding="utf-8").split("\n")
+    assert declared.documented_at(lines, 1, 10, "QUEUE_REDIS_URL")  # past its decorator
+    assert not declared.documented_at(lines, 1, 10, "PORT")  # "the port" documents nothing
+    assert declared.code_names(["Docker", "WAL", "`QUEUE_REDIS_URL`", "GitBackend", "web_app"]) == [
+        "QUEUE_REDIS_URL",
+        "GitBackend",
+        "web_app",
+    ]
+    # Without the boost the code that reads the setting leads.
+    unboosted = declared.DECLARED_BOOST
+    try:
+        declared.DECLARED_BOOST = 1.0
+        assert why.ranked_hits(index, question)[0].chunk.path == "server/index.ts"
+    finally:
+        declared.DECLARED_BOOST = unboosted
+
+
+def test_a_reason_that_says_the_question_in_one_breath_wins_a_tie(tmp_path: Path) -> None:
+    import subprocess
+
+    from agent.draft.recorded import closeness
+    from agent.ingest.retrieval import tokenize
+
+    assert (
+        closeness(
+            tokenize("Services are lazily imported so that ..."), {"servic", "lazili", "import"}
+        )
+        == 1.0
+    )
+    root = tmp_path / "app"
+    (root / "server/services").mkdir(parents=True)
+    (root / "server/services/index.ts").write_text(
+        "/**\n * Services are lazily imported so that only the services being run are loaded\n"
+        " * into memory, because a worker does not need the web service.\n */\n"
+        "const services = { web: () => import('./web') };\n",
+        encoding="utf-8",
+    )
+    env = {
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@example.com",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "HOME": str(tmp_path),
+    }
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "."],
+        [
+            "commit",
+            "-q",
+            "-m",
+            "Reduce memory\n\nEach service process used 300MB because of heavy dependencies:\n\n"
+            "- Load locales through dynamic imports rather than via the locale index\n"
+            "- Load the tracing SDK on demand so that the worker stays small\n"
+            "- Require the storage client lazily",
+        ],
+    ):
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
+    index = build_index(root)
+    question = "Why are services imported lazily?"
+    first = why.ranked_hits(index, question)[0].chunk
+    assert first.path == "server/services/index.ts"
+    result = why.answer_from_records(index, question)
+    assert result is not None and result.answer.startswith("Services are lazily imported")

@@ -21,11 +21,17 @@ from agent.ingest.retrieval import tokenize
 # Chosen on the quality benchmark's dev questions; see bench/why.py --truth.
 MIN_COVERAGE = 0.55
 MIN_OWN = 0.2
+# Between reasons that cover the question alike, the one that says its words together ("Services
+# are lazily imported so that ...") over one whose words are scattered across a commit's list of
+# unrelated changes ("Import date-fns locales ... service process ... Require S3Storage lazily").
+CLOSE = 0.05
 LEAD_LINES = 8
 # Openings of a reason that is about what came before it ("Because ...", "That is why ...",
-# "Why is this the case? Because ..."); "This service uses Redis because ..." stands on its own.
+# "Why is this the case? Because ...", "Doing so will disable all locking ..." below the paragraph
+# that says what is done); "This service uses Redis because ..." stands on its own.
 _REFERS_BACK = re.compile(
-    r"(because|that is (why|because)|this is (why|because)|why is this|therefore|thus|hence)\b",
+    r"(because|that is (why|because)|this is (why|because)|why is this|therefore|thus|hence|"
+    r"(?:by |in )?doing (?:so|this))\b",
     re.I,
 )
 # Words that frame a why-question rather than name its subject ("why is X kept next to Y instead of
@@ -119,7 +125,10 @@ class RecordMatcher:
             if coverage < floor:
                 continue
             place = ranked.index(d.path) / len(ranked) if ranked else 0.0
-            scored.append((coverage + 0.1 * (1 - place) + d.weight / 50, Match(d, p, coverage)))
+            near = CLOSE * closeness(tokenize(p.text), terms & own)
+            scored.append(
+                (coverage + 0.1 * (1 - place) + d.weight / 50 + near, Match(d, p, coverage))
+            )
         scored.sort(key=lambda sm: -sm[0])
         out: list[Match] = []
         seen: set[str] = set()
@@ -131,6 +140,28 @@ class RecordMatcher:
             if len(out) >= k:
                 break
         return out
+
+
+def closeness(tokens: list[str], wanted: set[str]) -> float:
+    """How close together a passage says the question's words: how many of them it holds over
+    the fewest consecutive words that hold them all (1.0: side by side)."""
+    at = [(n, t) for n, t in enumerate(tokens) if t in wanted]
+    need = len({t for _, t in at})
+    if need < 2:
+        return 0.0
+    best = len(tokens)
+    counts: Counter[str] = Counter()
+    have = left = 0
+    for n, t in at:
+        counts[t] += 1
+        have += counts[t] == 1
+        while have == need:
+            best = min(best, n - at[left][0] + 1)
+            first = at[left][1]
+            counts[first] -= 1
+            have -= counts[first] == 0
+            left += 1
+    return need / best
 
 
 def referred_to(index: RepoIndex, d: Decision, p: Passage) -> Passage | None:

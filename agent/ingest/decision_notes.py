@@ -172,13 +172,19 @@ def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decisi
         scored = [(reason_score(" ".join(s.text for s in u)), u) for u in units]
         first_para = units[0] if units else []
         passages = []
-        for score, sentences in scored:
+        for n, (score, sentences) in enumerate(scored):
             if score < threshold:
                 continue
             # The section's first sentence says what was decided; the reason follows it.
             found = reason_passage(sentences, first=1) if sentences is first_para else None
             found = found or reason_passage(sentences)
-            if found is not None and not _touches(found, planted):
+            if found is not None and n + 1 < len(units):
+                found = _with_instead(found, sentences, units[n + 1])
+            if (
+                found is not None
+                and not _touches(found, planted)
+                and not _USER_STORY.match(found.text)
+            ):
                 passages.append(found)
         if not passages:
             continue
@@ -200,6 +206,28 @@ def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decisi
             )
         )
     return out
+
+
+# "As an operator, I would like failures to trip the circuit breaker so that I can alert on them":
+# a user story's "so that" is what someone asks for (a requirement), not why the design is so.
+_USER_STORY = re.compile(
+    r"^[\W_]*as an?[\W_]+[^.]{0,300}?\bI(?: would|'d)? (?:like|want|need)\b", re.IGNORECASE
+)
+# "SQL OFFSET/LIMIT pagination can have a significant performance penalty ..." followed by "When
+# paginating through tables, Datasette instead orders the rows by their primary key ...": a reason
+# against one way answers "why X instead of Y" only with the paragraph that says what is done
+# instead.
+_INSTEAD = re.compile(r"\binstead\b(?! of)|^rather\b", re.IGNORECASE)
+
+
+def _with_instead(found: Passage, sentences: list[Passage], following: list[Passage]) -> Passage:
+    """The reason with the next paragraph's first sentence when that one says what is done
+    instead (and the reason ends its paragraph)."""
+    if not following or found.end < sentences[-1].end or not _INSTEAD.search(following[0].text):
+        return found
+    if len(found.text) + len(following[0].text) > MAX_PASSAGE + 200:
+        return found
+    return Passage(f"{found.text} {following[0].text}", found.start, following[0].end)
 
 
 def _touches(p: Passage, planted: set[int]) -> bool:

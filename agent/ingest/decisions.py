@@ -33,6 +33,9 @@ _STRONG = re.compile(
     + r"|"
     r"(?:is|are|was|were) (?:designed|intended|meant) to|the (?:benefit|advantage|downside|drawback)s?|"
     r"the (?:goal|idea|point) (?:is|was|of)|for (?:\w+ ){0,2}reasons|so as to|"
+    # A benefit stated as an outcome ("disables locking, which can result in improved query
+    # performance") is the reason an option exists, as "the benefit" is.
+    r"results? in (?:improved|better|faster|less|lower|fewer)|"
     # "Since reads are much more common than writes, we cache as much as possible."
     r"(?:^|(?<=[.!?]\s))since (?![\d.v]+\b)(?!(?:then|version|release|python|go|node|last|the (?:last|first))\b)"
     r"[^.;]{5,200}?, (?:we|it|this|they|there|you|the)"
@@ -46,11 +49,12 @@ _WEAK = re.compile(
     # A design's effect on a quality it trades for (measured on design docs that give a reason
     # without "because": "which can result in improved query performance", "with little space
     # overhead", "the risk this poses is mitigated by ...").
-    r"(?:which|this|that) can result in|results? in (?:improved|better|faster|less|lower|fewer)|"
+    r"(?:which|this|that) can result in|"
     r"with this (?:technique|approach|design|scheme|layout|method|structure)|"
     # "..., while avoiding the overhead of an external HTTP call"; "The differences between
     # returning and raising a response are: ..."; "uses services to provide pluggable ...".
-    r"(?:, | while )avoiding|the (?:\w+ )?differences? between|"
+    # ("while" opens its alternative: the group's leading \b fails between ", " and " while".)
+    r"(?:, |while )avoiding|the (?:\w+ )?differences? between|"
     r"\buses? (?:\w+ ){1,3}to (?:provide|allow|enable|support|keep|ensure|isolate|decouple)\b|"
     r"(?:is|are) (?:a |an )?(?:very |particularly )?useful (?:\w+ )?(?:for|to|when)|"
     r"(?:performance|speed) (?:penalty|cost|benefit)|(?:little|less|no|low|extra) (?:\w+ )?overhead|"
