@@ -688,6 +688,8 @@ def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> 
     for unit in plan_units(shipped, set())[:6]:
         evidence = gather_evidence(unit, index, 1200)
         assert evidence and not any(e.path.startswith("docs/templates/") for e in evidence)
+    # Decided once, when the file is indexed.
+    assert index.is_template("docs/templates/overview.md") and not index.is_template("README.md")
     assert looks_like_template("t.md", "\n".join(f"- **F{n}**: [value {n}]" for n in range(6)))
     assert not looks_like_template("retro.md", "\n".join(f"* [Matt] point {n}" for n in range(6)))
     assert not looks_like_template("x.py", 'A = ["one", "two"]\nB = ["three"]\nC = ["four"]')

@@ -415,3 +415,38 @@ def test_schema_check_catches_unportable_keywords() -> None:
             "additionalProperties": False,
         }
     ) == ["$.properties.a.minimum"]
+
+
+def test_one_markdown_block_scanner_for_notes_and_templates() -> None:
+    from agent.ingest.chunking import note_sections
+
+    text = "\n".join(
+        [
+            "# Design",  # 1
+            "<!-- draft notes",
+            "# not a heading: inside a comment",
+            "-->",
+            "```sh",  # 5
+            "# not a heading: inside a fence",
+            "```",
+            "Storage",
+            "=======",
+            "- a list item",  # 10
+            "  # indented inside the item: text, as before",
+            "Why",
+            "---",
+        ]
+    )
+    lines = text.split("\n")
+    kinds = [(b.kind, b.start) for b in md.blocks(lines)]
+    assert ("comment", 1) in kinds and ("fence", 4) in kinds
+    assert [h for h in md.blocks(lines) if h.kind == "heading" and h.start == 2] == []
+    assert note_sections(lines, "markdown") == [
+        (1, 7, "Design"),
+        (8, 11, "Storage"),
+        (12, 13, "Storage > Why"),
+    ]
+    # The template parser reads the same blocks: an unclosed fence names its line.
+    with pytest.raises(TemplateError, match="never closed") as info:
+        parse_template("# T\n\n[x]\n\n~~~\n[y]\n")
+    assert info.value.line == 5

@@ -1,7 +1,9 @@
-"""Line-level Markdown reading shared by the template parser and the renderer.
+"""Markdown reading shared by the note chunker, the template parser and the renderer.
 
-Templates are read line by line rather than through a Markdown AST because rendering must put every
-untouched byte back where it was (the round trip), which AST libraries do not promise.
+Which lines are headings, code fences and HTML comments is decided once, by markdown-it-py (a
+CommonMark parser whose tokens carry line maps), in `blocks`. Everything finer is read line by line
+with the patterns below, because rendering must put every untouched byte back where it was (the
+round trip), which no Markdown AST promises.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TypeVar
+
+from markdown_it import MarkdownIt
 
 # A placeholder is `[text]` not followed by `(` (that would be a link) and not a footnote `[^1]`
 # or a task box `[ ]` / `[x]`.
@@ -28,6 +33,53 @@ PLAIN_LABEL_RE = re.compile(
     r"^[*_]{0,2}(?P<label>[A-Za-z0-9][\w /&'()-]{0,48}?):\s+(?P<rest>(\[|YYYY-MM-DD).*)$"
 )
 NUMBER_RE = re.compile(r"\d+")
+
+
+@dataclass
+class Block:
+    """A heading, code fence or HTML comment: lines [start, end) of the text (0-based)."""
+
+    kind: str  # "heading", "fence" or "comment"
+    start: int
+    end: int
+    level: int = 0  # a heading's level
+    title: str = ""  # a heading's text
+    setext: bool = False  # a heading underlined with === or ---
+    closed: bool = True  # a fence whose closing line is there
+
+
+@cache
+def _parser() -> MarkdownIt:
+    # GitHub's tables: a table row above a `---` line is no setext heading. Only blocks are read
+    # (inline parsing would double the time): a heading's inline token keeps its raw text.
+    return MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
+
+
+def blocks(lines: list[str]) -> list[Block]:
+    """The headings, code fences and HTML comments of a Markdown text, in order (those inside list
+    items and block quotes too; nothing inside a fence or a comment)."""
+    found: list[Block] = []
+    tokens = _parser().parse("\n".join(lines))
+    for n, tok in enumerate(tokens):
+        if tok.map is None:
+            continue
+        start, end = tok.map
+        if tok.type == "heading_open":
+            title = tokens[n + 1].content if n + 1 < len(tokens) else ""
+            setext = tok.markup in ("=", "-")
+            found.append(Block("heading", start, end, int(tok.tag[1]), title.strip(), setext))
+        elif tok.type == "fence":
+            last = lines[end - 1].strip() if end - 1 > start else ""
+            closed = last.startswith(tok.markup) and not last.lstrip(tok.markup[0]).strip()
+            found.append(Block("fence", start, end, closed=closed))
+        elif tok.type == "html_block" and tok.content.lstrip().startswith("<!--"):
+            found.append(Block("comment", start, end))
+    return found
+
+
+def fenced_lines(lines: list[str]) -> set[int]:
+    """The 0-based lines inside code fences, the fence lines included."""
+    return {i for b in blocks(lines) if b.kind == "fence" for i in range(b.start, b.end)}
 
 
 @dataclass
@@ -171,13 +223,12 @@ def looks_like_template(path: str, text: str) -> bool:
     if not path.lower().endswith(_PROSE_SUFFIXES):
         return False
     lines = []
-    fenced = False
-    for line in text.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        elif line.strip():
+    all_lines = text.split("\n")
+    fenced = fenced_lines(all_lines)
+    for i, line in enumerate(all_lines):
+        if line.strip() and not (i in fenced and line.lstrip().startswith(("```", "~~~"))):
             # Brackets in code are code ("[Collection(...)]" in a C# example), not placeholders.
-            lines.append("" if fenced else _CODE_SPAN_RE.sub("", line))
+            lines.append("" if i in fenced else _CODE_SPAN_RE.sub("", line))
     found = [_PLACEHOLDER_RE.findall(line) for line in lines]
     marked = sum(1 for f in found if f)
     distinct = {p for f in found for p in f}

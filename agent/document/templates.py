@@ -115,35 +115,17 @@ class _Parser(BlockReader, GroupReader):
 
     # Which lines are inside fences or comments: headings and lists there are not structure.
     def _classify(self) -> list[str]:
+        """Each line's kind: "fence" and "comment" lines are no structure, "heading" lines start a
+        section (ATX headings at the left margin only: a setext underline is read as a rule, and an
+        indented `#` line is text). A fence that never closes is an error naming its line."""
         kinds = ["text"] * len(self.lines)
-        fence: str | None = None
-        in_comment = False
-        for i, line in enumerate(self.lines):
-            if fence is not None:
-                kinds[i] = "fence"
-                if line.strip().startswith(fence) and not line.strip()[len(fence) :].strip():
-                    fence = None
-                continue
-            if in_comment:
-                kinds[i] = "comment"
-                in_comment = "-->" not in line
-                continue
-            m = md.FENCE_RE.match(line)
-            if m:
-                kinds[i] = "fence"
-                fence = m.group(2)
-                continue
-            if line.lstrip().startswith("<!--"):
-                kinds[i] = "comment"
-                in_comment = "-->" not in line
-                continue
-            if md.HEADING_RE.match(line):
-                kinds[i] = "heading"
-        if fence is not None:
-            start = max(
-                i for i, k in enumerate(kinds) if k == "fence" and md.FENCE_RE.match(self.lines[i])
-            )
-            raise TemplateError(self.path, "code fence is never closed", line=start + 1)
+        for block in md.blocks(self.lines):
+            if block.kind == "fence" and not block.closed:
+                raise TemplateError(self.path, "code fence is never closed", line=block.start + 1)
+            if block.kind in ("fence", "comment"):
+                kinds[block.start : block.end] = [block.kind] * (block.end - block.start)
+            elif not block.setext and md.HEADING_RE.match(self.lines[block.start]):
+                kinds[block.start] = "heading"
         return kinds
 
     def _new_id(self, base: str) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TYPE_CHECKING
 
-from agent.document.markdown import looks_like_template
 from agent.ingest.retrieval import Hit, Intent, pack
 
 if TYPE_CHECKING:
@@ -74,10 +73,5 @@ def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") 
         hits = list(unique.values())
     # A document template names every topic a section asks about, so it outranks real evidence
     # (measured on this repository: the 0.5B model cited templates/ for most fields).
-    templates = {
-        path
-        for path in {h.chunk.path for h in hits}
-        if looks_like_template(path, "\n".join(index.file_lines(path) or []))
-    }
-    hits = [h for h in hits if h.chunk.path not in templates]
+    hits = [h for h in hits if not index.is_template(h.chunk.path)]
     return [Evidence.from_hit(n, h) for n, h in enumerate(pack(hits, budget), start=1)]

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
+from agent.document.markdown import HEADING_RE, blocks
 from agent.ingest.file_kinds import FileKind
 from agent.ingest.repo import RepoFile
 
@@ -156,8 +157,6 @@ def _merge_small(
     return merged
 
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}\s*$")
 
 
@@ -177,19 +176,18 @@ def note_sections(lines: list[str], language: str) -> list[tuple[int, int, str]]
     """(first_line, last_line, header path) per heading section of a Markdown or RST file."""
     heads: list[tuple[int, int, str]] = []  # (line, level, title)
     if language == "markdown":
-        fence = None
-        for i, line in enumerate(lines, start=1):
-            m = _FENCE.match(line)
-            if m:
-                fence = None if fence and m.group(1).startswith(fence[0]) else (fence or m.group(1))
+        for b in blocks(lines):
+            if b.kind != "heading" or not b.title:
                 continue
-            if fence is None:
-                h = _MD_HEADING.match(line)
-                if h:
-                    heads.append((i, len(h.group(1)), h.group(2).strip()))
-                elif i > 1 and _SETEXT.match(line) and _setext_title(lines[i - 2], line):
-                    # "Title\n=====" (zoekt's doc/design.md is written this way).
-                    heads.append((i - 1, 1 if line.lstrip()[0] == "=" else 2, lines[i - 2].strip()))
+            if not b.setext:
+                if HEADING_RE.match(lines[b.start]):  # at the left margin, not in a list item
+                    heads.append((b.start + 1, b.level, b.title))
+                continue
+            # "Title\n=====" (zoekt's doc/design.md is written this way); a `---` under a short
+            # line or a list item reads as a rule. The title is the line above the underline.
+            title, underline = lines[b.end - 2], lines[b.end - 1]
+            if _SETEXT.match(underline) and _setext_title(title, underline):
+                heads.append((b.end - 1, b.level, title.strip()))
     else:
         order: list[str] = []
         for i in range(1, len(lines)):

@@ -144,12 +144,15 @@ def _units(paras: list[_Para]) -> list[list[Passage]]:
     return units
 
 
-def from_notes(path: str, text: str, language: str, is_adr: bool) -> list[Decision]:
-    """The decisions a Markdown/RST notes file records: an ADR as one record, prose per section."""
+def from_notes(
+    path: str, text: str, language: str, is_adr: bool, *, template: bool | None = None
+) -> list[Decision]:
+    """The decisions a Markdown/RST notes file records: an ADR as one record, prose per section
+    (`template`: whether the file is a document template, when the caller already knows)."""
     if NOT_DESIGN.search(path) or language not in ("markdown", "rst", "text"):
         return []
-    if looks_like_template(path, text):  # what a document should say, not a decision
-        return []
+    if template if template is not None else looks_like_template(path, text):
+        return []  # what a document should say, not a decision
     lines = text.split("\n")
     if lines and lines[0].strip() == "---":  # YAML front matter: metadata, not prose or a title
         close = next((n for n in range(1, min(len(lines), 60)) if lines[n].strip() == "---"), 0)

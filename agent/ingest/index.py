@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.base import tokens
+from agent.document.markdown import looks_like_template
 from agent.document.markers import GENERATION_RE
 from agent.ingest import decision_notes, history
 from agent.ingest import decisions as decisionlib
@@ -50,6 +51,9 @@ class FileRecord:
     kind: str
     decisions: list[Decision] = field(default_factory=list)  # reasons the file records
     model: FileModel | None = None  # symbols, interfaces, tables, integrations (code files)
+    # A document template ([placeholders] on most lines) says what a document should hold, not
+    # what this repository does: never evidence, never a decision (decided once, here).
+    template: bool = False
 
 
 @dataclass
@@ -128,6 +132,11 @@ class RepoIndex:
     def paths(self) -> set[str]:
         """Paths of every indexed (readable) file."""
         return {p for p, r in self.records.items() if r.skip is None}
+
+    def is_template(self, path: str) -> bool:
+        """Whether the file is a document template (never evidence)."""
+        rec = self.records.get(path)
+        return rec is not None and rec.template
 
     def file_lines(self, path: str) -> list[str] | None:
         """The file's current lines, secrets redacted (as the model saw them); None if unknown."""
@@ -289,8 +298,9 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
             # its structure is unknown (counted in `docagent map`).
             model = FileModel(skipped=f"model extraction failed ({type(exc).__name__})")
     recorded: list[Decision] = []
-    if f.kind is FileKind.NOTES:
-        recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr)
+    template = looks_like_template(f.path, text)  # any prose file: notes, but also a .txt in config
+    if f.kind is FileKind.NOTES and not template:
+        recorded = decision_notes.from_notes(f.path, text, f.language, f.is_adr, template=False)
     elif f.kind in (FileKind.CODE, FileKind.CONFIG):
         recorded = decisionlib.from_comments(f.path, text, f.language)
     return FileRecord(
@@ -306,6 +316,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         f.kind.value,
         recorded,
         model,
+        template,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from agent.base.config import home
 from agent.ingest.repomodel.symbols import GRAMMAR_PACKAGES
 
-_SHAPE = 5  # bump when what is stored changes shape
+_SHAPE = 6  # bump when what is stored changes shape
 
 
 def _extraction_digest() -> str:
