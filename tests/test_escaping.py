@@ -17,7 +17,8 @@ from agent.base import escape
 from agent.document.markers import CLOSE, OPEN_RE, find_markers
 from agent.document.templates import parse_template
 from agent.draft.answers import Citation, FieldResult
-from agent.draft.report import render_draft, review_markdown
+from agent.draft.report import render_draft
+from agent.draft.review import review_markdown
 
 MD = MarkdownIt("commonmark").enable("table")
 

@@ -546,7 +546,7 @@ def test_output_problems_are_found_before_the_first_model_call(
         raise PermissionError(13, "Permission denied")
 
     # Root ignores permission bits, so the refused write is simulated where the check makes it.
-    monkeypatch.setattr("agent.draft.run.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("agent.draft.outputs.tempfile.mkstemp", refuse)
     line = run(str(tmp_path / "ro" / "DOC.md"))
     assert f"cannot write in {tmp_path} (Permission denied)" in line
     assert server.requests == []
@@ -816,7 +816,7 @@ def test_a_group_cut_after_complete_items_keeps_them_flagged_cut_off(
 
 def test_the_summary_counts_each_field_once(repo: Path, tmp_path: Path) -> None:
     from agent.draft.answers import FieldResult
-    from agent.draft.run import summarize
+    from agent.draft.report import summarize
 
     def result(fid: str, **kw: Any) -> FieldResult:
         return FieldResult(id=fid, label=fid, section="s", kind="text", **kw)

@@ -15,11 +15,15 @@ import contextlib
 import glob
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.base.errors import OutputError
+from agent.base.errors import (
+    OutputError,
+    OutputPathError,
+)
 from agent.document.markers import (
     Damage,
     FoundMarkers,
@@ -33,7 +37,8 @@ from agent.document.markers import (
 from agent.document.merge import Unplaced, keep_human_text
 from agent.document.templates import Template
 from agent.draft.answers import FieldResult
-from agent.draft.report import field_counts, render_draft, review_markdown
+from agent.draft.report import field_counts, render_draft
+from agent.draft.review import review_markdown
 
 # How often the document may change under a run before it gives up rather than overwrite.
 WRITE_ATTEMPTS = 3
@@ -355,3 +360,38 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True  # it exists but belongs to someone else
     return True
+
+
+def check_output(output: Path) -> None:
+    """Fail before any model call when the draft could not be written: the output or one of its
+    companion files is a directory, a file stands where a folder should be, or the folder it would
+    be written to cannot be written. Nothing is created here."""
+    try:
+        str(output).encode("utf-8")
+    except UnicodeEncodeError:
+        raise OutputPathError(
+            f"-o {output!r}: the path is not valid UTF-8.", hint="Choose an output path in UTF-8."
+        ) from None
+    for path in (output, *companion_paths(output).values()):
+        if path.is_dir():
+            raise OutputPathError(
+                f"-o {output}: {path} is a directory.",
+                hint=f"Give a file path, e.g. -o {output / 'ARCHITECTURE.md'}.",
+            )
+    folder = output.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputPathError(
+            f"-o {output}: {folder} is a file, not a folder.", hint="Choose another output path."
+        )
+    try:
+        # os.access says yes to root and ignores read-only mounts: only a real write is sure.
+        handle, probe = tempfile.mkstemp(prefix=".docagent-write-check-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(
+            f"-o {output}: cannot write in {folder} ({exc.strerror or exc}).",
+            hint="Choose a writable folder with -o, or fix its permissions.",
+        ) from None

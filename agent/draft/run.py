@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import signal
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ from agent.base.errors import (
     AllCallsFailedError,
     BudgetExceededError,
     ModelNotConfiguredError,
-    OutputPathError,
     UserInputError,
 )
 from agent.document.templates import Template, load_template
@@ -39,13 +36,14 @@ from agent.draft.messages import (
 )
 from agent.draft.outputs import (
     Existing,
+    check_output,
     companion_paths,
     read_existing,
     remove_stale_temps,
     write_draft,
 )
 from agent.draft.plan import Unit, plan_units, unknown_selectors
-from agent.draft.report import field_counts, link_base
+from agent.draft.report import link_base, summarize
 from agent.draft.results import (
     failed_results,
     not_found,
@@ -287,65 +285,6 @@ def _interrupt_deferred() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if received:
         raise KeyboardInterrupt
-
-
-def summarize(
-    results: dict[str, FieldResult],
-    kept: Collection[str],
-    client: ModelClient | None,
-    seconds: float,
-    calls_planned: int,
-) -> dict[str, Any]:
-    """Counts (see report.field_counts), tokens, cost and time for the end-of-run summary."""
-    usage = client.usage if client else None
-    # The tokens the endpoint reported, at its price (None when the price is not known).
-    cost = client.cost(usage.prompt_tokens, usage.completion_tokens) if client and usage else None
-    return {
-        **field_counts(results, kept),
-        "calls_planned": calls_planned,
-        "model_calls": usage.calls if usage else 0,
-        "cache_hits": usage.cache_hits if usage else 0,
-        "prompt_tokens": usage.prompt_tokens if usage else 0,
-        "completion_tokens": usage.completion_tokens if usage else 0,
-        "model_seconds": round(usage.model_seconds, 2) if usage else 0.0,
-        "cost_usd": None if cost is None else round(cost, 6),
-        "seconds": round(seconds, 2),
-    }
-
-
-def check_output(output: Path) -> None:
-    """Fail before any model call when the draft could not be written: the output or one of its
-    companion files is a directory, a file stands where a folder should be, or the folder it would
-    be written to cannot be written. Nothing is created here."""
-    try:
-        str(output).encode("utf-8")
-    except UnicodeEncodeError:
-        raise OutputPathError(
-            f"-o {output!r}: the path is not valid UTF-8.", hint="Choose an output path in UTF-8."
-        ) from None
-    for path in (output, *companion_paths(output).values()):
-        if path.is_dir():
-            raise OutputPathError(
-                f"-o {output}: {path} is a directory.",
-                hint=f"Give a file path, e.g. -o {output / 'ARCHITECTURE.md'}.",
-            )
-    folder = output.absolute().parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise OutputPathError(
-            f"-o {output}: {folder} is a file, not a folder.", hint="Choose another output path."
-        )
-    try:
-        # os.access says yes to root and ignores read-only mounts: only a real write is sure.
-        handle, probe = tempfile.mkstemp(prefix=".docagent-write-check-", dir=folder)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise OutputPathError(
-            f"-o {output}: cannot write in {folder} ({exc.strerror or exc}).",
-            hint="Choose a writable folder with -o, or fix its permissions.",
-        ) from None
 
 
 def _check_sections(template: Template, selectors: list[str]) -> None:
