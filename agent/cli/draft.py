@@ -13,7 +13,15 @@ from rich.markup import escape
 
 from agent.base.errors import AllCallsFailedError, UserInputError
 from agent.cli.app import app, at_least, friendly, timeout_option, utf8_path
-from agent.cli.output import err, out, print_human_text_notes, print_plan, print_updates, progress
+from agent.cli.output import (
+    err,
+    out,
+    print_check,
+    print_human_text_notes,
+    print_plan,
+    print_updates,
+    progress,
+)
 from agent.llm import costs
 
 
@@ -208,28 +216,7 @@ def check_command(
         for line in github_annotations(report):
             sys.stdout.write(line + "\n")
     else:
-        for f in report.fields:
-            if f.state == "fresh":
-                continue
-            who = "" if f.owner == "docagent" else f"  [bold]({f.owner})[/]"
-            out.print(f"[bold]{f.state}[/] {escape(f.label)}  [dim]line {f.line}[/]{who}")
-            for name in f.missing:
-                out.print(f"    `{escape(name)}` is no longer in the repository")
-            said: set[str] = set()
-            for c in f.citations:
-                if c.state == "stale" and c.why in said:
-                    continue
-                said.add(c.why)
-                if c.state == "moved" and c.moved_to:
-                    out.print(
-                        f"    {escape(c.citation.label)} -> lines {c.moved_to[0]}-{c.moved_to[1]}"
-                    )
-                elif c.state == "stale":
-                    out.print(f"    {escape(c.why)}")
-                    for line in c.diff.split("\n")[2:12] if c.diff else []:
-                        out.print(f"      {escape(line)}", markup=True)
-        counts = ", ".join(f"{n} {state}" for state, n in report.counts().items())
-        out.print(f"{len(report.fields)} drafted fields: {counts}")
+        print_check(report)
     if report.stale:
         raise typer.Exit(1)
 
@@ -281,21 +268,7 @@ def why_command(
         found = {q: why.gather(idx, q, location) for q in asked}
         if as_json:
             data = [
-                {
-                    "question": q,
-                    "evidence": [
-                        {
-                            "id": e.id,
-                            "path": e.path,
-                            "start_line": e.start_line,
-                            "end_line": e.end_line,
-                            "kind": e.kind,
-                            "text": e.text,
-                        }
-                        for e in ev
-                    ],
-                }
-                for q, ev in found.items()
+                {"question": q, "evidence": [e.to_json() for e in ev]} for q, ev in found.items()
             ]
             sys.stdout.write(json.dumps(data, indent=2) + "\n")
             return

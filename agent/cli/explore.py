@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from agent.base.errors import UserInputError
 from agent.cli.app import app, at_least, friendly, utf8_path
-from agent.cli.output import out
+from agent.cli.output import out, print_index
 from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE
 from agent.ingest.retrieval import Intent
 
@@ -41,79 +40,14 @@ def index_command(
     utf8_path("REPO", repo)
     at_least("--max-file-size", max_file_size, 1)
     idx = build_index(repo, max_file_size=max_file_size)
-    s = idx.stats
     redacted = [{"path": where, "line": r.line, "kind": r.kind} for where, r in idx.redactions()]
     if as_json:
-        data = {
-            "root": str(idx.root),
-            "files_by_kind": dict(s.files_by_kind),
-            "lines_by_language": dict(s.lines_by_language),
-            "files_by_language": dict(s.files_by_language),
-            "skipped": dict(s.skipped),
-            "chunks": s.chunks,
-            "tokens": s.tokens,
-            "facts": s.facts,
-            "commits": s.commits,
-            "decisions": dict(s.decisions),
-            "model": repomap.counts(idx.model),
-            "redactions": s.redactions,
-            "files_read": s.read_files,
-            "files_reused": s.reused_files,
-            "seconds": round(s.seconds, 3),
-            "cache": s.cache_dir,
-        }
+        data = {"root": str(idx.root), **idx.stats.to_json(), "model": repomap.counts(idx.model)}
         if show_redactions:
             data["redacted"] = redacted
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-    files = Table("kind", "files", title=f"Files in {escape(str(idx.root))}")
-    for kind, n in s.files_by_kind.most_common():
-        files.add_row(kind, str(n))
-    out.print(files)
-    langs = Table("language", "files", "lines")
-    for lang, lines in s.lines_by_language.most_common():
-        langs.add_row(lang, str(s.files_by_language[lang]), f"{lines:,}")
-    out.print(langs)
-    if s.skipped:
-        skipped = Table("skipped because", "files", "for example")
-        for reason, n in s.skipped.most_common():
-            skipped.add_row(
-                escape(reason), str(n), escape(", ".join(s.skipped_examples.get(reason, [])[:3]))
-            )
-        out.print(skipped)
-    out.print(
-        f"{s.chunks:,} chunks, {s.tokens:,} tokens, {s.facts} facts, {s.commits} commits, "
-        f"{s.redactions} secrets redacted; read {s.read_files} files, reused {s.reused_files} "
-        f"from cache; {s.seconds:.2f}s"
-    )
-    recorded = ", ".join(f"{n} {kind}" for kind, n in s.decisions.most_common()) or "none"
-    out.print(f"Recorded decisions (docagent decisions): {recorded}")
-    shape = repomap.counts(idx.model)
-    parsed = ", ".join(f"{n} {lang}" for lang, n in shape["parsed_files"].items()) or "none"
-    ways = ", ".join(f"{n} {k}" for k, n in shape["interfaces"].items()) or "no interfaces"
-    if shape["by_language"]:
-        langs = Table("language", "files", "definitions", "interfaces", "tables")
-        for lang, c in shape["by_language"].items():
-            found = ", ".join(f"{n} {k}" for k, n in c.items() if k not in ("symbols", "tables"))
-            langs.add_row(
-                lang,
-                str(shape["parsed_files"].get(lang, 0)),
-                f"{c.get('symbols', 0):,}",
-                found or "—",
-                str(c.get("tables", 0)),
-            )
-        out.print(langs)
-    out.print(
-        f"Repository model (docagent map): {shape['symbols']:,} definitions in files parsed "
-        f"({parsed}); {ways}; {shape['tables']} tables; {shape['seconds']:.2f}s"
-    )
-    if show_redactions and redacted:
-        listing = Table("redacted at", "kind", title="Secrets redacted (values never shown)")
-        for r in redacted:
-            listing.add_row(escape(f"{r['path']}:{r['line']}"), str(r["kind"]))
-        out.print(listing)
-    elif show_redactions:
-        out.print("No secrets redacted.")
+    print_index(idx, repomap.counts(idx.model), redacted if show_redactions else None)
 
 
 @app.command("map")
@@ -244,23 +178,7 @@ def search_command(
     idx = build_index(repo)
     hits = idx.search(query, k, intent=intent)
     if as_json:
-        data = [
-            {
-                "rank": h.rank + 1,
-                "score": round(h.score, 4),
-                "citation": h.chunk.citation,
-                "path": h.chunk.path,
-                "start_line": h.chunk.start_line,
-                "end_line": h.chunk.end_line,
-                "kind": h.chunk.kind,
-                "adr": h.chunk.is_adr,
-                "header_path": h.chunk.header_path,
-                "tokens": h.chunk.tokens,
-                "text": h.chunk.text,
-            }
-            for h in hits
-        ]
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(json.dumps([h.to_json() for h in hits], indent=2) + "\n")
         return
     if not hits:
         out.print("No evidence matches that query.")

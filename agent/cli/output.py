@@ -1,5 +1,6 @@
-"""What the command line prints: the consoles, the template tree, a draft's plan and progress, and
-the notes a run leaves about a human's text. The commands in agent.cli decide; this module shows."""
+"""What the command line prints: the consoles, the template tree, a draft's plan and progress, the
+notes a run leaves about a human's text, the index figures and a check's findings. The commands in
+agent.cli decide; this module shows (JSON comes from the result types' own to_json())."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from agent.document.templates import FieldKind, Group, Section
 from agent.llm import costs
 
 if TYPE_CHECKING:
+    from agent.draft.check import CheckReport
     from agent.draft.run import DraftEvent, PlannedCall
+    from agent.ingest.index import RepoIndex
     from agent.llm.client import ModelClient
     from agent.llm.settings import ModelSettings
 
@@ -160,3 +163,85 @@ def progress(client: ModelClient) -> Iterator[Callable[[DraftEvent], None]]:
             # A failed or interrupted run ends with its one-line error, not a half-filled bar.
             bar.live.transient = True
             raise
+
+
+def print_index(
+    idx: RepoIndex, shape: dict[str, Any], redacted: list[dict[str, Any]] | None
+) -> None:
+    """`docagent index`: files by kind and language, what was skipped and why, the repository
+    model's counts per language, and (when asked) where secrets were redacted."""
+    s = idx.stats
+    files = Table("kind", "files", title=f"Files in {escape(str(idx.root))}")
+    for kind, n in s.files_by_kind.most_common():
+        files.add_row(kind, str(n))
+    out.print(files)
+    langs = Table("language", "files", "lines")
+    for lang, lines in s.lines_by_language.most_common():
+        langs.add_row(lang, str(s.files_by_language[lang]), f"{lines:,}")
+    out.print(langs)
+    if s.skipped:
+        skipped = Table("skipped because", "files", "for example")
+        for reason, n in s.skipped.most_common():
+            skipped.add_row(
+                escape(reason), str(n), escape(", ".join(s.skipped_examples.get(reason, [])[:3]))
+            )
+        out.print(skipped)
+    out.print(
+        f"{s.chunks:,} chunks, {s.tokens:,} tokens, {s.facts} facts, {s.commits} commits, "
+        f"{s.redactions} secrets redacted; read {s.read_files} files, reused {s.reused_files} "
+        f"from cache; {s.seconds:.2f}s"
+    )
+    recorded = ", ".join(f"{n} {kind}" for kind, n in s.decisions.most_common()) or "none"
+    out.print(f"Recorded decisions (docagent decisions): {recorded}")
+    parsed = ", ".join(f"{n} {lang}" for lang, n in shape["parsed_files"].items()) or "none"
+    ways = ", ".join(f"{n} {k}" for k, n in shape["interfaces"].items()) or "no interfaces"
+    if shape["by_language"]:
+        langs = Table("language", "files", "definitions", "interfaces", "tables")
+        for lang, c in shape["by_language"].items():
+            found = ", ".join(f"{n} {k}" for k, n in c.items() if k not in ("symbols", "tables"))
+            langs.add_row(
+                lang,
+                str(shape["parsed_files"].get(lang, 0)),
+                f"{c.get('symbols', 0):,}",
+                found or "—",
+                str(c.get("tables", 0)),
+            )
+        out.print(langs)
+    out.print(
+        f"Repository model (docagent map): {shape['symbols']:,} definitions in files parsed "
+        f"({parsed}); {ways}; {shape['tables']} tables; {shape['seconds']:.2f}s"
+    )
+    if redacted:
+        listing = Table("redacted at", "kind", title="Secrets redacted (values never shown)")
+        for r in redacted:
+            listing.add_row(escape(f"{r['path']}:{r['line']}"), str(r["kind"]))
+        out.print(listing)
+    elif redacted is not None:
+        out.print("No secrets redacted.")
+
+
+def print_check(report: CheckReport) -> None:
+    """`docagent check`: each field that is not fresh, its moved or stale citations with the diff
+    of what changed, and the counts."""
+    for f in report.fields:
+        if f.state == "fresh":
+            continue
+        who = "" if f.owner == "docagent" else f"  [bold]({f.owner})[/]"
+        out.print(f"[bold]{f.state}[/] {escape(f.label)}  [dim]line {f.line}[/]{who}")
+        for name in f.missing:
+            out.print(f"    `{escape(name)}` is no longer in the repository")
+        said: set[str] = set()
+        for c in f.citations:
+            if c.state == "stale" and c.why in said:
+                continue
+            said.add(c.why)
+            if c.state == "moved" and c.moved_to:
+                out.print(
+                    f"    {escape(c.citation.label)} -> lines {c.moved_to[0]}-{c.moved_to[1]}"
+                )
+            elif c.state == "stale":
+                out.print(f"    {escape(c.why)}")
+                for line in c.diff.split("\n")[2:12] if c.diff else []:
+                    out.print(f"      {escape(line)}", markup=True)
+    counts = ", ".join(f"{n} {state}" for state, n in report.counts().items())
+    out.print(f"{len(report.fields)} drafted fields: {counts}")

@@ -152,23 +152,7 @@ def log_command(
 
     if as_json:
         data = {
-            "calls": [
-                {
-                    "id": c.id,
-                    "time": _when(c.ts, iso=True),
-                    "endpoint": c.endpoint,
-                    "model": c.model,
-                    "purpose": c.purpose,
-                    "prompt_tokens": c.prompt_tokens,
-                    "completion_tokens": c.completion_tokens,
-                    "latency_ms": round(c.latency_ms, 1),
-                    "cache_hit": c.cache_hit,
-                    "finish_reason": c.finish_reason,
-                    "error": c.error,
-                    "cost_usd": cost(c),
-                }
-                for c in calls
-            ],
+            "calls": [c.to_json(cost(c)) for c in calls],
             "totals": {
                 "calls": total.calls,
                 "cache_hits": total.cache_hits,
@@ -211,9 +195,8 @@ def log_command(
     out.print(f"Log: {escape(str(log.path))}")
 
 
-def _when(ts: float, *, iso: bool = False) -> str:
-    stamp = time.localtime(ts)
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z" if iso else "%Y-%m-%d %H:%M:%S", stamp)
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 @app.command("mcp")

@@ -28,6 +28,17 @@ class Evidence:
     text: str
     tokens: int
 
+    def to_json(self) -> dict[str, object]:
+        """One item as `docagent why --evidence-only --json` prints it."""
+        return {
+            "id": self.id,
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "kind": self.kind,
+            "text": self.text,
+        }
+
     @classmethod
     def from_hit(cls, n: int, hit: Hit) -> Evidence:
         """The n-th evidence item of a prompt, from a retrieved chunk (an ADR says so)."""

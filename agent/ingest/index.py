@@ -76,6 +76,25 @@ class IndexStats:
     seconds: float = 0.0
     cache_dir: str = ""
 
+    def to_json(self) -> dict[str, object]:
+        """The figures as `docagent index --json` prints them."""
+        return {
+            "files_by_kind": dict(self.files_by_kind),
+            "lines_by_language": dict(self.lines_by_language),
+            "files_by_language": dict(self.files_by_language),
+            "skipped": dict(self.skipped),
+            "chunks": self.chunks,
+            "tokens": self.tokens,
+            "facts": self.facts,
+            "commits": self.commits,
+            "decisions": dict(self.decisions),
+            "redactions": self.redactions,
+            "files_read": self.read_files,
+            "files_reused": self.reused_files,
+            "seconds": round(self.seconds, 3),
+            "cache": self.cache_dir,
+        }
+
 
 class RepoIndex:
     """Everything docagent knows about a repository before asking a model."""

@@ -180,6 +180,23 @@ class Hit:
     score: float
     rank: int
 
+    def to_json(self) -> dict[str, object]:
+        """One result as `docagent search --json` prints it."""
+        c = self.chunk
+        return {
+            "rank": self.rank + 1,
+            "score": round(self.score, 4),
+            "citation": c.citation,
+            "path": c.path,
+            "start_line": c.start_line,
+            "end_line": c.end_line,
+            "kind": c.kind,
+            "adr": c.is_adr,
+            "header_path": c.header_path,
+            "tokens": c.tokens,
+            "text": c.text,
+        }
+
 
 class Retriever:
     """BM25 over chunk tokens, re-weighted by evidence kind and query intent."""

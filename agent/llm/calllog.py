@@ -79,6 +79,23 @@ class LoggedCall:
     purpose: str | None
     finish_reason: str | None
 
+    def to_json(self, cost_usd: float | None) -> dict[str, object]:
+        """One call as `docagent log --json` prints it (its cost at today's price, if known)."""
+        return {
+            "id": self.id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.ts)),
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "purpose": self.purpose,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_ms": round(self.latency_ms, 1),
+            "cache_hit": self.cache_hit,
+            "finish_reason": self.finish_reason,
+            "error": self.error,
+            "cost_usd": cost_usd,
+        }
+
 
 @dataclass
 class LogTotal:
