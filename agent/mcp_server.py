@@ -56,14 +56,14 @@ class Session:
 
     def why(self, question: str, at: str | None = None) -> dict[str, Any]:
         """Answer a why-question (a recorded decision first, the model otherwise)."""
-        from agent import why
+        from agent import why, why_evidence
 
         index = self.index()
-        location = why.Location.parse(at) if at else None
+        location = why_evidence.Location.parse(at) if at else None
         # One search and one evidence list: the model (started only now) sees the same evidence
         # the record match looked at.
-        hits = why.ranked_hits(index, question, location)
-        evidence = why.gather(index, question, location, hits=hits)
+        hits = why_evidence.ranked_hits(index, question, location)
+        evidence = why_evidence.gather(index, question, location, hits=hits)
         result = why.answer_without_model(index, question, location, evidence, hits)
         if result is None:
             result = why.ask_model(index, question, self.client(), location, evidence)
@@ -71,12 +71,12 @@ class Session:
 
     def evidence(self, question: str, at: str | None = None) -> list[dict[str, Any]]:
         """The evidence a why-answer would rest on, best first."""
-        from agent import why
+        from agent import why_evidence
 
-        location = why.Location.parse(at) if at else None
+        location = why_evidence.Location.parse(at) if at else None
         return [
             {"id": e.id, "cited": e.header.split(" ")[1], "kind": e.kind, "text": e.text}
-            for e in why.gather(self.index(), question, location)
+            for e in why_evidence.gather(self.index(), question, location)
         ]
 
     def search(self, query: str, k: int = 8) -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ def cited_text(index: object, c: object) -> str:
 def truth_run(args: argparse.Namespace) -> None:
     """Retrieval and answer accuracy on the quality benchmark's documented reasons."""
     sys.path.insert(0, str(HERE.parent))
-    from agent import why
+    from agent import why, why_evidence
     from agent.ingest.index import build_index
     from agent.llm.client import ModelClient
     from agent.llm.settings import resolve_settings
@@ -97,7 +97,7 @@ def truth_run(args: argparse.Namespace) -> None:
         index = build_index(work_copy(t, args.repos_dir, out, "asis"))
         for r in t.rationale:
             path = parse_at(r.at)[0]
-            ranked = [e.path for e in why.gather(index, r.why, budget=10**9, k=8)]
+            ranked = [e.path for e in why_evidence.gather(index, r.why, budget=10**9, k=8)]
             totals["questions"] += 1
             totals["recall@1"] += path in ranked[:1]
             totals["recall@8"] += path in ranked[:8]

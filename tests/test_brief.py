@@ -133,7 +133,7 @@ def test_map_prints_the_brief(tmp_path: Path) -> None:
 def test_why_prompts_carry_the_brief_only_for_a_model_that_can_use_it(tmp_path: Path) -> None:
     import json
 
-    from agent import why
+    from agent import why, why_evidence
     from tests.fake_llm import completion, fake, sequence
 
     index = build_index(fixture_repo.build(tmp_path / "repo"))
@@ -153,7 +153,7 @@ def test_why_prompts_carry_the_brief_only_for_a_model_that_can_use_it(tmp_path: 
         handler, seen = sequence(httpx_response(completion(reply)))
         client, _ = fake(handler, base_url=base_url)
         question = "Why is the stock table keyed by sku?"
-        why.ask_model(index, question, client, None, why.gather(index, question))
+        why.ask_model(index, question, client, None, why_evidence.gather(index, question))
         sent[name] = json.loads(seen[0].content)["messages"][0]["content"]
     assert brief in sent["remote"]
     assert sent["remote"].index(brief) < sent["remote"].index("Evidence:")

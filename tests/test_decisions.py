@@ -358,7 +358,7 @@ def test_a_reason_that_refers_back_quotes_the_sentence_it_refers_to() -> None:
 def test_a_recorded_reason_that_covers_the_question_leads_the_evidence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent import why
+    from agent import why_evidence
 
     files = {
         "docs/design.md": (
@@ -373,11 +373,14 @@ def test_a_recorded_reason_that_covers_the_question_leads_the_evidence(
         (tmp_path / rel).write_text(text, encoding="utf-8")
     index = build_index(tmp_path)
     question = "Why are uploaded files kept in S3 rather than on local disk?"
-    first = why.ranked_hits(index, question)[0].chunk
+    first = why_evidence.ranked_hits(index, question)[0].chunk
     assert (first.path, first.start_line <= 7 <= first.end_line) == ("docs/design.md", True)
     # Without the records as a retrieval source, the file that repeats the words wins.
-    monkeypatch.setattr(why, "RECORD_FIRST", 2.0)
-    assert why.ranked_hits(index, question)[0].chunk.path == "docs/uploaded-files-s3-local-disk.md"
+    monkeypatch.setattr(why_evidence, "RECORD_FIRST", 2.0)
+    assert (
+        why_evidence.ranked_hits(index, question)[0].chunk.path
+        == "docs/uploaded-files-s3-local-disk.md"
+    )
 
 
 def test_temporal_since_is_no_reason_and_adrs_without_reasons_are_all_listed(

@@ -11,7 +11,7 @@ from typing import Any
 import openai
 import pytest
 
-from agent import why
+from agent import why, why_evidence
 from agent.draft.run import DraftOptions, run_draft
 from agent.ingest.index import build_index
 from agent.ingest.injection import addressed_lines, addresses_model
@@ -190,7 +190,7 @@ def test_lines_that_address_the_model() -> None:
 
 
 def _retry_evidence(index: Any, question: str) -> tuple[list[Any], Any, int]:
-    evidence = why.gather(index, question)
+    evidence = why_evidence.gather(index, question)
     decision = "The importer retries each feed"
     adr = next(e for e in evidence if e.kind == "ADR" and decision in e.text)
     n = next(i for i, t in enumerate(adr.text.split("\n")) if t.startswith(decision))
@@ -226,7 +226,7 @@ def test_why_never_documents_a_reason_planted_for_the_model(repo: Path) -> None:
     plant(repo)
     index = build_index(repo)
     question = "Why is the architecture style what it is?"
-    evidence = why.gather(index, question)
+    evidence = why_evidence.gather(index, question)
     adr = next(e for e in evidence if e.path == "docs/adr/0003-documentation.md")
     line = next(adr.start_line + i for i, t in enumerate(adr.text.split("\n")) if PLANTED in t)
     reply = why.WhyAnswer(

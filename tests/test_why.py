@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent import why
+from agent import why, why_evidence
 from agent.base.errors import UserInputError
 from agent.cli import app
 from agent.ingest.index import build_index
@@ -44,8 +44,8 @@ def test_documented_reason_from_an_adr(model_base_url: str, repo: Path) -> None:
 @pytest.mark.vcr
 def test_at_lines_pulls_in_the_commit_behind_them(model_base_url: str, repo: Path) -> None:
     index = build_index(repo)
-    at = why.Location.parse(retry_lines(repo))
-    evidence = why.gather(index, "Why do we sleep between attempts here?", at)
+    at = why_evidence.Location.parse(retry_lines(repo))
+    evidence = why_evidence.gather(index, "Why do we sleep between attempts here?", at)
     assert evidence[0].kind == "history"
     assert "Retry supplier feeds with exponential backoff" in evidence[0].text
     with recorded_client(model_base_url) as client:
@@ -80,7 +80,7 @@ def test_question_about_something_absent_is_not_answered_with_invention(repo: Pa
 
 def test_settle_never_keeps_an_unverifiable_reason(repo: Path) -> None:
     index = build_index(repo)
-    evidence = why.gather(index, "Why SQLite rather than PostgreSQL?")
+    evidence = why_evidence.gather(index, "Why SQLite rather than PostgreSQL?")
     adr = next(
         e
         for e in evidence
@@ -153,7 +153,7 @@ def test_evidence_only_and_question_files(repo: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["why", "--repo", str(repo), "--at", "src/x.py:9-2", "Why?"])
     assert bad.exit_code == 2 and "line range is empty" in bad.output
     with pytest.raises(UserInputError):
-        why.Location.parse("no-line-number")
+        why_evidence.Location.parse("no-line-number")
 
 
 def test_review_reply_is_ready_to_paste() -> None:
@@ -219,7 +219,7 @@ def test_a_named_setting_ranks_where_its_declaration_documents_it(tmp_path: Path
         "Why is the process count restricted to one when the queue service runs without "
         "QUEUE_REDIS_URL?"
     )
-    assert why.ranked_hits(index, question)[0].chunk.path == "server/env.ts"
+    assert why_evidence.ranked_hits(index, question)[0].chunk.path == "server/env.ts"
     lines = (root / "server/env.ts").read_text(encoding="utf-8").split("\n")
     assert declared.documented_at(lines, 1, 10, "QUEUE_REDIS_URL")  # past its decorator
     assert not declared.documented_at(lines, 1, 10, "PORT")  # "the port" documents nothing
@@ -232,7 +232,7 @@ def test_a_named_setting_ranks_where_its_declaration_documents_it(tmp_path: Path
     unboosted = declared.DECLARED_BOOST
     try:
         declared.DECLARED_BOOST = 1.0
-        assert why.ranked_hits(index, question)[0].chunk.path == "server/index.ts"
+        assert why_evidence.ranked_hits(index, question)[0].chunk.path == "server/index.ts"
     finally:
         declared.DECLARED_BOOST = unboosted
 
@@ -281,7 +281,7 @@ def test_a_reason_that_says_the_question_in_one_breath_wins_a_tie(tmp_path: Path
         subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
     index = build_index(root)
     question = "Why are services imported lazily?"
-    first = why.ranked_hits(index, question)[0].chunk
+    first = why_evidence.ranked_hits(index, question)[0].chunk
     assert first.path == "server/services/index.ts"
     result = why.answer_from_records(index, question)
     assert result is not None and result.answer.startswith("Services are lazily imported")

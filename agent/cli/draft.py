@@ -249,7 +249,7 @@ def why_command(
     timeout: Annotated[float | None, timeout_option()] = None,
 ) -> None:
     """Answer "why" questions from the repository's ADRs, docs, code and commit history."""
-    from agent import why
+    from agent import why, why_evidence
     from agent.ingest.index import build_index
     from agent.llm.client import ModelClient
     from agent.llm.settings import resolve_settings
@@ -262,10 +262,10 @@ def why_command(
         raise UserInputError(
             "Ask a question, or pass --questions FILE.", hint='docagent why "Why does X retry?"'
         )
-    location = why.Location.parse(at) if at else None
+    location = why_evidence.Location.parse(at) if at else None
     idx = build_index(repo)
     if evidence_only:
-        found = {q: why.gather(idx, q, location) for q in asked}
+        found = {q: why_evidence.gather(idx, q, location) for q in asked}
         if as_json:
             data = [
                 {"question": q, "evidence": [e.to_json() for e in ev]} for q, ev in found.items()
