@@ -15,6 +15,7 @@ from agent.document.templates import FieldKind, Template, TemplateField
 from agent.draft import structural
 from agent.draft.component_links import component_link
 from agent.draft.decomposition import decomposition_items, is_decomposition
+from agent.draft.env_table import env_rows
 from agent.draft.layout import directory_structure
 from agent.draft.migrations import migration_history
 from agent.draft.rationale import (
@@ -387,51 +388,8 @@ def _structural(f: TemplateField, trail: str, index: RepoIndex, topic: str) -> S
 
 
 def _env_table(f: TemplateField, facts: list[Fact], index: RepoIndex) -> StaticAnswer | None:
-    env = [x for x in facts if x.kind == "env-var"]
-    if not env:
+    found = env_rows(f.column_keys, facts, index)
+    if found is None:
         return None
-    by_name: dict[str, list[Fact]] = {}
-    for fact in env:
-        by_name.setdefault(fact.name, []).append(fact)
-    rows = []
-    cited: list[Fact] = []
-    for name, found in sorted(by_name.items()):
-        code = [x for x in found if "example env file" not in x.detail]
-        example = next((x for x in found if "example env file" in x.detail), None)
-        required = any(re.search(r"environ\[|ENV\[|env::var\(", x.detail) for x in code)
-        default = ""
-        for x in code:
-            # Through a helper (agent/ingest/env_wrappers.py) only its `default=` is the default; the
-            # other arguments are the helper's (`coercer=int`).
-            pattern = (
-                r"\bdefault\s*=\s*([^,)]+)"
-                if x.detail.startswith("via ")
-                else rf"{re.escape(name)}[\"']\s*,\s*([^)]+)\)"
-            )
-            m = re.search(pattern, x.detail)
-            if m:
-                default = m.group(1).strip()
-                break
-        first = (code or found)[0]
-        cited.append(first)
-        example_value = ""
-        if example is not None:
-            line = (index.file_lines(example.path) or [""] * example.line)[example.line - 1]
-            example_value = line.split("=", 1)[1].strip() if "=" in line else ""
-        where = (
-            ", ".join(sorted({f"{x.path}:{x.line}" for x in code})[:3])
-            or f"{first.path}:{first.line}"
-        )
-        row = {
-            "variable": f"`{name}`",
-            "required": "✓" if required else ("✗" if code else "?"),
-            "default": f"`{default}`" if default else "—",
-            "description": f"Read at {where}",
-            "example": f"`{example_value}`" if example_value else "—",
-        }
-        rows.append(
-            {k: row.get(k, "") for k in f.column_keys}
-            if set(f.column_keys) == set(row)
-            else {k: v for k, v in zip(f.column_keys, row.values(), strict=False)}
-        )
+    rows, cited = found
     return StaticAnswer("", "answered", facts=cited, rows=rows)
