@@ -34,6 +34,7 @@ from agent.llm.json_schema import strict_json_schema
 from agent.llm.ledger import Accept, Ledger
 from agent.llm.local_model import EmbeddedServer
 from agent.llm.preflight import Preflight
+from agent.llm.profile import first_mode, needs_preflight
 from agent.llm.request import (
     FALLBACK,
     REASK,
@@ -73,17 +74,12 @@ class ModelClient(Preflight):
         self._sleep = sleep or self._cancellable_sleep
         # The embedded server, started on first use (or given: a test's stand-in that can die).
         self._server: EmbeddedServer | None = server
-        self._mode = settings.mode
-        if self._mode is StructuredMode.AUTO:
-            if settings.embedded:
-                self._mode = StructuredMode.JSON_OBJECT
-            elif not settings.base_url:
-                self._mode = StructuredMode.JSON_SCHEMA
+        self._mode = first_mode(settings)
         self._gate = threading.Semaphore(settings.max_concurrency)
         self._mode_lock = threading.Lock()
         self._budget = TokenBudget(settings.token_budget, self.usage)
         self._check_lock = threading.Lock()
-        self._checked = not settings.preflight or settings.embedded
+        self._checked = not needs_preflight(settings)
         self._check_error: EndpointCheckError | None = None
 
     def __enter__(self) -> ModelClient:

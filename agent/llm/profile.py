@@ -2,9 +2,10 @@
 prompt carries and whether the model writes its values or points at lines. Drafting and `why` ask
 the profile; they never look at model names or URLs themselves.
 
-Concurrency comes from the settings (one call at a time on a local server), the structured-output
-mode is settled by the client at run time (it falls back when an endpoint rejects a mode), and
-prices come from agent/llm/costs.py.
+The structured-output mode a client starts in and whether it checks the endpoint first are decided
+here too (`first_mode`, `needs_preflight`); the client settles the mode at run time from there (it
+falls back when an endpoint rejects one). Concurrency comes from the settings (one call at a time
+on a local server), and prices from agent/llm/costs.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from agent.base.errors import UserInputError
 from agent.llm.local_model import EMBEDDED_MODELS
-from agent.llm.settings import ModelSettings
+from agent.llm.settings import ModelSettings, StructuredMode
 
 STYLES = ("write", "extract")
 # Measured on the 0.5B model: with more evidence it answers from the first item only, and every
@@ -73,3 +74,20 @@ def resolve_style(style: str | None, model: str | None) -> str:
         return style
     spec = EMBEDDED_MODELS.get(model or "")
     return "extract" if spec is not None and spec.extractive else "write"
+
+
+def first_mode(settings: ModelSettings) -> StructuredMode:
+    """The structured-output mode to start in: as configured; for AUTO, json_object on the embedded
+    llama.cpp server (its grammar takes the schema), json_schema on OpenAI itself, and AUTO (found
+    by the preflight) on any other endpoint."""
+    if settings.mode is not StructuredMode.AUTO:
+        return settings.mode
+    if settings.embedded:
+        return StructuredMode.JSON_OBJECT
+    return StructuredMode.JSON_SCHEMA if not settings.base_url else StructuredMode.AUTO
+
+
+def needs_preflight(settings: ModelSettings) -> bool:
+    """Whether the client checks the endpoint with one tiny call before the first paid one (the
+    embedded server is docagent's own: it is checked when it starts)."""
+    return settings.preflight and not settings.embedded
