@@ -665,3 +665,50 @@ def test_index_counts_definitions_interfaces_and_tables_per_language(tmp_path: P
     )
     result = runner.invoke(app, ["index", str(_repo(tmp_path / "cli", MESSAGING))])
     assert result.exit_code == 0 and "definitions" in result.output and "2 queue" in result.output
+
+
+def test_the_code_shows_where_it_deploys_stores_and_migrates(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "pub"\ndependencies = ["click"]\n',
+        "pub/cloud.py": "from subprocess import check_call\n\n\ndef publish(image):\n"
+        '    check_call(f"gcloud builds submit --tag {image}", shell=True)\n'
+        '    check_call(f"gcloud run deploy --image {image}", shell=True)\n',
+        "pub/paas.py": "from subprocess import call\n\n\ndef publish(name):\n"
+        '    call(["heroku", "plugins"])\n    call(["heroku", "apps:create", name])\n',
+        "pub/db.py": "from sqlite_utils import Database, Migrations\n\nmigrations = Migrations('pub')\n",
+        # Tests and examples are not the project's own code.
+        "tests/test_deploy.py": 'CMD = "fly deploy"\n',
+    }
+    model, root = _model(tmp_path, files)
+    found = {(f.kind, f.name): (f.path, f.line, f.detail) for f in model.facts}
+    cloudrun = ("cloud", "Google Cloud Run (the code runs its deploy command)")
+    assert found[cloudrun] == (
+        "pub/cloud.py",
+        _line(root, "pub/cloud.py", "run deploy"),
+        "inferred",
+    )
+    heroku = ("cloud", "Heroku (the code runs its deploy command)")
+    assert found[heroku][:2] == ("pub/paas.py", _line(root, "pub/paas.py", "apps:create"))
+    assert not any("Fly.io" in name for _, name in found)
+    assert found[("migrations", "sqlite-utils Migrations")][:2] == ("pub/db.py", 1)
+    # No storage signal here; a memory-mapped index file is one, a git library is another.
+    assert not any(kind == "storage" for kind, _ in found)
+    go = {
+        "go.mod": "module example.com/idx\n\ngo 1.22\n",
+        "shard/file.go": 'package shard\n\nimport "syscall"\n\n'
+        "func open(fd int, n int) ([]byte, error) {\n"
+        "\treturn syscall.Mmap(fd, 0, n, syscall.PROT_READ, syscall.MAP_SHARED)\n}\n",
+    }
+    model, root = _model(tmp_path / "go", go)
+    [storage] = [f for f in model.facts if f.kind == "storage"]
+    assert storage.name == "Files on local disk, memory-mapped (mmap)"
+    assert (storage.path, storage.line) == ("shard/file.go", 6)
+    rust = {
+        "Cargo.toml": '[package]\nname = "vcs"\nedition = "2021"\n\n[dependencies]\n'
+        'gix = { version = "0.66", default-features = false }\n',
+        "src/lib.rs": "pub fn open() {}\n",
+    }
+    model, _ = _model(tmp_path / "rust", rust)
+    [storage] = [f for f in model.facts if f.kind == "storage"]
+    assert storage.name == "Git repositories, through gitoxide (gix)"
+    assert (storage.path, storage.line) == ("Cargo.toml", 6)

@@ -92,7 +92,7 @@ def _render_range(
             for k, slot in enumerate(f.slots):
                 if has:
                     value = answers[f.id]
-                    text = value if isinstance(value, RawInline) else _text_value(str(value), f)
+                    text = value if isinstance(value, RawInline) else text_value(str(value), f)
                     text = text if k == 0 else ""
                     slots.setdefault(slot.line, []).append((slot, text, True))
                 elif marker and k == len(f.slots) - 1:
@@ -162,7 +162,7 @@ def _apply_slots(line: str, slots: list[tuple[Slot, str, bool]]) -> str:
     return line
 
 
-def _text_value(value: str, f: TemplateField) -> str:
+def text_value(value: str, f: TemplateField) -> str:
     value = value.strip()
     if f.single_line:
         return " ".join(value.split())

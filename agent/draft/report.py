@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.base import escape
 from agent.document.markers import Marker, wrap_block, wrap_inline
-from agent.document.render import RawInline, RawMarkdown, _text_value, render
+from agent.document.render import RawInline, RawMarkdown, render, text_value
 from agent.document.templates import FieldKind, Group, Template, TemplateField
 from agent.draft.answers import Citation, FieldResult
 from agent.llm.client import ModelClient
@@ -88,7 +88,7 @@ def render_draft(
             # A heading holds the value alone: links and flags there would garble titles and anchors
             # (its evidence is still in the review report and the JSON).
             text = _text_of(result, link_base) if not f.single_line else _plain_value(result)
-            return RawInline(wrap_inline(f.id, _text_value(text, f)))
+            return RawInline(wrap_inline(f.id, text_value(text, f)))
         lines = _block_lines(f, result, template, link_base)
         indent = f.continuation if f.kind is FieldKind.LIST else ""
         return RawMarkdown("\n".join(wrap_block(f.id, lines, indent)))

@@ -19,6 +19,7 @@ from agent.ingest.facts import Fact
 from agent.ingest.repomodel.integrations import Integration, sdk_name
 from agent.ingest.repomodel.interfaces import Interface
 from agent.ingest.repomodel.model import RepoModel, is_auxiliary
+from agent.ingest.repomodel.stack_signals import signals
 
 if TYPE_CHECKING:
     from agent.ingest.index import RepoIndex
@@ -113,7 +114,8 @@ def fallbacks(shape: Shape) -> list[Fact]:
         out += _no_orm(shape)
     if not kinds["documentation"]:
         out += _documentation(shape)
-    out += _storage_and_cloud(shape)
+    stored = _storage_and_cloud(shape)
+    out += stored + signals(shape, taken={f.kind for f in stored})
     out += _monitoring(shape)
     out += _relational(shape)
     out += _type_checking(shape)
