@@ -712,3 +712,15 @@ def test_the_code_shows_where_it_deploys_stores_and_migrates(tmp_path: Path) -> 
     [storage] = [f for f in model.facts if f.kind == "storage"]
     assert storage.name == "Git repositories, through gitoxide (gix)"
     assert (storage.path, storage.line) == ("Cargo.toml", 6)
+
+
+def test_a_workspace_member_inherits_its_rust_edition_from_the_root() -> None:
+    from agent.ingest.manifests import manifest_facts
+
+    root = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nedition = "2024"\n'
+    member = '[package]\nname = "cli"\nedition = { workspace = true }\n'
+    assert [
+        (f.value, f.line) for f in manifest_facts("Cargo.toml", root) if f.kind == "runtime"
+    ] == [("2024", 5)]
+    # A table is no edition: nothing is stated rather than "{'workspace': True}".
+    assert [f for f in manifest_facts("cli/Cargo.toml", member) if f.kind == "runtime"] == []

@@ -247,15 +247,19 @@ def _cargo(path: str, text: str) -> list[Fact]:
         for dep, spec in (data.get(section) or {}).items():
             ver = spec if isinstance(spec, str) else str(spec.get("version", ""))
             facts += _dependency(dep, ver, path, line_of(text, f"{dep} ="), section)
-    edition = data.get("package", {}).get("edition")
-    if edition:
-        facts.append(
-            Fact(
-                kind="runtime",
-                name="Rust edition",
-                value=str(edition),
-                path=path,
-                line=line_of(text, "edition"),
+    # A member inherits with `edition = { workspace = true }`: the workspace root's
+    # [workspace.package] states it (a table is no edition).
+    for table in (data.get("package") or {}, (data.get("workspace") or {}).get("package") or {}):
+        edition = table.get("edition")
+        if isinstance(edition, str) and edition:
+            facts.append(
+                Fact(
+                    kind="runtime",
+                    name="Rust edition",
+                    value=edition,
+                    path=path,
+                    line=line_of(text, "edition"),
+                )
             )
-        )
+            break
     return facts
