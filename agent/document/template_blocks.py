@@ -215,7 +215,7 @@ class BlockReader:
             start=start,
             end=end,
             placeholders=self._count(start, end),
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )
 
     def _code(self, i: int, close: int, scope: Scope, out: Section, context: str | None) -> None:

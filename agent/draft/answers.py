@@ -169,7 +169,7 @@ def _envelope_model(
         "clamp": field_validator("confidence")(classmethod(_clamp)),
         **(extra_validators or {}),
     }
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         name,
         __base__=BoundedAnswer,
         __validators__=validators,
@@ -256,7 +256,7 @@ def table_answer(field: TemplateField) -> type[BaseModel]:
         key: (str, Field(description=col, json_schema_extra=bounded(ITEM_CHARS)))
         for key, col in zip(field.column_keys, field.columns, strict=True)
     }
-    row = create_model(f"{_camel(field.key)}Row", __base__=BoundedAnswer, **columns)  # type: ignore[call-overload]
+    row = create_model(f"{_camel(field.key)}Row", __base__=BoundedAnswer, **columns)
 
     def few_rows(cls: type[BaseModel], value: list[Any]) -> list[Any]:
         return _bounded(value, MAX_ROWS)
@@ -271,7 +271,7 @@ def table_answer(field: TemplateField) -> type[BaseModel]:
                     json_schema_extra=at_most(MAX_ROWS),
                 ),
             )
-        },  # type: ignore[valid-type]
+        },
         {"few_rows": field_validator("rows")(classmethod(few_rows))},
     )
 
@@ -311,7 +311,7 @@ def group_answer(group: Group, fields: list[TemplateField]) -> type[BaseModel]:
         description=f"One item per {group.label.lower()} the evidence supports; [] if none.",
         json_schema_extra=at_most(GRAMMAR_ITEMS),
     )
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         f"{_camel(group.key)}Group",
         __base__=BoundedAnswer,
         __validators__=validators,

@@ -35,7 +35,7 @@ def unit_model(unit: Unit, extract: bool = False) -> type[BaseModel]:
         else:
             props[key] = (answer_type(member, extract), Field(description=describe(member)))
     name = "".join(w.capitalize() for w in unit.sections[0].key.split("_")) or "Section"
-    return create_model(f"{name}Answers", __base__=_UnitResult, **props)  # type: ignore[call-overload, no-any-return]
+    return create_model(f"{name}Answers", __base__=_UnitResult, **props)
 
 
 def field_lines(unit: Unit, extract: bool = False) -> str:
