@@ -389,7 +389,16 @@ def test_partial_json_says_which_member_the_cut_came_inside() -> None:
     assert partial_members('{"a": "done"') == ({"a": "done"}, set())
     assert partial_members('{"a": 0.8 ') == ({"a": 0.8}, set())
     # A number cut inside is dropped: `0.` may have been 0.8.
-    assert partial_members('{"a": 0.') == ({}, {"a"})
+    assert partial_members('{"a": 0.') == ({}, set())
+    # A reply that breaks JSON midway keeps what came before the break.
+    broken = '{"a": {"items": ["x"]}, "b": {"items": ["C:\\path", "y'
+    assert partial_members(broken) == ({"a": {"items": ["x"]}, "b": {"items": []}}, {"b"})
+    # A key with escapes is read whole; a second object after a complete one is ignored.
+    assert partial_members('{"a\\"b": {"items": ["x", "y')[1] == {'a"b'}
+    assert partial_members('{"a": {"items": ["x"]}}\n{"a": {"items": ["x", "z') == (
+        {"a": {"items": ["x"]}},
+        set(),
+    )
 
 
 def test_truncated_error_carries_the_partial_answer() -> None:

@@ -676,8 +676,11 @@ def test_the_code_shows_where_it_deploys_stores_and_migrates(tmp_path: Path) -> 
         "pub/paas.py": "from subprocess import call\n\n\ndef publish(name):\n"
         '    call(["heroku", "plugins"])\n    call(["heroku", "apps:create", name])\n',
         "pub/db.py": "from sqlite_utils import Database, Migrations\n\nmigrations = Migrations('pub')\n",
-        # Tests and examples are not the project's own code.
+        # Tests and examples are not the project's own code; prose in code deploys nothing.
         "tests/test_deploy.py": 'CMD = "fly deploy"\n',
+        "pub/notes.py": 'def publish():\n    """Run `fly deploy` by hand."""\n\n\n'
+        "# compiled on the fly deploy-time, then mmap.mmap'd\n"
+        "from .migrations import Migrations\nfrom pub.models import Migration\n",
     }
     model, root = _model(tmp_path, files)
     found = {(f.kind, f.name): (f.path, f.line, f.detail) for f in model.facts}
@@ -690,6 +693,7 @@ def test_the_code_shows_where_it_deploys_stores_and_migrates(tmp_path: Path) -> 
     heroku = ("cloud", "Heroku (the code runs its deploy command)")
     assert found[heroku][:2] == ("pub/paas.py", _line(root, "pub/paas.py", "apps:create"))
     assert not any("Fly.io" in name for _, name in found)
+    assert [name for kind, name in found if kind == "migrations"] == ["sqlite-utils Migrations"]
     assert found[("migrations", "sqlite-utils Migrations")][:2] == ("pub/db.py", 1)
     # No storage signal here; a memory-mapped index file is one, a git library is another.
     assert not any(kind == "storage" for kind, _ in found)
@@ -705,7 +709,7 @@ def test_the_code_shows_where_it_deploys_stores_and_migrates(tmp_path: Path) -> 
     assert (storage.path, storage.line) == ("shard/file.go", 6)
     rust = {
         "Cargo.toml": '[package]\nname = "vcs"\nedition = "2021"\n\n[dependencies]\n'
-        'gix = { version = "0.66", default-features = false }\n',
+        'gix = { version = "0.66", default-features = false }\n\n[dev-dependencies]\ngit2 = "0.19"\n',
         "src/lib.rs": "pub fn open() {}\n",
     }
     model, _ = _model(tmp_path / "rust", rust)
@@ -724,3 +728,13 @@ def test_a_workspace_member_inherits_its_rust_edition_from_the_root() -> None:
     ] == [("2024", 5)]
     # A table is no edition: nothing is stated rather than "{'workspace': True}".
     assert [f for f in manifest_facts("cli/Cargo.toml", member) if f.kind == "runtime"] == []
+
+
+def test_a_git_library_used_only_by_tests_is_no_storage(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "tool"\nedition = "2021"\n\n[dev-dependencies]\n'
+        'git2 = "0.19"\n',
+        "src/lib.rs": "pub fn run() {}\n",
+    }
+    model, _ = _model(tmp_path, files)
+    assert [f for f in model.facts if f.kind == "storage"] == []

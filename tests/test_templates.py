@@ -446,6 +446,13 @@ def test_one_markdown_block_scanner_for_notes_and_templates() -> None:
         (8, 11, "Storage"),
         (12, 13, "Storage > Why"),
     ]
+    # A heading right below raw HTML is one to the writer (CommonMark would run the HTML on); a
+    # fence in a block quote closes in the quote.
+    quoted = '<div align="center">\n# [Project name]\n</div>\n\n> ```json\n> {"id": 1}\n> ```'
+    assert [(b.kind, b.start, b.closed) for b in md.blocks(quoted.split("\n"))] == [
+        ("heading", 1, True),
+        ("fence", 4, True),
+    ]
     # The template parser reads the same blocks: an unclosed fence names its line.
     with pytest.raises(TemplateError, match="never closed") as info:
         parse_template("# T\n\n[x]\n\n~~~\n[y]\n")

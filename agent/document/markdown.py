@@ -59,7 +59,8 @@ def blocks(lines: list[str]) -> list[Block]:
     """The headings, code fences and HTML comments of a Markdown text, in order (those inside list
     items and block quotes too; nothing inside a fence or a comment)."""
     found: list[Block] = []
-    tokens = _parser().parse("\n".join(lines))
+    # markdown-it also breaks lines at a lone "\r": blanked here, so its line map stays ours.
+    tokens = _parser().parse("\n".join(line.replace("\r", " ") for line in lines))
     for n, tok in enumerate(tokens):
         if tok.map is None:
             continue
@@ -69,11 +70,19 @@ def blocks(lines: list[str]) -> list[Block]:
             setext = tok.markup in ("=", "-")
             found.append(Block("heading", start, end, int(tok.tag[1]), title.strip(), setext))
         elif tok.type == "fence":
-            last = lines[end - 1].strip() if end - 1 > start else ""
+            # The closing line, without the indentation or `>` of a list item or block quote.
+            last = lines[end - 1].lstrip(" \t>") if end - 1 > start else ""
             closed = last.startswith(tok.markup) and not last.lstrip(tok.markup[0]).strip()
             found.append(Block("fence", start, end, closed=closed))
         elif tok.type == "html_block" and tok.content.lstrip().startswith("<!--"):
             found.append(Block("comment", start, end))
+        elif tok.type == "html_block":
+            # CommonMark runs raw HTML on to the next blank line, taking a heading written right
+            # below `<div align="center">` with it; such a heading is one to the writer.
+            for i in range(start, end):
+                m = HEADING_RE.match(lines[i])
+                if m and m.group(2):
+                    found.append(Block("heading", i, i + 1, len(m.group(1)), m.group(2).strip()))
     return found
 
 

@@ -51,7 +51,7 @@ def _extraction_digest() -> str:
     for name in modules:
         digest.update((agent_dir / name).read_bytes())
     # A new grammar or SQL parser reads files differently: cached models must not survive it.
-    for package in (*GRAMMAR_PACKAGES, "tree-sitter", "sqlglot"):
+    for package in (*GRAMMAR_PACKAGES, "tree-sitter", "sqlglot", "markdown-it-py"):
         try:
             digest.update(f"{package}={metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:

@@ -38,16 +38,41 @@ def partial_members(text: str) -> tuple[dict[str, Any], set[str]]:
     start = text.find("{")
     if start < 0:
         return {}, set()
-    escaped, open_key = _scan(text[start:])
-    try:
-        # pydantic_core keeps complete members and the complete part of containers cut inside; it
-        # drops a string cut inside (with its key), as a half-written value must not be kept.
-        value = pydantic_core.from_json(escaped, allow_partial=True)
-    except ValueError:
-        return {}, set()
-    if not isinstance(value, dict):
-        return {}, set()
-    return value, ({open_key} if open_key is not None else set())
+    text = text[start:]
+    for _ in range(_MAX_REPAIRS):
+        escaped, open_key = _scan(text)
+        try:
+            # pydantic_core keeps complete members and the complete part of containers cut
+            # inside; it drops a string cut inside (with its key): a half-written value is no value.
+            value = pydantic_core.from_json(escaped, allow_partial=True)
+        except ValueError as exc:
+            # A reply that breaks JSON midway (`"C:\path"`, `None`) keeps what came before the
+            # break, read as if it were cut there.
+            at = _error_offset(escaped, str(exc))
+            if at is None or at <= 0:
+                return {}, set()
+            text = escaped[:at]
+            continue
+        if not isinstance(value, dict):
+            return {}, set()
+        return value, ({open_key} if open_key is not None and open_key in value else set())
+    return {}, set()
+
+
+_MAX_REPAIRS = 4
+_ERROR_AT = re.compile(r"line (\d+) column (\d+)")
+
+
+def _error_offset(text: str, message: str) -> int | None:
+    """Where in `text` a JSON error message says the error is (its line and column, 1-based)."""
+    m = _ERROR_AT.search(message)
+    if m is None:
+        return None
+    line, column = int(m.group(1)), int(m.group(2))
+    lines = text.split("\n")
+    if line > len(lines):
+        return None
+    return sum(len(x) + 1 for x in lines[: line - 1]) + max(column - 1, 0)
 
 
 def _scan(text: str) -> tuple[str, str | None]:
@@ -70,10 +95,15 @@ def _scan(text: str) -> tuple[str, str | None]:
                 in_string = False
                 value_closed = depth == 1 and key is None
                 if key is not None:
-                    last_key = json.loads('"' + "".join(key) + '"', strict=False)
+                    try:
+                        last_key = json.loads('"' + "".join(key) + '"', strict=False)
+                    except ValueError:
+                        last_key = "".join(key)
                     key = None
-            elif key is not None:
-                key.append(ch)
+                out.append(ch)
+                continue
+            if key is not None:
+                key.append(ch)  # escapes too: json.loads decodes the whole key
             out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch)
             continue
         if depth == 1 and ch.isspace():
@@ -89,7 +119,8 @@ def _scan(text: str) -> tuple[str, str | None]:
                 continue
         if ch == '"':
             in_string = True
-            key = [] if depth == 1 and expecting_key else None
+            # A string after a finished value starts the next member, comma or not.
+            key = [] if depth == 1 and (expecting_key or value_closed) else None
             expecting_key = False
         elif ch in "{[":
             depth += 1
@@ -97,6 +128,9 @@ def _scan(text: str) -> tuple[str, str | None]:
         elif ch in "}]":
             depth -= 1
             value_closed = depth == 1
+            if depth == 0:
+                out.append(ch)
+                break  # the object is complete: what follows it is no part of it
         out.append(ch)
     # Cut inside the last member's value: inside a container it holds, in a scalar (a number or
     # literal may have lost characters), or before the value began.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from agent.ingest.facts import Fact
@@ -26,16 +27,13 @@ _DEPLOY = (
     (re.compile(r"gcloud\s+app\s+deploy\b"), "Google App Engine"),
     (re.compile(r"gcloud\s+functions\s+deploy\b"), "Google Cloud Functions"),
     (
-        re.compile(r"\bheroku\s+(?:container:push|container:release|builds:create|create)\b"),
-        "Heroku",
-    ),
-    (
         re.compile(
-            r"[\"']heroku[\"']\s*,\s*[\"'](?:container:push|builds:create|apps:create|create)[\"']"
+            r"\bheroku[\"']?\s*,?\s*[\"']?(?:container:push|container:release|builds:create|"
+            r"apps:create)\b"
         ),
         "Heroku",
     ),
-    (re.compile(r"\b(?:flyctl|fly)\s+deploy\b"), "Fly.io"),
+    (re.compile(r"(?<![\w-])(?:flyctl|fly)\s+deploy(?![\w-])"), "Fly.io"),
     (re.compile(r"\bvercel\s+(?:deploy|--prod)\b"), "Vercel"),
     (re.compile(r"\baz\s+webapp\s+(?:up|create|deploy)\b"), "Azure App Service"),
 )
@@ -53,8 +51,12 @@ _GIT_LIBRARIES = {
     "dulwich": "Dulwich",
     "pygit2": "libgit2 (pygit2)",
 }
-# A migration API imported by name (`from sqlite_utils import Migrations`).
-_PY_MIGRATIONS = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+[^#\n]*\bMigrations?\b")
+# A migration API imported by name from a library (`from sqlite_utils import Migrations`).
+_PY_MIGRATIONS = re.compile(r"^\s*from\s+(\w[\w.]*)\s+import\s+[^#\n]*\bMigrations\b")
+# A comment line (Python, shell, C-like, SQL, Lua).
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--)")
+# Dependencies that do not ship with the program: tests, docs, optional extras, indirect ones.
+_NOT_SHIPPED = re.compile(r"^(?:dev|group:|extra:|indirect|peer|build)", re.IGNORECASE)
 
 
 def signals(shape: Shape, taken: set[str]) -> list[Fact]:
@@ -79,19 +81,28 @@ def _inferred(kind: str, name: str, path: str, line: int) -> Fact:
 
 
 def _code_lines(shape: Shape, quick: re.Pattern[str]) -> Iterator[tuple[str, int, str]]:
-    """(path, line, text) of the project's own code lines a pattern may match, chunk by chunk."""
+    """(path, line, text) of the project's own code lines a pattern may match, chunk by chunk;
+    comments and docstrings left out (a docstring that says "run `fly deploy`" deploys nothing)."""
     for chunk in shape.index.chunks:
         if chunk.kind != "code" or is_auxiliary(chunk.path) or not quick.search(chunk.text):
             continue
+        in_docstring = False
         for n, line in enumerate(chunk.text.split("\n"), start=chunk.start_line):
-            yield chunk.path, n, line
+            quotes = line.count('"""') + line.count("'''")
+            if in_docstring or (quotes and line.lstrip().startswith(('"""', "'''"))):
+                in_docstring = (in_docstring + quotes) % 2 == 1
+                continue
+            if not _COMMENT.match(line):
+                yield chunk.path, n, line
 
 
 def _deploy_targets(shape: Shape) -> list[Fact]:
     found: dict[str, tuple[str, int]] = {}
     for path, n, line in _code_lines(shape, _DEPLOY_ANY):
         for pattern, platform in _DEPLOY:
-            if platform not in found and pattern.search(line):
+            m = pattern.search(line)
+            # The command is a string the code runs: a quote opens before it on its line.
+            if platform not in found and m and re.search(r"[\"'`]", line[: m.start() + 1]):
                 found[platform] = (path, n)
     return [
         _inferred("cloud", f"{platform} (the code runs its deploy command)", path, n)
@@ -109,7 +120,7 @@ def _memory_mapped(shape: Shape) -> Fact | None:
 def _git_repositories(shape: Shape) -> Fact | None:
     for fact in shape.own("dependency"):
         library = _GIT_LIBRARIES.get(fact.name)
-        if library is not None:
+        if library is not None and not _NOT_SHIPPED.match(fact.detail):
             return _inferred(
                 "storage", f"Git repositories, through {library}", fact.path, fact.line
             )
@@ -117,9 +128,15 @@ def _git_repositories(shape: Shape) -> Fact | None:
 
 
 def _migration_api(shape: Shape) -> list[Fact]:
-    for path, n, line in _code_lines(shape, re.compile(r"\bMigrations?\b")):
+    own = {PurePosixPath(p).parts[0] for p in shape.index.records} | {
+        PurePosixPath(p).parts[1]
+        for p in shape.index.records
+        if p.startswith("src/") and "/" in p[4:]
+    }
+    for path, n, line in _code_lines(shape, re.compile(r"\bMigrations\b")):
         m = _PY_MIGRATIONS.match(line)
-        if m and path.endswith(".py"):
-            package = m.group(1).split(".")[0].replace("_", "-")
-            return [_inferred("migrations", f"{package} Migrations", path, n)]
+        top = m.group(1).split(".")[0] if m else ""
+        # A library's API, not the project's own migrations module.
+        if m and path.endswith(".py") and top not in own:
+            return [_inferred("migrations", f"{top.replace('_', '-')} Migrations", path, n)]
     return []
