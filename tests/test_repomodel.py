@@ -738,3 +738,9 @@ def test_a_git_library_used_only_by_tests_is_no_storage(tmp_path: Path) -> None:
     }
     model, _ = _model(tmp_path, files)
     assert [f for f in model.facts if f.kind == "storage"] == []
+
+
+def test_ddl_sqlglot_cannot_read_is_skipped_not_a_crash() -> None:
+    # From sqlglot's own sources: the tree it builds has a reference with no name.
+    lines = ["    # CREATE TABLE foo (bar TEXT UNIQUE REFERENCES baz ...)", "    x = 1"]
+    assert tables("m.py", lines, "python", []) == []

@@ -219,7 +219,10 @@ def _ddl(path: str, lines: list[str], start: int, stop: int) -> list[Table]:
             n += 1
             continue
         statement, end = _statement(lines, n, m.start())
-        table = _parse_create(statement, path, n + 1, end + 1)
+        try:
+            table = _parse_create(statement, path, n + 1, end + 1)
+        except Exception:  # sqlglot's tree for odd DDL can fail when read (a name of None)
+            table = None
         if table is not None:
             out.append(table)
         n = end + 1
