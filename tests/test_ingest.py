@@ -415,3 +415,25 @@ def test_env_vars_read_through_a_helper_of_the_file_are_found_at_their_call() ->
         'export const port = env("PORT", 3000);\nlabel("NOT_ENV");\n'
     )
     assert [(f.name, f.line) for f in env_var_facts("web/env.js", js, "js")] == [("PORT", 5)]
+
+
+def test_the_assembled_model_is_kept_with_the_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.ingest import index as index_module
+
+    first = build_index(repo).model
+    assert (cache_dir(repo) / "model.pkl").exists()
+
+    def assemble_again(index: object) -> object:
+        raise AssertionError("an unchanged repository's model was assembled again")
+
+    monkeypatch.setattr(index_module, "build_model", assemble_again)
+    again = build_index(repo).model
+    assert [c.name for c in again.components] == [c.name for c in first.components]
+    # A changed file is a new model.
+    monkeypatch.undo()
+    target = repo / "src/inventory/storage.py"
+    target.write_text(target.read_text() + "\n\nclass Vacuum:\n    '''Compacts.'''\n")
+    changed = build_index(repo).model
+    assert changed.symbol_count == first.symbol_count + 1

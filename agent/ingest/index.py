@@ -25,7 +25,7 @@ from agent.ingest.decisions import Decision
 from agent.ingest.facts import Fact
 from agent.ingest.file_kinds import FileKind
 from agent.ingest.history import Commit
-from agent.ingest.index_cache import FORMAT, cache_dir, load, save
+from agent.ingest.index_cache import FORMAT, cache_dir, load, model_key, save
 from agent.ingest.manifests import manifest_facts
 from agent.ingest.redact import Redaction, redact
 from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, RepoFile, read_text, scan
@@ -119,12 +119,27 @@ class RepoIndex:
         self._lines: dict[str, list[str] | None] = {}
         self._decisions: list[Decision] | None = None
         self._model: RepoModel | None = None
+        # Where build_index keeps the assembled model, and what it was assembled from.
+        self.model_cache: tuple[Path, str] | None = None
 
     @property
     def model(self) -> RepoModel:
-        """The repository model (components, ranking, interfaces, data model), built on first use."""
+        """The repository model (components, ranking, interfaces, data model), built on first use
+        and kept with the index (assembling it took 11.5 s for 2.1M lines of site-packages)."""
         if self._model is None:
-            self._model = build_model(self)
+            path, key = self.model_cache or (None, "")
+            stored = load(path) if path is not None else None
+            if (
+                isinstance(stored, dict)
+                and key
+                and stored.get("key") == key
+                and isinstance(stored.get("model"), RepoModel)
+            ):
+                self._model = stored["model"]
+            else:
+                self._model = build_model(self)
+                if path is not None:
+                    save(path, {"key": key, "model": self._model})
         return self._model
 
     @property
@@ -280,6 +295,10 @@ def build_index(
     stats.tokens = sum(c.tokens for c in retriever.chunks)
     stats.commits = len(commits)
     index = RepoIndex(repo.root, records, commits, retriever, stats, repo.is_git)
+    index.model_cache = (
+        base / "model.pkl",
+        model_key({p: (r.digest, r.skip) for p, r in records.items()}, head),
+    )
     stats.facts = len(index.facts)
     stats.decisions = Counter(d.kind for d in index.decisions)
     stats.seconds = time.perf_counter() - started

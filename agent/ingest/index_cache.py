@@ -83,3 +83,24 @@ def save(path: Path, value: Any) -> None:
     with tmp.open("wb") as fh:
         pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
+
+
+def _assembly_digest() -> str:
+    # The assembled repository model (components, ranking, stack facts) is made by the code of the
+    # whole ingest layer from the file records: any change to it must rebuild the cached model.
+    digest = hashlib.sha1(FORMAT.encode())
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+MODEL_FORMAT = _assembly_digest()
+
+
+def model_key(records: dict[str, tuple[str, str | None]], head: str | None) -> str:
+    """What the assembled model of an index depends on: every file's digest (and why it was
+    skipped), the commit checked out, and the code that assembles it."""
+    digest = hashlib.sha1(f"{MODEL_FORMAT}:{head}".encode())
+    for path, (file_digest, skip) in sorted(records.items()):
+        digest.update(f"{path}\0{file_digest}\0{skip}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
