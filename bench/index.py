@@ -102,6 +102,8 @@ def main() -> None:
         cold = run(PHASE, tree, home)
         warm = run(PHASE, tree, home)
         shape = run(MODEL, tree, home)
+        # The assembled model is kept with the index: a second use loads it.
+        reused = run(MODEL, tree, home)
         compare = run(COMPARE, tree, home)
     lines = float(cold["lines"])  # type: ignore[arg-type]
     per_m = 1_000_000 / lines
@@ -123,8 +125,9 @@ def main() -> None:
     print(
         f"repository model: extraction {extract:.2f} s ({extract / (cold_s - extract):.0%} added to "
         f"the cold index without it; {extract * 1_000_000 / max(float(shape['parsed_lines']), 1):.2f} s per "  # type: ignore[arg-type]
-        f"1M parsed lines), assembly {assemble:.2f} s, warm index + assembly "
-        f"{float(warm['seconds']) + assemble:.2f} s; {shape['parsed_files']:,} files parsed, "  # type: ignore[arg-type]
+        f"1M parsed lines), assembly {assemble:.2f} s on first use, warm index + assembled model "
+        f"{float(warm['seconds']) + float(reused['assemble_s']):.2f} s once kept; "  # type: ignore[arg-type]
+        f"{shape['parsed_files']:,} files parsed, "
         f"{shape['symbols']:,} definitions, {shape['interfaces']:,} interfaces, {shape['tables']} tables, "
         f"skipped {shape['skipped']}; peak {float(shape['peak_mb']):.0f} MB"  # type: ignore[arg-type]
     )
