@@ -78,6 +78,13 @@ def test_walk_without_git_uses_gitignore_files(tmp_path: Path) -> None:
     assert build_index(root).commits == []
 
 
+def test_a_directory_git_ignores_is_read_when_pointed_at(repo: Path) -> None:
+    # build/ is in the fixture's .gitignore: inside the work tree, git lists none of it.
+    assert "build/output.py" not in {f.path for f in scan(repo).files}
+    inside = scan(repo / "build")
+    assert [f.path for f in inside.files] == ["output.py"] and not inside.is_git
+
+
 def test_size_limit_is_configurable(repo: Path) -> None:
     paths = {f.path for f in scan(repo, max_file_size=2_000_000).files}
     assert "data/huge.sql" in paths

@@ -110,6 +110,11 @@ def scan(root: str | Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Rep
             f"{root}: not a directory", hint="Pass the repository's root directory."
         )
     listed = _git_ls_files(base)
+    if listed == [] and any(base.iterdir()):
+        # Git ignores everything here (a vendored or build tree inside a work tree, a virtualenv's
+        # site-packages): the user pointed at it, so it is read as a plain directory, its own
+        # .gitignore files still honoured, rather than indexed as empty.
+        listed = None
     result = RepoScan(root=base, files=[], is_git=listed is not None)
     paths = listed if listed is not None else _walk(base, result)
     for rel in paths:
