@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import TypeVar
 
 from markdown_it import MarkdownIt
@@ -35,7 +35,7 @@ PLAIN_LABEL_RE = re.compile(
 NUMBER_RE = re.compile(r"\d+")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Block:
     """A heading, code fence or HTML comment: lines [start, end) of the text (0-based)."""
 
@@ -58,9 +58,16 @@ def _parser() -> MarkdownIt:
 def blocks(lines: list[str]) -> list[Block]:
     """The headings, code fences and HTML comments of a Markdown text, in order (those inside list
     items and block quotes too; nothing inside a fence or a comment)."""
+    return list(_blocks("\n".join(lines)))
+
+
+@lru_cache(maxsize=8)
+def _blocks(text: str) -> tuple[Block, ...]:
+    # Indexing reads one notes file three ways (chunks, template check, decisions): parsed once.
+    lines = text.split("\n")
     found: list[Block] = []
     # markdown-it also breaks lines at a lone "\r": blanked here, so its line map stays ours.
-    tokens = _parser().parse("\n".join(line.replace("\r", " ") for line in lines))
+    tokens = _parser().parse(text.replace("\r", " "))
     for n, tok in enumerate(tokens):
         if tok.map is None:
             continue
@@ -83,7 +90,7 @@ def blocks(lines: list[str]) -> list[Block]:
                 m = HEADING_RE.match(lines[i])
                 if m and m.group(2):
                     found.append(Block("heading", i, i + 1, len(m.group(1)), m.group(2).strip()))
-    return found
+    return tuple(found)
 
 
 def fenced_lines(lines: list[str]) -> set[int]:

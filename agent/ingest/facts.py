@@ -34,6 +34,15 @@ class Fact(BaseModel):
         return f"{self.path}:{self.line}"
 
 
+# A fact's detail when the structure implies it rather than a file states it (the draft flags it).
+INFERRED = "inferred"
+
+
+def inferred(kind: str, name: str, path: str, line: int) -> Fact:
+    """A fact the structure implies (the draft flags it for a human), cited at what shows it."""
+    return Fact(kind=kind, name=name, path=path, line=max(line, 1), detail=INFERRED)
+
+
 def line_of(text: str, needle: str, default: int = 1) -> int:
     """The 1-based line where `needle` first occurs in `text` (`default` when it does not)."""
     idx = text.find(needle)

@@ -13,17 +13,15 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from agent.ingest.facts import Fact
+from agent.ingest.facts import INFERRED, Fact, inferred
 from agent.ingest.repomodel.model import RepoModel, is_auxiliary
 from agent.ingest.repomodel.stack_fallbacks import (
     ASGI_SERVERS,
-    INFERRED,
     WSGI_SERVERS,
     Shape,
     at,
     crate_name,
     fallbacks,
-    inferred,
 )
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from agent.ingest.facts import Fact
+from agent.ingest.facts import Fact, inferred
 from agent.ingest.repomodel.integrations import Integration, sdk_name
 from agent.ingest.repomodel.interfaces import Interface
 from agent.ingest.repomodel.model import RepoModel, is_auxiliary
@@ -24,7 +24,6 @@ from agent.ingest.repomodel.stack_signals import signals
 if TYPE_CHECKING:
     from agent.ingest.index import RepoIndex
 
-INFERRED = "inferred"
 ASGI_SERVERS = frozenset({"Uvicorn", "Hypercorn", "Daphne", "Granian"})
 WSGI_SERVERS = frozenset({"Gunicorn", "uWSGI", "Waitress"})
 _TERMINAL_UI = re.compile(r"^(crossterm|ratatui|tui|cursive|termion|bubbletea|textual|urwid)$")
@@ -86,11 +85,6 @@ class Shape:
                 if m:
                     return path, n, m.group(1)
         return None
-
-
-def inferred(kind: str, name: str, path: str, line: int) -> Fact:
-    """A fact the structure implies (the draft flags it for a human)."""
-    return Fact(kind=kind, name=name, path=path, line=max(line, 1), detail=INFERRED)
 
 
 def at(kind: str, name: str, where: Interface | Integration) -> Fact:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from agent.ingest.facts import Fact
+from agent.ingest.facts import Fact, inferred
 from agent.ingest.repomodel.model import is_auxiliary
 
 if TYPE_CHECKING:
@@ -76,10 +76,6 @@ def signals(shape: Shape, taken: set[str]) -> list[Fact]:
     return out
 
 
-def _inferred(kind: str, name: str, path: str, line: int) -> Fact:
-    return Fact(kind=kind, name=name, path=path, line=max(line, 1), detail="inferred")
-
-
 def _code_lines(shape: Shape, quick: re.Pattern[str]) -> Iterator[tuple[str, int, str]]:
     """(path, line, text) of the project's own code lines a pattern may match, chunk by chunk;
     comments and docstrings left out (a docstring that says "run `fly deploy`" deploys nothing)."""
@@ -105,7 +101,7 @@ def _deploy_targets(shape: Shape) -> list[Fact]:
             if platform not in found and m and re.search(r"[\"'`]", line[: m.start() + 1]):
                 found[platform] = (path, n)
     return [
-        _inferred("cloud", f"{platform} (the code runs its deploy command)", path, n)
+        inferred("cloud", f"{platform} (the code runs its deploy command)", path, n)
         for platform, (path, n) in found.items()
     ]
 
@@ -113,7 +109,7 @@ def _deploy_targets(shape: Shape) -> list[Fact]:
 def _memory_mapped(shape: Shape) -> Fact | None:
     for path, n, line in _code_lines(shape, _MMAP):
         if _MMAP.search(line):
-            return _inferred("storage", "Files on local disk, memory-mapped (mmap)", path, n)
+            return inferred("storage", "Files on local disk, memory-mapped (mmap)", path, n)
     return None
 
 
@@ -121,9 +117,7 @@ def _git_repositories(shape: Shape) -> Fact | None:
     for fact in shape.own("dependency"):
         library = _GIT_LIBRARIES.get(fact.name)
         if library is not None and not _NOT_SHIPPED.match(fact.detail):
-            return _inferred(
-                "storage", f"Git repositories, through {library}", fact.path, fact.line
-            )
+            return inferred("storage", f"Git repositories, through {library}", fact.path, fact.line)
     return None
 
 
@@ -138,5 +132,5 @@ def _migration_api(shape: Shape) -> list[Fact]:
         top = m.group(1).split(".")[0] if m else ""
         # A library's API, not the project's own migrations module.
         if m and path.endswith(".py") and top not in own:
-            return [_inferred("migrations", f"{top.replace('_', '-')} Migrations", path, n)]
+            return [inferred("migrations", f"{top.replace('_', '-')} Migrations", path, n)]
     return []
