@@ -87,6 +87,12 @@ def test_a_retry_after_that_is_no_wait_is_ignored_and_a_long_one_fails_at_once()
     with pytest.raises(ModelUnavailableError, match="asked to wait 3600 s") as info:
         client.complete(snippet_messages(), LowercaseSnippet)  # (not the answer cached above)
     assert info.value.retry_after == 3600.0 and len(seen) == 1 and sleeps == []
+    # With no retry left the long wait is still named (not "after retries").
+    handler, seen = sequence(httpx.Response(429, headers={"retry-after": "1000"}, json={}))
+    client, sleeps = fake(handler, max_retries=0)
+    with pytest.raises(ModelUnavailableError, match="asked to wait 1000 s"):
+        client.complete(snippet_messages(), LowercaseSnippet)  # (failed calls are not cached)
+    assert len(seen) == 1 and sleeps == []
 
 
 def test_500s_until_retries_are_exhausted() -> None:
