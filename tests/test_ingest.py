@@ -444,3 +444,28 @@ def test_the_assembled_model_is_kept_with_the_index(
     target.write_text(target.read_text() + "\n\nclass Vacuum:\n    '''Compacts.'''\n")
     changed = build_index(repo).model
     assert changed.symbol_count == first.symbol_count + 1
+
+
+def test_the_index_cache_takes_concurrent_writes_in_one_process(tmp_path: Path) -> None:
+    import threading
+
+    from agent.ingest.index_cache import load, save
+
+    target = tmp_path / "model.pkl"
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(30):
+                save(target, {"writer": n, "i": i, "pad": "x" * 50_000})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert load(target)["i"] == 29
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pkl"]  # no temporary file left
