@@ -258,8 +258,48 @@ def test_fact_rules_found_on_the_quality_benchmark(tmp_path: Path) -> None:
     assert by_label["testing-framework"].value == "pytest"
     assert "pytest" not in by_label["code-quality"].value
     assert by_label["framework"].value == "Pyramid"
-    # The project's own Dockerfile gives the version, not the demo's.
-    assert all(f.path != "demos/proxy/Dockerfile" for f in by_label["language"].facts)
+    # The project's own Dockerfile gives the version, not the demo's; the value is what the cited
+    # line declares (the line count docagent measured is no line's to cite).
+    assert by_label["language"].value == "Python 3.11.0"
+    assert [(f.path, f.line) for f in by_label["language"].facts] == [("Dockerfile", 1)]
+    assert by_label["language"].reasons == []
+
+
+def test_a_language_no_manifest_declares_is_stated_as_measured_and_flagged(tmp_path: Path) -> None:
+    from agent.document.templates import load_template
+    from agent.draft.static_answers import static_answers
+
+    root = tmp_path / "web"
+    files = {
+        "pyproject.toml": '[project]\nname = "web"\nrequires-python = ">=3.10"\n',
+        "web/app.py": "x = 1\n" * 50,
+        "web/static/a.js": "let a = 1;\n" * 30,
+        "web/static/b.js": "let b = 1;\n" * 10,
+        "tools/c.js": "let c = 1;\n",
+        "site/package.json": '{\n  "devDependencies": {\n    "typescript": "^5.4.0"\n  }\n}\n',
+        "site/x.ts": "const x = 1;\n" * 20,
+        "site/y.ts": "const y = 1;\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    static = static_answers(load_template("architecture-overview"), build_index(root))
+    backend = static["technology-stack-frameworks.backend-technology-stack.language"]
+    assert backend.value == "Python >=3.10" and backend.reasons == []
+    assert [(f.path, f.line) for f in backend.facts] == [("pyproject.toml", 3)]
+    frontend = static[
+        "technology-stack-frameworks.frontend-technology-stack-if-applicable.language"
+    ]
+    # JavaScript: no manifest names it, so the measure, where most of it is, flagged to confirm;
+    # TypeScript: the compiler version its package.json declares, cited there.
+    assert frontend.value == (
+        "JavaScript (44 lines in 3 files, mostly in `web/`), TypeScript ^5.4.0"
+    )
+    assert [(f.path, f.line) for f in frontend.facts] == [
+        ("web/static/a.js", 1),
+        ("site/package.json", 3),
+    ]
+    assert frontend.reasons == ["inferred from the code's structure: confirm"]
 
 
 def test_a_changed_extraction_format_reindexes_every_file(repo: Path) -> None:

@@ -410,7 +410,7 @@ def test_a_docs_generator_is_cited_at_the_line_that_builds_the_docs() -> None:
         "version: 2\nbuild:\n  os: ubuntu-24.04\n  commands:\n    - sphinx-build -b html docs out\n"
     )
     [fact] = [f for f in manifest_facts(".readthedocs.yaml", rtd) if f.kind == "documentation"]
-    assert (fact.name, fact.line) == ("Read the Docs", 5)
+    assert (fact.name, fact.line) == ("Read the Docs (`.readthedocs.yaml`)", 5)
     bare = "version: 2\n"
     [fact] = [f for f in manifest_facts(".readthedocs.yml", bare) if f.kind == "documentation"]
     assert fact.line == 1

@@ -178,8 +178,7 @@ def adr_field(label: str, index: RepoIndex) -> Filled | None:
             if not design:
                 return None
             return Filled(
-                "No ADR files; design decisions are written in "
-                + ", ".join(f"`{p}`" for p in design),
+                ", ".join(f"`{p}`" for p in design) + " (no ADR files)",
                 [(p, 1, 1) for p in design],
             )
         dirs = Counter(str(PurePosixPath(d.path).parent) for d in adrs)

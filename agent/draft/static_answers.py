@@ -234,20 +234,8 @@ def _static_for(
         if not re.search(label_re, label):
             continue
         found = [x for x in facts if x.kind in kinds]
-        if label == "language" and "frontend" in trail:
-            found = [x for x in facts if x.kind == "language" and x.name in _FRONTEND_LANGS]
-        elif label == "language":
-            found = [x for x in facts if x.kind == "language" and x.name not in _FRONTEND_LANGS][
-                :1
-            ] or [x for x in facts if x.kind == "language"][:1]
-            # The declared version of that language (requires-python, engines.node, go directive).
-            main = found[0].name.lower() if found else ""
-            runtimes = [
-                x for x in facts if x.kind == "runtime" and x.name.lower().startswith(main[:2])
-            ]
-            # The manifest's declared version (requires-python, engines) before a base image tag.
-            runtimes.sort(key=lambda x: "dockerfile" in x.path.lower().rsplit("/", 1)[-1])
-            found += runtimes[:1]
+        if label == "language":
+            found = _languages(facts, frontend="frontend" in trail)
         found = _primary(found)
         if not found:
             return None
@@ -295,6 +283,59 @@ def _primary(found: list[Fact]) -> list[Fact]:
     return own or [f for f in found if f.kind not in _OWN_ONLY]
 
 
+def _languages(facts: list[Fact], *, frontend: bool) -> list[Fact]:
+    """The language field's facts: the main language (or, under a frontend heading, the browser
+    languages) as its manifest declares it, with the version ("Python >=3.10" at requires-python,
+    "TypeScript ^6.0.3" at the typescript dependency), else as measured from file names (an
+    inference: the draft flags it). A language under a tenth of the first's lines is left out."""
+    # Measured ones (a manifest's `typescript` dependency is a language fact too: a declaration).
+    langs = [x for x in facts if x.kind == "language" and is_inferred(x)]
+    if frontend:
+        langs = [x for x in langs if x.name in _FRONTEND_LANGS]
+    else:
+        # A server-side language a tenth the size of the largest is a template or a script
+        # (outline: 215 lines of HTML beside 327,286 of TypeScript): the largest is the language.
+        server = [x for x in langs if x.name not in _FRONTEND_LANGS][:1]
+        most = max((_lines(x) for x in langs), default=0)
+        langs = server if server and 10 * _lines(server[0]) >= most else langs[:1]
+    sizes = [_lines(x) for x in langs]
+    langs = [x for x, n in zip(langs, sizes, strict=True) if 10 * n >= sizes[0]]
+    return [_declared(x, facts) or x for x in langs]
+
+
+def _lines(fact: Fact) -> int:
+    head = fact.value.split(" ", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _declared(language: Fact, facts: list[Fact]) -> Fact | None:
+    """Where a manifest declares the language and its version, as a fact that reads whole."""
+    name = language_name(language.name)
+    key = name.lower()
+    runtimes = [
+        x
+        for x in facts
+        if x.kind == "runtime"
+        and x.name.lower().startswith(key[:2])
+        and not _AUXILIARY_RE.search(x.path)
+    ]
+    # The manifest's declared version (requires-python, engines) before a base image tag.
+    runtimes.sort(key=lambda x: "dockerfile" in x.path.lower().rsplit("/", 1)[-1])
+    if runtimes:
+        # A base image writes it in lower case (`FROM python:3.11`): shown as the language.
+        found = runtimes[0]
+        return found.model_copy(update={"name": name}) if found.name.lower() == key else found
+    compiler = [x for x in facts if x.kind == "dependency" and x.name.lower() == name.lower()]
+    if compiler:
+        return compiler[0].model_copy(update={"kind": "runtime", "name": name})
+    return None
+
+
+def language_name(short: str) -> str:
+    """How a language the index names by extension is written ("ts" is TypeScript)."""
+    return {"js": "JavaScript", "ts": "TypeScript"}.get(short, short.capitalize())
+
+
 def _unique_facts(found: list[Fact]) -> list[Fact]:
     seen: set[tuple[str, str]] = set()
     out = []
@@ -307,12 +348,9 @@ def _unique_facts(found: list[Fact]) -> list[Fact]:
 
 def _describe_facts(found: list[Fact]) -> str:
     names: list[str] = []
-    versions = {f.name.lower()[:2]: f.value for f in found if f.kind == "runtime" and f.value}
     for fact in found:
         if fact.kind == "language":
-            text = {"js": "JavaScript", "ts": "TypeScript"}.get(fact.name, fact.name.capitalize())
-            version = versions.get(fact.name.lower()[:2])
-            text = f"{text} {version} ({fact.value})" if version else f"{text} ({fact.value})"
+            text = f"{language_name(fact.name)} ({fact.value})"
         elif fact.kind == "runtime":
             text = f"{fact.name} {fact.value}".strip()
         elif fact.kind == "tool-config":

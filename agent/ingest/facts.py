@@ -115,9 +115,11 @@ def code_entry_facts(path: str, text: str, language: str) -> list[Fact]:
 
 
 def language_facts(
-    lines_by_language: Counter[str], files_by_language: Counter[str], first_file: dict[str, str]
+    lines_by_language: Counter[str], files_by_language: Counter[str], files: dict[str, list[str]]
 ) -> list[Fact]:
-    """One fact per language: lines and files, cited at its first file."""
+    """One fact per language: lines and files, and the top-level directory holding most of them,
+    cited at a file there. Which language a file is written in is read from its name, so the fact
+    is an inference (the draft states a declared version instead where a manifest has one)."""
     facts = []
     for language, lines in lines_by_language.most_common():
         if language in {
@@ -131,15 +133,22 @@ def language_facts(
             "ini",
             "xml",
             "",
-        }:
+        } or not files.get(language):
             continue
+        paths = sorted(files[language])
+        n_files = files_by_language[language]
+        tops = Counter(p.split("/", 1)[0] + "/" if "/" in p else "" for p in paths)
+        top, n = tops.most_common(1)[0]
+        where = f", {'mostly' if 2 * n > len(paths) else 'most'} in `{top}`" if top else ""
+        sample = next(p for p in paths if p.startswith(top)) if top else paths[0]
         facts.append(
             Fact(
                 kind="language",
                 name=language,
-                value=f"{lines} lines in {files_by_language[language]} files",
-                path=first_file[language],
+                value=f"{lines} lines in {n_files} file{'s' if n_files != 1 else ''}{where}",
+                path=sample,
                 line=1,
+                detail=INFERRED,
             )
         )
     return facts

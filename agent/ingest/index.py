@@ -212,13 +212,13 @@ def read_lines(root: Path, file: RepoFile) -> list[str] | None:
 
 
 def _all_facts(records: dict[str, FileRecord], stats: IndexStats) -> list[Fact]:
-    first_file: dict[str, str] = {}
-    for path, rec in sorted(records.items()):
+    files: dict[str, list[str]] = {}
+    for path, rec in records.items():
         if rec.skip is None and rec.language and rec.kind in ("code", "tests"):
-            first_file.setdefault(rec.language, path)
+            files.setdefault(rec.language, []).append(path)
     found = [f for rec in records.values() for f in rec.facts]
-    code_lines = Counter({k: v for k, v in stats.lines_by_language.items() if k in first_file})
-    found += factlib.language_facts(code_lines, stats.files_by_language, first_file)
+    code_lines = Counter({k: v for k, v in stats.lines_by_language.items() if k in files})
+    found += factlib.language_facts(code_lines, stats.files_by_language, files)
     return factlib.dedupe(found)
 
 

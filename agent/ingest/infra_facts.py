@@ -63,7 +63,7 @@ def infra_facts(path: str, name: str, text: str) -> list[Fact]:
         facts += _ci_tools(path, text)
     if name == "devcontainer.json":
         facts.append(
-            Fact(kind="container", name="Dev container (.devcontainer)", path=path, line=1)
+            Fact(kind="container", name="Dev container (`devcontainer.json`)", path=path, line=1)
         )
     doc_tool = _DOC_TOOLS.get(name)
     if doc_tool:
@@ -77,7 +77,9 @@ def infra_facts(path: str, name: str, text: str) -> list[Fact]:
             ),
             1,
         )
-        facts.append(Fact(kind="documentation", name=doc_tool, path=path, line=doc_line))
+        # The file is named with the tool: it is what shows it ("Read the Docs" is not a line).
+        shown = f"{doc_tool} (`{name}`)"
+        facts.append(Fact(kind="documentation", name=shown, path=path, line=doc_line))
     if name in ("buf.yaml", "buf.work.yaml"):
         facts.append(Fact(kind="code-quality", name="buf (protobuf lint)", path=path, line=1))
     if name == "chart.yaml":
