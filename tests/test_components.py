@@ -154,3 +154,61 @@ def test_imports_the_patterns_cannot_place_are_no_edges(tmp_path: Path) -> None:
 def test_skipped_languages_and_no_code(tmp_path: Path) -> None:
     repo = write(tmp_path / "notes", {"README.md": "# Notes\n", "data.csv": "a,b\n"})
     assert find_components(build_index(repo)) == []
+
+
+def test_key_parts_the_design_document_names_rank_above_helpers_everything_uses(
+    tmp_path: Path,
+) -> None:
+    helpers = {
+        f"core/src/{name}.rs": f"pub struct {name.title()}Id;\n" + body(40, "// x")
+        for name in ("hex", "hash", "ids")
+    }
+    users = {
+        f"core/src/user{i}.rs": "use crate::hex::HexId;\nuse crate::hash::HashId;\n"
+        "use crate::ids::IdsId;\n" + body(40, "// x")
+        for i in range(6)
+    }
+    repo = write(
+        tmp_path / "vcs",
+        {
+            "Cargo.toml": '[package]\nname = "vcs"\nedition = "2021"\n',
+            "core/src/lib.rs": "pub mod hex;\n",
+            "core/src/transaction.rs": "pub struct Transaction;\n" + body(40, "// x"),
+            **helpers,
+            **users,
+            # A design document names the transaction in code; a user guide naming a helper
+            # does not weigh.
+            "docs/architecture.md": "# Architecture\n\nEvery change goes through a `Transaction`.\n",
+            "docs/guide/usage.md": "# Usage\n\nPrint a `HexId`.\n",
+            "other/src/main.rs": "fn main() {}\n" + body(600, "// x"),
+            "third/src/lib.rs": "pub fn run() {}\n" + body(600, "// x"),
+        },
+    )
+    model = build_index(repo).model
+    core = next(c for c in model.components if c.path == "core")
+    parts = [p for p, _ in core.parts]
+    assert parts[0] == "core/src/transaction.rs"
+    assert set(parts[1:4]) == {"core/src/hex.rs", "core/src/hash.rs", "core/src/ids.rs"}
+
+
+def test_a_directory_of_programs_shows_every_program_it_builds(tmp_path: Path) -> None:
+    programs = {
+        f"cmd/tool-{i:02}/main.go": "package main\n\nfunc main() {}\n" + body(30, "// x")
+        for i in range(11)
+    }
+    repo = write(
+        tmp_path / "tools",
+        {
+            "go.mod": "module example.com/tools\n\ngo 1.22\n",
+            **programs,
+            "cmd/flags.go": "package cmd\n\nfunc Flags() {}\n",
+            "lib/lib.go": "package lib\n\nfunc Run() {}\n" + body(600, "// x"),
+            "web/web.go": "package web\n\nfunc Serve() {}\n" + body(300, "// x"),
+        },
+    )
+    model = build_index(repo).model
+    cmd = next(c for c in model.components if c.path == "cmd")
+    parts = [p for p, _ in cmd.parts]
+    # All eleven programs (more than the eight key parts a component shows), before the rest.
+    assert sorted(parts[:11]) == [f"cmd/tool-{i:02}" for i in range(11)]
+    assert parts[11:] == []

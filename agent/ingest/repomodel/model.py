@@ -10,12 +10,14 @@ Everything carries the `path:line` that states it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from agent.ingest.decisions import doc_weight
 from agent.ingest.repomodel import datamodel, integrations, interfaces, messaging, symbols
 from agent.ingest.repomodel.datamodel import Table
 from agent.ingest.repomodel.integrations import Integration
@@ -201,6 +203,7 @@ def key_symbols(
 
 
 MAX_PARTS = 8
+MAX_PROGRAMS = 30
 _ENTRY_STEMS = {"__init__", "mod", "lib", "index", "main", "doc"}
 
 
@@ -210,6 +213,8 @@ def _key_parts(
     ranking: Ranking,
     by_file: dict[str, list[Symbol]],
     shown: set[str],
+    documented: dict[str, float],
+    programs: set[str],
 ) -> list[tuple[str, Definition | None]]:
     """A directory component's most-used parts (files or subdirectories below its code root),
     each with its most-used definition; parts shown as components of their own are left out."""
@@ -234,8 +239,24 @@ def _key_parts(
         members.setdefault(part, []).append(path)
     if len(score) < 2:
         return []
+    # What the maintainers' design documents name in code (`Transaction`, `GitBackend`) is a key
+    # part even when little code calls it; the import rank alone favours the helpers everything
+    # uses (object ids, hashing). Both count, each as a share of its largest value.
+    named: dict[str, float] = {}
+    for part, paths in members.items():
+        names = {s.name for p in paths for s in by_file.get(p, []) if s.exported and not s.parent}
+        named[part] = sum(documented.get(n, 0.0) for n in names)
+    top_rank = max(score.values()) or 1.0
+    top_named = max(named.values()) or 1.0
+    combined = {p: score[p] / top_rank + named[p] / top_named for p in score}
+    # A directory of programs (Go's cmd/ with one main package each) is described by the programs
+    # it builds: all of them, not the eight most used.
+    limit = MAX_PARTS
+    built = [p for p in score if p in programs]
+    if len(built) >= 3 and 2 * len(built) >= len(score):
+        limit = max(limit, min(len(built), MAX_PROGRAMS))
     out: list[tuple[str, Definition | None]] = []
-    for part in sorted(score, key=lambda p: -score[p])[:MAX_PARTS]:
+    for part in sorted(score, key=lambda p: (p not in programs, -combined[p]))[:limit]:
         top = key_symbols(by_file, ranking, members[part], 1)
         out.append(
             (
@@ -246,6 +267,26 @@ def _key_parts(
             )
         )
     return out
+
+
+# A name in a code span: `Store`, ``Flask``, :class:`flask.Flask`, `lib/src/store.rs`.
+_CODE_SPAN = re.compile(r"`+([A-Za-z_][\w.:/-]*?)(?:\(\))?`+")
+_DESIGN_WEIGHT = 2.0  # design and architecture documents, ADRs (decisions.doc_weight)
+
+
+def documented_names(index: RepoIndex) -> dict[str, float]:
+    """Names the design documents write as code, each weighted by the most design-like document
+    that names it (a user guide's API reference names everything: it does not count)."""
+    found: dict[str, float] = {}
+    for path, rec in index.records.items():
+        weight = doc_weight(path) if rec.kind == "notes" and not rec.template else 0.0
+        if weight < _DESIGN_WEIGHT:
+            continue
+        for m in _CODE_SPAN.finditer("\n".join(index.file_lines(path) or [])):
+            for name in re.split(r"[.:/]+", m.group(1)):
+                if len(name) > 3:
+                    found[name] = max(found.get(name, 0.0), weight)
+    return found
 
 
 def build_model(index: RepoIndex) -> RepoModel:
@@ -302,11 +343,17 @@ def build_model(index: RepoIndex) -> RepoModel:
     ranking = rank(texts, defined, imports)
     comps = find_components(index, imports=imports, file_rank=ranking.files)
     shown = {c.path for c in comps}
+    documented = documented_names(index)
+    programs = {
+        str(PurePosixPath(f.path).parent)
+        for f in index.facts
+        if f.kind == "entry-point" and f.value == "main"
+    }
     for c in comps:
         ranked = key_symbols(by_file, ranking, c.files, 6)
         if ranked:
             c.set_key_symbols(ranked)
-        c.parts = _key_parts(c, files, ranking, by_file, shown)
+        c.parts = _key_parts(c, files, ranking, by_file, shown, documented, programs)
         c.interfaces = [i for i in found_interfaces if c.owns(i.path)]
     entry_points = [f for f in index.facts if f.kind == "entry-point" and not is_auxiliary(f.path)]
     model = RepoModel(
