@@ -57,6 +57,10 @@ _CREATE = re.compile(
 )
 
 
+# `_CREATE` on any one line, searched in the whole text at once (a space never spans lines).
+_CREATE_ON_A_LINE = re.compile(_CREATE.pattern.replace(r"\s", r"[^\S\n]"), re.IGNORECASE | re.M)
+
+
 def tables(path: str, lines: list[str], language: str, syms: list[Symbol]) -> list[Table]:
     """Every table this file declares."""
     if language == "sql":
@@ -73,7 +77,7 @@ def tables(path: str, lines: list[str], language: str, syms: list[Symbol]) -> li
         from agent.ingest.repomodel.datamodel_go_rust import diesel_tables, gorm_models
 
         out += gorm_models(path, lines, syms) if language == "go" else diesel_tables(path, lines)
-    if any(_CREATE.search(line) for line in lines):
+    if _CREATE_ON_A_LINE.search("\n".join(lines)):
         out += _ddl(path, lines, 0, len(lines))
     return out
 

@@ -114,6 +114,15 @@ _COMPILED = {
 _RUST = re.compile(r"^\s*(?:pub\s+)?use\s+([a-z_][a-z0-9_]*)::")
 
 
+_IMPORT_WORDS = {
+    "python": ("import",),
+    "js": ("from", "require(", "import("),
+    "ts": ("from", "require(", "import("),
+    "go": ('"',),
+    "rust": ("use",),
+}
+
+
 def integrations(path: str, lines: list[str], language: str) -> list[Integration]:
     """The external services this file's imports reach (one per provider, at its first import)."""
     # The import patterns import resolution reads with (agent.ingest.imports); Rust's `use` of a crate.
@@ -126,9 +135,11 @@ def integrations(path: str, lines: list[str], language: str) -> list[Integration
     }.get(language)
     if pattern is None:
         return []
+    # Words every import the pattern reads has: a line without them is not read (most lines).
+    needed = _IMPORT_WORDS[language]
     out: dict[str, Integration] = {}
     for n, line in enumerate(lines, start=1):
-        if len(line) > 400:
+        if len(line) > 400 or not any(w in line for w in needed):
             continue
         m = pattern.search(line) if language in ("js", "ts") else pattern.match(line)
         if not m:

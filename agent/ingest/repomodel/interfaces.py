@@ -122,6 +122,40 @@ _PROTO_RPC = re.compile(r"^\s*rpc\s+(\w+)\s*\(")
 _NEXT_ROUTE = re.compile(r"(?:^|/)(?:pages/(api/.+?)|app/(?:(.*?)/)?route)\.(?:t|j)sx?$")
 
 
+_OPTIONAL_HEAD = re.compile(r"^\(\?:[^()|]*\)\?")
+
+
+def _line_patterns(lang: str) -> list[re.Pattern[str]]:
+    """Every pattern the line scan below tries for a language, compiled to search a whole text
+    (`^` at each line): a file none of them matches anywhere is not scanned line by line, which
+    is most files and most of the scan's cost."""
+    own = [p for lang_of, p, _ in _LINE_PATTERNS if lang_of == lang]
+    extra = {
+        "python": [_DJANGO_PATH, _ARGPARSE],
+        "go": [_COBRA],
+        "js": [_JS_QUEUE, _JS_COMMAND],
+    }.get(lang, [])
+    # Without a leading `\b` the search starts at a literal, which the engine finds fast; it then
+    # matches more than the pattern, never less, which a filter may.
+    # The same for a `\w*` that starts an alternative (`|\w*[Rr]outer`) and an optional group
+    # that starts the pattern (`(?:re_)?path\(`).
+    return [
+        re.compile(
+            _OPTIONAL_HEAD.sub("", p.pattern.removeprefix(r"\b"))
+            .replace(r"|\w*", "|")
+            .replace(r"(?:\w*", "(?:"),
+            p.flags | re.M,
+        )
+        for p in own + extra
+    ]
+
+
+_WHOLE_TEXT = {
+    lang: _line_patterns(lang)
+    for lang in {"python", "go", "js", *(x for x, _, _ in _LINE_PATTERNS)}
+}
+
+
 def _lang(language: str) -> str:
     return "js" if language in ("js", "ts") else language
 
@@ -155,7 +189,9 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
     if next_route:
         route = "/" + (next_route.group(1) or next_route.group(2) or "").strip("/")
         out.append(Interface("http", route, path, 1, "Next.js"))
-    for n, line in enumerate(lines, start=1):
+    text = "\n".join(lines)
+    scan = any(p.search(text) for p in _WHOLE_TEXT.get(lang, []))
+    for n, line in enumerate(lines if scan else [], start=1):
         if len(line) > 400:
             continue
         for lang_of, pattern, framework in _LINE_PATTERNS:

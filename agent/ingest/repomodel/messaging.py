@@ -98,11 +98,21 @@ def _import_lines(lines: list[str]) -> list[str]:
                 in_go_block = False
             else:
                 out.append(stripped)
-        elif re.match(r"import\s*\($", stripped):
+        # The cheap tests first: this runs on every line of every code file.
+        elif (keyword := stripped.startswith(("import", "from", "use"))) and (
+            _GO_IMPORT_BLOCK.match(stripped)
+        ):
             in_go_block = True
-        elif re.match(r"(import|from|use)\s", stripped) or re.search(r"\brequire\(", stripped):
+        elif (keyword and _IMPORT.match(stripped)) or (
+            "require(" in stripped and _REQUIRE.search(stripped)
+        ):
             out.append(stripped)
     return out
+
+
+_GO_IMPORT_BLOCK = re.compile(r"import\s*\($")
+_IMPORT = re.compile(r"(import|from|use)\s")
+_REQUIRE = re.compile(r"\brequire\(")
 
 
 def plugin_entry_points(path: str, text: str) -> list[Interface]:
