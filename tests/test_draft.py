@@ -21,7 +21,7 @@ from agent.draft.answers import Citation, TextAnswer
 from agent.draft.citations import Verifier
 from agent.draft.evidence import Evidence
 from agent.draft.run import DraftOptions, run_draft
-from agent.draft.verify import field_result, flag_duplicates
+from agent.draft.verify import field_result, flag_duplicates, left_out
 from agent.ingest.index import build_index
 from agent.llm.calllog import CallLog
 from agent.llm.client import ModelClient
@@ -235,7 +235,7 @@ def answer(**kw: Any) -> Any:
     return TextAnswer.model_validate({**base, **kw})
 
 
-def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
+def test_planted_false_citation_is_caught_and_the_value_left_out(repo: Path) -> None:
     index = build_index(repo)
     verifier = Verifier(index)
     lines = (repo / "docs/architecture.md").read_text().split("\n")
@@ -262,16 +262,18 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
         assert filled.value != slot and any("cited text" in r for r in filled.reasons), slot
     assert [c.label for c in good.citations] == ["docs/architecture.md:3-3"]
     assert good.citations[0].quote.startswith("The system is a modular monolith")
-    # Lines that are in no evidence item and a claim the evidence does not make: caught.
+    # Lines that are in no evidence item and a claim the evidence does not make: caught, and
+    # the value is not shown (nothing vouches for it); the field says what was left out.
     planted = check(lines="40-41", value="Kubernetes services on GKE.")
-    assert planted.citations == [] and planted.flagged
-    assert any("could not be verified" in r for r in planted.reasons)
-    assert any("no verified citation" in r for r in planted.reasons)
-    # Real lines that do not say what the value claims: kept, but flagged as unsupported.
+    assert (planted.status, planted.value, planted.citations) == ("not_found", None, [])
+    assert planted.reasons == [left_out(1)] and not planted.flagged
+    # Real lines that do not say what the value claims, from a model sure of it: kept, flagged.
     unsupported = check(lines="3-4", value="Kubernetes services on GKE.")
-    assert unsupported.flagged and any(
-        "appear in the cited evidence" in r for r in unsupported.reasons
-    )
+    assert unsupported.status == "answered" and unsupported.flagged
+    assert any("appear in the cited evidence" in r for r in unsupported.reasons)
+    # The same from a model unsure of it: left out.
+    unsure = check(lines="3-4", value="Kubernetes services on GKE.", confidence=0.7)
+    assert unsure.status == "not_found" and unsure.reasons == [left_out(1)]
     # Lines of the same evidence that do not hold the claim: the span is corrected to those that do.
     moved = check(lines="4", value="The system is a modular monolith.")
     assert moved.citations[0].label == "docs/architecture.md:3-3"
@@ -280,7 +282,7 @@ def test_planted_false_citation_is_caught_and_flagged(repo: Path) -> None:
     neighbour = check(evidence="none", lines="13-14", value="One deployable keeps releases simple.")
     assert neighbour.citations[0].label == "docs/architecture.md:13-14"
     # A value that names a file the repository does not have is flagged.
-    ghost = check(lines="3", value="A modular monolith, see `src/inventory/billing.py`.")
+    ghost = check(lines="3", value=f"{lines[2]} See `src/inventory/billing.py`.")
     assert ghost.flagged and any("billing.py" in r for r in ghost.reasons)
     # A "why" answered only from code is inferred, capped and flagged.
     why = next(
@@ -490,7 +492,7 @@ def _envelope(value: str, lines: str = "1") -> dict[str, Any]:
         "lines": lines,
         "value": value,
         "status": "answered",
-        "confidence": 0.8,
+        "confidence": 0.9,
     }
 
 
@@ -679,6 +681,48 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
     answer = model.model_validate({"items": [echo, scaffold]})
     result = group_result(group, answer, {}, Verifier(build_index(repo)), "S")
     assert result.items == [] and result.status == "not_found"
+
+
+def test_group_items_no_cited_line_supports_are_left_out_and_counted(repo: Path) -> None:
+    from agent.draft.answers import group_answer
+    from agent.draft.verify import group_result
+
+    group = next(
+        g
+        for s in load_template("architecture-overview").sections()
+        for g in s.groups
+        if g.label.startswith("Event")
+    )
+    fields, _ = group.members()
+    model = group_answer(group, fields)
+    text_keys = [
+        k
+        for k, i in model.model_fields["items"].annotation.__args__[0].model_fields.items()
+        if i.annotation is str and k not in ("evidence", "lines", "status")
+    ]
+    lines = (repo / "docs/architecture.md").read_text().split("\n")
+    ev = {"E1": Evidence("E1", "docs/architecture.md", 3, 4, "notes", "\n".join(lines[2:4]), 50)}
+
+    item_fields = model.model_fields["items"].annotation.__args__[0].model_fields
+    blank = {k: ([] if "list" in str(i.annotation) else "") for k, i in item_fields.items()}
+
+    def item(value: str, confidence: float) -> dict[str, Any]:
+        return {
+            **blank,
+            text_keys[0]: value,
+            "evidence": "E1",
+            "lines": "3",
+            "status": "answered",
+            "confidence": confidence,
+        }
+
+    stated = item(lines[2], 0.8)
+    # A template's example, cited at lines that do not say it, by a model unsure of it.
+    invented = item("OAuth Provider A issues tokens to Kubernetes services.", 0.5)
+    answer = model.model_validate({"items": [stated, invented]})
+    result = group_result(group, answer, ev, Verifier(build_index(repo)), "S")
+    assert [i[next(iter(i))] for i in result.items] == [lines[2]]
+    assert result.status == "answered" and result.reasons == [left_out(1)]
 
 
 def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:

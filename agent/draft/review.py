@@ -80,7 +80,9 @@ def review_markdown(
     if missing:
         lines += ["## Not found in the repository", ""]
         lines += [
-            f"- {r.section} › {r.label} (`{r.id}`): {r.status.replace('_', ' ')}" for r in missing
+            f"- {r.section} › {r.label} (`{r.id}`): {r.status.replace('_', ' ')}"
+            + (f" ({escape.single_line('; '.join(r.reasons))})" if r.reasons else "")
+            for r in missing
         ]
         lines.append("")
     errors = [r for r in results.values() if r.source == "error" and r.id not in stale]

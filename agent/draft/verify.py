@@ -35,6 +35,9 @@ class Judgement:
     flagged: bool
     reasons: list[str]
     basis: str | None
+    # The confidence the evidence leaves before a "why" inferred from code is capped: what
+    # decides whether a value is shown at all.
+    evidenced: float = 1.0
 
 
 def judge(
@@ -77,6 +80,7 @@ def judge(
             + ", ".join(f"`{u}`" for u in unknown)
             + " which the repository does not have"
         )
+    evidenced = round(max(0.0, min(1.0, conf)), 2)
     if is_rationale:
         # Documented or inferred is decided by what the verified citations are, not by the model.
         basis = "documented" if cited_kinds & {"notes", "ADR", "history"} else "inferred"
@@ -86,7 +90,25 @@ def judge(
     conf = round(max(0.0, min(1.0, conf)), 2)
     if conf < REVIEW_THRESHOLD and not any("confidence" in r for r in reasons):
         reasons.append(f"confidence {conf:.2f} is below {REVIEW_THRESHOLD}")
-    return Judgement(conf, bool(reasons), reasons, basis)
+    return Judgement(conf, bool(reasons), reasons, basis, evidenced)
+
+
+def unsupported(j: Judgement, kept: list[Citation], supported: float, injected: list[str]) -> bool:
+    """A model's value nothing vouches for: no verified citation, or cited lines that hold under
+    half its words, and a confidence that fell below review on that account. Shown flagged, these were template
+    examples ("OAuth Provider A"), file names and commit ids on every benchmark draft read; they are
+    left out, and the field says so. A suspected injection stays visible: a human must see it."""
+    weak = not kept or supported < 0.5
+    return weak and j.evidenced < REVIEW_THRESHOLD and not injected
+
+
+def left_out(n: int) -> str:
+    """The reason a field gives for the model's values it does not show."""
+    what = "value" if n == 1 else "values"
+    return (
+        f"left out {n} {what} the model wrote that no cited line supports "
+        "(under half its words in the evidence, confidence below review)"
+    )
 
 
 # --- from a model's answer to a verified field -------------------------------------------------
@@ -258,6 +280,11 @@ def field_result(
     if status == "answered" and f.is_rationale and len(value_text(value).split()) < 4:
         extra.append("it names something but states no reason")
         j.confidence = min(j.confidence, 0.4)
+    quoted = bool(extra) and extra[0].startswith("the value is the cited text")
+    if status == "answered" and not quoted:
+        held = support(value_text(value), texts)
+        if unsupported(j, citations, held, injected):
+            return _unused_pointer(f, section, left_out(1))
     reasons = extra + j.reasons if status == "answered" else []
     return FieldResult(
         id=f.id,
@@ -282,6 +309,7 @@ def group_result(
     fields, _ = g.members()
     rationale = any(f.is_rationale for f in fields)
     items: list[dict[str, Any]] = []
+    rejected = 0
     for item in answer.items:
         values = {
             f.id: getattr(item, item_key(f), None) for f in fields if hasattr(item, item_key(f))
@@ -299,6 +327,7 @@ def group_result(
             cites_of(item), by_id, verifier, text
         )
         unknown = verifier.unknown_mentions(text)
+        held = support(text, texts)
         j = judge(
             status="answered",
             model_confidence=item.confidence,
@@ -307,9 +336,12 @@ def group_result(
             dropped=dropped,
             unknown=unknown,
             cited_kinds=kinds,
-            supported=support(text, texts),
+            supported=held,
             injected=injected,
         )
+        if unsupported(j, citations, held, injected):
+            rejected += 1
+            continue
         items.append(
             {
                 **values,
@@ -332,5 +364,5 @@ def group_result(
         items=items,
         is_rationale=rationale,
         flagged=False,
-        reasons=[],
+        reasons=[left_out(rejected)] if rejected else [],
     )
