@@ -196,7 +196,11 @@ def test_component_draft_end_to_end(
     )
     # The environment-variable table comes from the code, each row citing where it is read.
     assert '| `IMPORT_MAX_RETRIES` | ✗ | `"5"` | Read at src/inventory/importer.py:' in text
-    assert "| `INVENTORY_DB_PATH` | ✓ |" in text  # os.environ[...] means required
+    # The importer's own reads only: it reads the database path with a default (the API, another
+    # component, requires it).
+    assert (
+        '| `INVENTORY_DB_PATH` | ✗ | `"inventory.db"` | Read at src/inventory/importer.py:' in text
+    )
     assert check_links(output, repo, text) >= 3
     assert outcome.summary["answered"] > 5
     for secret in fixture_repo.PLANTED_SECRETS:

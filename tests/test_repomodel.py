@@ -744,3 +744,71 @@ def test_ddl_sqlglot_cannot_read_is_skipped_not_a_crash() -> None:
     # From sqlglot's own sources: the tree it builds has a reference with no name.
     lines = ["    # CREATE TABLE foo (bar TEXT UNIQUE REFERENCES baz ...)", "    x = 1"]
     assert tables("m.py", lines, "python", []) == []
+
+
+def test_a_component_env_table_lists_what_its_own_configuration_files_read(tmp_path: Path) -> None:
+    env_field = "configuration.environment-variables.environment-variables"
+    root = _repo(
+        tmp_path / "docs-app",
+        {
+            "package.json": '{"name": "docs-app", "dependencies": {"koa": "2"}}\n',
+            # The project's environment module, read as `environment.NAME` (outline's pattern).
+            "server/utils/environment.ts": "const environment = { ...process.env };\n"
+            "export default environment;\n",
+            "server/env.ts": 'import environment from "./utils/environment";\n\n'
+            "export class Env {\n"
+            '  public SECRET_KEY = environment.SECRET_KEY ?? "";\n'
+            "  public REDIS_URL = environment.REDIS_URL;\n"
+            "  public isProduction = environment.nodeEnv;\n"
+            "}\n",
+            "server/mailer.ts": "export const from = process.env.SMTP_FROM;\n",
+            "server/routes.ts": "export const port = process.env.PORT;\n",
+        },
+    )
+    index = build_index(root)
+    reads = {(f.name, f.path, f.line) for f in index.facts if f.kind == "env-var"}
+    assert {r for r in reads if r[1] == "server/env.ts"} == {
+        ("SECRET_KEY", "server/env.ts", 4),
+        ("REDIS_URL", "server/env.ts", 5),
+    }
+    template = load_template("architecture-component")
+    scoped = static_answers(template, index, topic="server configuration")[env_field]
+    assert [r["variable"] for r in scoped.rows or []] == ["`REDIS_URL`", "`SECRET_KEY`"]
+    assert scoped.reasons == []
+    # No file is named for the topic: every variable, flagged for a human to narrow.
+    unscoped = static_answers(template, index, topic="billing")[env_field]
+    assert len(unscoped.rows or []) == 4 and unscoped.reasons
+
+
+def test_an_env_table_row_says_required_default_and_where_from_the_read(tmp_path: Path) -> None:
+    from agent.draft.env_table import env_rows
+
+    root = _repo(
+        tmp_path / "svc",
+        {
+            "svc/config.py": "import os\n\nDB = os.environ['SVC_DB']\n"
+            "RETRIES = int(os.getenv('SVC_RETRIES', '5'))\n",
+            ".env.example": "SVC_DB=sqlite:///svc.db\n",
+        },
+    )
+    index = build_index(root)
+    found = env_rows(
+        ["variable", "required", "default", "description", "example"], index.facts, index
+    )
+    assert found is not None
+    assert found[0] == [
+        {
+            "variable": "`SVC_DB`",
+            "required": "✓",
+            "default": "—",
+            "description": "Read at svc/config.py:3",
+            "example": "`sqlite:///svc.db`",
+        },
+        {
+            "variable": "`SVC_RETRIES`",
+            "required": "✗",
+            "default": "`'5'`",
+            "description": "Read at svc/config.py:4",
+            "example": "—",
+        },
+    ]

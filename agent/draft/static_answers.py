@@ -213,7 +213,7 @@ def _static_for(
             note="" if fact else "the directory name",
         )
     if f.kind is FieldKind.TABLE and label == "environment variables":
-        return _env_table(f, facts, index)
+        return _env_table(f, facts, index, topic)
     if topic and f.kind in (FieldKind.TABLE, FieldKind.CODE):
         return _structural(f, trail, index, topic)
     if topic and f.kind is FieldKind.TEXT:
@@ -425,9 +425,23 @@ def _structural(f: TemplateField, trail: str, index: RepoIndex, topic: str) -> S
     return None
 
 
-def _env_table(f: TemplateField, facts: list[Fact], index: RepoIndex) -> StaticAnswer | None:
-    found = env_rows(f.column_keys, facts, index)
+def _env_table(
+    f: TemplateField, facts: list[Fact], index: RepoIndex, topic: str
+) -> StaticAnswer | None:
+    # A component's document lists the variables its own files read (warehouse's config.py, not
+    # the 300 the whole code reads), when its files read any; otherwise every one, to confirm.
+    own = structural.named_for_topic(index, topic) if topic else set()
+    mine = [x for x in facts if x.kind != "env-var" or x.path in own]
+    scoped = any(x.kind == "env-var" for x in mine)
+    found = env_rows(f.column_keys, mine if scoped else facts, index)
     if found is None:
         return None
     rows, cited = found
-    return StaticAnswer("", "answered", facts=cited, rows=rows)
+    reasons = [_TOPIC_ENV] if topic and not scoped else []
+    return StaticAnswer("", "answered", facts=cited, rows=rows, reasons=reasons)
+
+
+_TOPIC_ENV = (
+    "no file named for the topic reads an environment variable: these are every variable the "
+    "code reads, not only this topic's: confirm"
+)

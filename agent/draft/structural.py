@@ -118,6 +118,28 @@ def topic_files(index: RepoIndex, topic: str, limit: int | None = MAX_ROWS) -> l
     return [p for tier in tiers for p in tier][:limit]
 
 
+def named_for_topic(index: RepoIndex, topic: str) -> set[str]:
+    """The project's own files named for a topic, or in a directory named for it (for a topic
+    about configuration, named for configuration: "server configuration" is `server/env.ts`, not
+    every file under `server/`)."""
+    words = topic_words(topic)
+    words = (words & _ALIASES["configuration"]) or words
+    return (
+        {
+            path
+            for path in index.model.ranking.files
+            if not is_auxiliary(path)
+            and not _TOOL_CONFIG.match(PurePosixPath(path).name)
+            and (
+                _named(PurePosixPath(path).stem, words)
+                or _named(str(PurePosixPath(path).parent), words)
+            )
+        }
+        if words
+        else set()
+    )
+
+
 def _role(index: RepoIndex, path: str) -> str:
     """What a file is for, from what it declares: CLI, routes, models, configuration or a module."""
     model = index.model

@@ -71,17 +71,36 @@ _ENV_QUICK = re.compile(
 )
 
 
+# A JavaScript module of the project's own that hands out the environment (`import environment
+# from "./utils/environment"`, `import env from "@server/env"`): its capitalised members are the
+# variables (outline reads every setting as `environment.SECRET_KEY`).
+_ENV_MODULE = re.compile(
+    r"""^\s*import\s+(\w+)\s+from\s+["'][^"']*/(?:env|environment)["']""", re.MULTILINE
+)
+
+
 def env_var_facts(path: str, text: str, language: str = "") -> list[Fact]:
     """Environment variables the code reads, at the line that reads them (also through a helper
-    of the file's own: agent/ingest/env_wrappers.py)."""
-    if not _ENV_QUICK.search(text):
+    of the file's own: agent/ingest/env_wrappers.py, or an environment module it imports)."""
+    aliases = _ENV_MODULE.findall(text) if language in ("js", "ts") else []
+    if not aliases and not _ENV_QUICK.search(text):
         return []
     lines = text.split("\n")
     facts: list[Fact] = [
         Fact(kind="env-var", name=name, path=path, line=n, detail=detail)
         for name, n, detail in wrapped_env_reads(lines, language)
     ]
+    member = (
+        re.compile(r"(?<![\w.])(?:" + "|".join(aliases) + r")\.([A-Z][A-Z0-9_]{2,})\b")
+        if aliases
+        else None
+    )
     for n, line in enumerate(lines, start=1):
+        if member is not None:
+            facts += [
+                Fact(kind="env-var", name=m.group(1), path=path, line=n, detail=line.strip()[:120])
+                for m in member.finditer(line)
+            ]
         if not _ENV_QUICK.search(line):
             continue
         for pattern in _ENV_PATTERNS:
