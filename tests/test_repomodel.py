@@ -812,3 +812,39 @@ def test_an_env_table_row_says_required_default_and_where_from_the_read(tmp_path
             "example": "—",
         },
     ]
+
+
+def test_own_cache_types_and_a_documented_api_fill_caching_and_api_framework(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "go.mod": "module example.com/search\n\ngo 1.22\n",
+        "index/cache.go": "package index\n\ntype docMatchTreeCache struct{}\n\n"
+        "type shardCache struct{}\n",
+        "index/cachekey.go": "package index\n\ntype CacheKey string\n",  # not a cache
+        "web/server.go": 'package web\n\nimport "net/http"\n\n'
+        'func Serve() { http.HandleFunc("/api/search", nil) }\n',
+        "docs/api.md": "# JSON API\n\nEvery page is also JSON.\n",
+        "tests/cache_test.go": "package tests\n\ntype fakeCache struct{}\n",
+    }
+    model, _ = _model(tmp_path, files)
+    found = {f.kind: f for f in model.facts if f.kind in ("cache", "api-framework")}
+    assert found["cache"].name == "In-process caches (`docMatchTreeCache`, `shardCache`)"
+    assert (found["cache"].path, found["cache"].line, found["cache"].detail) == (
+        "index/cache.go",
+        3,
+        "inferred",
+    )
+    api = found["api-framework"]
+    assert api.name == "JSON API, served by the project's own HTTP views (no API framework)"
+    assert (api.path, api.line, api.detail) == ("docs/api.md", 1, "inferred")
+    # A cache the manifests name answers the field; no routes, no API claim.
+    model, _ = _model(
+        tmp_path / "lib",
+        {
+            "pyproject.toml": '[project]\nname = "lib"\ndependencies = ["cachetools"]\n',
+            "lib/store.py": "class LRUCache:\n    pass\n",
+            "docs/index.rst": "REST API\n========\n\nNone served here.\n",
+        },
+    )
+    assert not [f for f in model.facts if f.kind in ("cache", "api-framework")]

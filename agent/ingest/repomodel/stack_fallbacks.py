@@ -98,6 +98,8 @@ def fallbacks(shape: Shape) -> list[Fact]:
     kinds = shape.kinds
     if not kinds["web-framework"]:
         out += _framework(shape)
+    if not kinds["api-framework"] and shape.http:
+        out += _documented_api(shape)
     if not kinds["frontend-framework"]:
         out += _frontend(shape)
     if not kinds["testing"]:
@@ -111,6 +113,8 @@ def fallbacks(shape: Shape) -> list[Fact]:
     stored = _storage_and_cloud(shape)
     out += stored + signals(shape, taken={f.kind for f in stored})
     out += _monitoring(shape)
+    if not kinds["cache"] and not any(i.category == "cache" for i in shape.model.integrations):
+        out += _own_caches(shape)
     out += _relational(shape)
     out += _type_checking(shape)
     return out
@@ -255,6 +259,57 @@ def _monitoring(shape: Shape) -> list[Fact]:
             fact = at("monitoring", used.provider, used)
             out.append(fact.model_copy(update={"value": sdk_name(used.module)}))
     return out
+
+
+# A document whose title names the API the project serves: "JSON API", "REST API".
+_API_TITLE = re.compile(r"^#?\s*((?:JSON|REST|RESTful|HTTP|GraphQL|Web)\s+API)\s*$")
+_RST_UNDERLINE = re.compile(r"^([=\-~*#^])\1{2,}\s*$")
+
+
+def _documented_api(shape: Shape) -> list[Fact]:
+    """ "JSON API, served by the project's own HTTP views (no API framework)": a service with
+    routes and no API framework whose documentation has a page titled for its API (datasette's
+    docs/json_api.rst), cited at that title."""
+    for path, rec in sorted(shape.index.records.items()):
+        if rec.kind != "notes" or rec.template or rec.skip is not None:
+            continue
+        lines = shape.index.file_lines(path) or []
+        for n, line in enumerate(lines[:12], start=1):
+            m = _API_TITLE.match(line.strip())
+            titled = line.startswith("#") or (
+                n < len(lines) and _RST_UNDERLINE.match(lines[n].strip()) is not None
+            )
+            if m and titled:
+                name = f"{m.group(1)}, served by the project's own HTTP views (no API framework)"
+                return [inferred("api-framework", name, path, n)]
+    return []
+
+
+_CACHE_TYPE = re.compile(r"[a-z]Cache$|^Cache$|^LRU")
+_TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "type"})
+
+
+def _own_caches(shape: Shape) -> list[Fact]:
+    """ "In-process caches (`docMatchTreeCache`, `RepoCache`)": the cache types the project's own
+    code defines, most-used first, at the first one's definition (zoekt keeps its caches in
+    memory; no package names one)."""
+    rank = shape.model.ranking.files
+    found = sorted(
+        (
+            (s, path)
+            for path, syms in shape.model.by_file.items()
+            if not is_auxiliary(path)
+            for s in syms
+            if not s.parent and s.kind in _TYPE_KINDS and _CACHE_TYPE.search(s.name)
+        ),
+        key=lambda t: (-rank.get(t[1], 0.0), t[1], t[0].line),
+    )
+    if not found:
+        return []
+    names = ", ".join(f"`{s.name}`" for s, _ in found[:3])
+    what = "In-process caches" if len(found) > 1 else "In-process cache"
+    first, path = found[0]
+    return [inferred("cache", f"{what} ({names})", path, first.line)]
 
 
 def _relational(shape: Shape) -> list[Fact]:
