@@ -323,6 +323,7 @@ class RepoFiles:
         self.names = {p.rsplit("/", 1)[-1] for p in self.paths}
         self._lines: dict[str, list[str] | None] = {}
         self._idents: dict[str, bool] = {}
+        self._texts: dict[str, bool] = {}
 
     def lines(self, path: str) -> list[str] | None:
         """A file's lines, or None."""
@@ -353,6 +354,17 @@ class RepoFiles:
             or p in self.names
             or any(x.endswith("/" + p) for x in self.paths)
         )
+
+    def text_exists(self, text: str) -> bool:
+        """Whether a tracked file holds the text as written."""
+        if text not in self._texts:
+            proc = subprocess.run(
+                ["git", "-C", str(self.root), "grep", "-q", "-F", "-I", "-e", text],
+                capture_output=True,
+                check=False,
+            )
+            self._texts[text] = proc.returncode == 0
+        return self._texts[text]
 
     def identifier_exists(self, ident: str) -> bool:
         """Whether the identifier (its last dotted part) occurs as a word in a tracked file."""
@@ -501,7 +513,14 @@ def score_existence(draft: Draft, repo: RepoFiles, template_text: str) -> dict[s
         ident = bool(_IDENT_RE.match(span)) and len(span) > 2 and not _FILE_EXT_RE.search(span)
         if not (pathish or ident):
             continue
-        ok = (pathish and repo.path_exists(span)) or (ident and repo.identifier_exists(span))
+        # A Go module or import path (`cloud.google.com/go/profiler`) names a package, not a file:
+        # it exists when a tracked file writes it.
+        module = pathish and "." in span.split("/", 1)[0] and "/" in span
+        ok = (
+            (pathish and repo.path_exists(span))
+            or (ident and repo.identifier_exists(span))
+            or (module and repo.text_exists(span))
+        )
         checked += 1
         present += ok
         if not ok:

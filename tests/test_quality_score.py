@@ -367,3 +367,16 @@ def test_component_locations_come_from_the_location_column(toy: tuple[Path, str]
     )
     result = score_component(truth.component, draft)
     assert result["locations_recall"] == 1.0 and result["locations_precision"] == 1.0
+
+
+def test_existence_knows_a_module_path_by_the_file_that_writes_it(toy: tuple[Path, str]) -> None:
+    (toy[0] / "go.mod").write_text(
+        "module example.com/toy\n\nrequire cloud.google.com/go/profiler v0.4.2\n"
+    )
+    git(toy[0], "add", "go.mod")
+    git(toy[0], "commit", "-q", "-m", "go")
+    repo = RepoFiles(toy[0])
+    md = "`cloud.google.com/go/profiler` and `github.com/made/up` and `src/toy/gone.py`\n"
+    result = score_existence(make_draft([], md), repo, template_text="")
+    assert result["checked"] == 3
+    assert result["missing"] == ["github.com/made/up", "src/toy/gone.py"]
