@@ -723,10 +723,12 @@ def test_group_items_no_cited_line_supports_are_left_out_and_counted(repo: Path)
     stated = item(lines[2], 0.8)
     # A template's example, cited at lines that do not say it, by a model unsure of it.
     invented = item("OAuth Provider A issues tokens to Kubernetes services.", 0.5)
-    answer = model.model_validate({"items": [stated, invented]})
+    # Lines it quotes, under the name of a file the repository does not have.
+    ghost = item(f"`stream/stream.go`: {lines[2]}", 0.5)
+    answer = model.model_validate({"items": [stated, invented, ghost]})
     result = group_result(group, answer, ev, Verifier(build_index(repo)), "S")
     assert [i[next(iter(i))] for i in result.items] == [lines[2]]
-    assert result.status == "answered" and result.reasons == [left_out(1)]
+    assert result.status == "answered" and result.reasons == [left_out(2)]
 
 
 def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:

@@ -93,12 +93,15 @@ def judge(
     return Judgement(conf, bool(reasons), reasons, basis, evidenced)
 
 
-def unsupported(j: Judgement, kept: list[Citation], supported: float, injected: list[str]) -> bool:
-    """A model's value nothing vouches for: no verified citation, or cited lines that hold under
-    half its words, and a confidence that fell below review on that account. Shown flagged, these were template
+def unsupported(
+    j: Judgement, kept: list[Citation], supported: float, injected: list[str], unknown: list[str]
+) -> bool:
+    """A model's value nothing vouches for: no verified citation, cited lines that hold under
+    half its words, or a name the repository does not have (`stream/stream.go` as a pattern's
+    name), and a confidence that fell below review on that account. Shown flagged, these were template
     examples ("OAuth Provider A"), file names and commit ids on every benchmark draft read; they are
     left out, and the field says so. A suspected injection stays visible: a human must see it."""
-    weak = not kept or supported < 0.5
+    weak = not kept or supported < 0.5 or bool(unknown)
     return weak and j.evidenced < REVIEW_THRESHOLD and not injected
 
 
@@ -106,8 +109,9 @@ def left_out(n: int) -> str:
     """The reason a field gives for the model's values it does not show."""
     what = "value" if n == 1 else "values"
     return (
-        f"left out {n} {what} the model wrote that no cited line supports "
-        "(under half its words in the evidence, confidence below review)"
+        f"left out {n} {what} the model wrote that nothing vouches for (no verified citation, "
+        "under half its words in the cited lines or a name the repository does not have; "
+        "confidence below review)"
     )
 
 
@@ -283,7 +287,7 @@ def field_result(
     quoted = bool(extra) and extra[0].startswith("the value is the cited text")
     if status == "answered" and not quoted:
         held = support(value_text(value), texts)
-        if unsupported(j, citations, held, injected):
+        if unsupported(j, citations, held, injected, unknown):
             return _unused_pointer(f, section, left_out(1))
     reasons = extra + j.reasons if status == "answered" else []
     return FieldResult(
@@ -339,7 +343,7 @@ def group_result(
             supported=held,
             injected=injected,
         )
-        if unsupported(j, citations, held, injected):
+        if unsupported(j, citations, held, injected, unknown):
             rejected += 1
             continue
         items.append(
