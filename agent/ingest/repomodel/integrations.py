@@ -137,9 +137,15 @@ def integrations(path: str, lines: list[str], language: str) -> list[Integration
         return []
     # Words every import the pattern reads has: a line without them is not read (most lines).
     needed = _IMPORT_WORDS[language]
+    word = needed[0]
+    import_lines = (
+        [(n, line) for n, line in enumerate(lines, start=1) if word in line]
+        if len(needed) == 1
+        else [(n, line) for n, line in enumerate(lines, start=1) if any(w in line for w in needed)]
+    )
     out: dict[str, Integration] = {}
-    for n, line in enumerate(lines, start=1):
-        if len(line) > 400 or not any(w in line for w in needed):
+    for n, line in import_lines:
+        if len(line) > 400:
             continue
         m = pattern.search(line) if language in ("js", "ts") else pattern.match(line)
         if not m:

@@ -19,11 +19,18 @@ from agent.ingest.repomodel.interfaces import Interface
 def _client(modules: str) -> re.Pattern[str]:
     """An import of one of these modules as a whole name (`nats`, not `natsort`), matched against
     the file's import lines (`_import_lines`)."""
-    return re.compile(
+    pattern = re.compile(
         r"^(?:import\s+|from\s+|use\s+|.*\brequire\(\s*|.*\bfrom\s+|\w+\s+)?[\"'`]?"
         rf"(?:{modules})(?=[\"'`\s;.:/)]|$)",
         re.M,
     )
+    _NAMED[pattern] = re.compile(modules)
+    return pattern
+
+
+# Each client pattern's module names alone: a file that never writes one imports none of them
+# (most files; the import lines are then not collected at all).
+_NAMED: dict[re.Pattern[str], re.Pattern[str]] = {}
 
 
 # (framework, the import that shows the client, the patterns whose group 1 is the topic)
@@ -70,10 +77,14 @@ _CLIENTS: list[tuple[str, re.Pattern[str], list[re.Pattern[str]]]] = [
 
 def topics(path: str, lines: list[str]) -> list[Interface]:
     """The topics this file's messaging clients name, once each at their first line."""
+    text = "\n".join(lines)
+    clients = [c for c in _CLIENTS if _NAMED[c[1]].search(text)]
+    if not clients:
+        return []
     imports = "\n".join(_import_lines(lines))
     out: list[Interface] = []
     seen: set[tuple[str, str]] = set()
-    for framework, client, patterns in _CLIENTS:
+    for framework, client, patterns in clients:
         if not client.search(imports):
             continue
         for n, line in enumerate(lines, start=1):
