@@ -227,7 +227,9 @@ def interfaces(path: str, lines: list[str], language: str, syms: list[Symbol]) -
             m = _JS_COMMAND.search(line)
             if (m and "program" in line) or (m and "yargs" in line):
                 out.append(Interface("cli", m.group(1), path, n, "commander"))
-    prefixes = _router_prefixes(lines) if lang == "python" else {}
+    # A router is created with `Blueprint(` or `Router(`: a file without either has none.
+    routers = lang == "python" and ("Blueprint(" in text or "Router(" in text)
+    prefixes = _router_prefixes(lines) if routers else {}
     out += _from_symbols(path, syms, prefixes)
     return out
 
