@@ -358,8 +358,10 @@ class RepoFiles:
     def text_exists(self, text: str) -> bool:
         """Whether a tracked file holds the text as written."""
         if text not in self._texts:
+            # As a whole name: `example.com/pkg/api` is not in `example.com/pkg/api.go`.
+            bounded = r"(?<![\w./-])" + re.escape(text) + r"(?![\w.-])"
             proc = subprocess.run(
-                ["git", "-C", str(self.root), "grep", "-q", "-F", "-I", "-e", text],
+                ["git", "-C", str(self.root), "grep", "-q", "-P", "-I", "-e", bounded],
                 capture_output=True,
                 check=False,
             )
@@ -515,7 +517,11 @@ def score_existence(draft: Draft, repo: RepoFiles, template_text: str) -> dict[s
             continue
         # A Go module or import path (`cloud.google.com/go/profiler`) names a package, not a file:
         # it exists when a tracked file writes it.
-        module = pathish and "." in span.split("/", 1)[0] and "/" in span
+        module = bool(
+            pathish
+            and "/" in span
+            and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", span.split("/")[0])
+        )
         ok = (
             (pathish and repo.path_exists(span))
             or (ident and repo.identifier_exists(span))

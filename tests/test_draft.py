@@ -278,6 +278,12 @@ def test_planted_false_citation_is_caught_and_the_value_left_out(repo: Path) -> 
     # The same from a model unsure of it: left out.
     unsure = check(lines="3-4", value="Kubernetes services on GKE.", confidence=0.7)
     assert unsure.status == "not_found" and unsure.reasons == [left_out(1)]
+    # Words with a slash ("pub/sub", "client/server") look like paths the repository does not
+    # have; they are words, and a value that quotes its line with them is kept.
+    worded = check(
+        lines="3", value=f"{lines[2]} Clients talk client/server over pub/sub.", confidence=0.75
+    )
+    assert worded.status == "answered"
     # Lines of the same evidence that do not hold the claim: the span is corrected to those that do.
     moved = check(lines="4", value="The system is a modular monolith.")
     assert moved.citations[0].label == "docs/architecture.md:3-3"
@@ -728,7 +734,7 @@ def test_group_items_no_cited_line_supports_are_left_out_and_counted(repo: Path)
     answer = model.model_validate({"items": [stated, invented, ghost]})
     result = group_result(group, answer, ev, Verifier(build_index(repo)), "S")
     assert [i[next(iter(i))] for i in result.items] == [lines[2]]
-    assert result.status == "answered" and result.reasons == [left_out(2)]
+    assert result.status == "answered" and result.reasons == [left_out(2)] and result.flagged
 
 
 def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:

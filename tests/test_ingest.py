@@ -509,3 +509,35 @@ def test_the_index_cache_takes_concurrent_writes_in_one_process(tmp_path: Path) 
     assert errors == []
     assert load(target)["i"] == 29
     assert [p.name for p in tmp_path.iterdir()] == ["model.pkl"]  # no temporary file left
+
+
+def test_the_backend_language_is_the_declared_one_and_only_its_own_runtime(tmp_path: Path) -> None:
+    from agent.document.templates import load_template
+    from agent.draft.static_answers import static_answers
+
+    backend = "technology-stack-frameworks.backend-technology-stack.language"
+    root = tmp_path / "shop"
+    files = {
+        # A Django back end beside a front end twelve times its size: still Python.
+        "pyproject.toml": '[project]\nname = "shop"\nrequires-python = ">=3.11"\n',
+        "shop/views.py": "x = 1\n" * 20,
+        "frontend/package.json": '{"devDependencies": {"typescript": "^5.4.0"}}\n',
+        "frontend/src/app.ts": "const a = 1;\n" * 250,
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    answer = static_answers(load_template("architecture-overview"), build_index(root))[backend]
+    assert answer.value == "Python >=3.11"
+    # A Ruby gem with a Rust extension: the edition is Rust's, not Ruby's version.
+    gem = tmp_path / "gem"
+    files = {
+        "lib/gem.rb": "x = 1\n" * 40,
+        "ext/fast/Cargo.toml": '[package]\nname = "fast"\nedition = "2021"\n',
+        "ext/fast/src/lib.rs": "pub fn f() {}\n",
+    }
+    for rel, text in files.items():
+        (gem / rel).parent.mkdir(parents=True, exist_ok=True)
+        (gem / rel).write_text(text)
+    answer = static_answers(load_template("architecture-overview"), build_index(gem))[backend]
+    assert answer.value.startswith("Ruby (") and "2021" not in answer.value

@@ -376,7 +376,14 @@ def test_existence_knows_a_module_path_by_the_file_that_writes_it(toy: tuple[Pat
     git(toy[0], "add", "go.mod")
     git(toy[0], "commit", "-q", "-m", "go")
     repo = RepoFiles(toy[0])
-    md = "`cloud.google.com/go/profiler` and `github.com/made/up` and `src/toy/gone.py`\n"
+    md = (
+        "`cloud.google.com/go/profiler` and `github.com/made/up` and `src/toy/gone.py` and "
+        "`cloud.google.com/go/prof` (a prefix of a real one is not it)\n"
+    )
     result = score_existence(make_draft([], md), repo, template_text="")
-    assert result["checked"] == 3
-    assert result["missing"] == ["github.com/made/up", "src/toy/gone.py"]
+    assert result["checked"] == 4
+    assert result["missing"] == [
+        "github.com/made/up",
+        "src/toy/gone.py",
+        "cloud.google.com/go/prof",
+    ]

