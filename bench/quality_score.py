@@ -520,7 +520,8 @@ def score_existence(draft: Draft, repo: RepoFiles, template_text: str) -> dict[s
         module = bool(
             pathish
             and "/" in span
-            and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", span.split("/")[0])
+            # A host (Go), or an npm scope (`@sentry/node`).
+            and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+|@[a-z0-9][\w.-]*", span.split("/")[0])
         )
         ok = (
             (pathish and repo.path_exists(span))

@@ -376,12 +376,16 @@ def test_existence_knows_a_module_path_by_the_file_that_writes_it(toy: tuple[Pat
     git(toy[0], "add", "go.mod")
     git(toy[0], "commit", "-q", "-m", "go")
     repo = RepoFiles(toy[0])
+    (toy[0] / "package.json").write_text('{"dependencies": {"@sentry/node": "8"}}\n')
+    git(toy[0], "add", "package.json")
+    git(toy[0], "commit", "-q", "-m", "npm")
+    repo = RepoFiles(toy[0])
     md = (
         "`cloud.google.com/go/profiler` and `github.com/made/up` and `src/toy/gone.py` and "
-        "`cloud.google.com/go/prof` (a prefix of a real one is not it)\n"
+        "`cloud.google.com/go/prof` (a prefix of a real one is not it) and `@sentry/node`\n"
     )
     result = score_existence(make_draft([], md), repo, template_text="")
-    assert result["checked"] == 4
+    assert result["checked"] == 5
     assert result["missing"] == [
         "github.com/made/up",
         "src/toy/gone.py",
