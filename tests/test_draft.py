@@ -649,9 +649,9 @@ def test_lines_from_a_roadmap_are_no_stack_value(repo: Path) -> None:
     assert result.status == "not_found" and "from a roadmap" in result.reasons[0]
 
 
-def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path) -> None:
+def _event_group() -> tuple[Any, Any, dict[str, Any]]:
+    """The overview's Event group, its answer model, and a blank item of it."""
     from agent.draft.answers import group_answer
-    from agent.draft.verify import group_result
 
     group = next(
         g
@@ -659,16 +659,20 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
         for g in s.groups
         if g.label.startswith("Event")
     )
-    fields, _ = group.members()
-    model = group_answer(group, fields)
+    model = group_answer(group, group.members()[0])
+    item_fields = model.model_fields["items"].annotation.__args__[0].model_fields
+    blank = {k: ([] if "list" in str(i.annotation) else "") for k, i in item_fields.items()}
+    return group, model, blank
+
+
+def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path) -> None:
+    from agent.draft.verify import group_result
+
+    group, model, blank = _event_group()
 
     def item(**values: Any) -> dict[str, Any]:
-        base = {
-            k: ([] if "list" in str(i.annotation) else "")
-            for k, i in model.model_fields["items"].annotation.__args__[0].model_fields.items()
-        }
         return {
-            **base,
+            **blank,
             "evidence": "none",
             "lines": "none",
             "status": "answered",
@@ -676,8 +680,7 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
             **values,
         }
 
-    labels = {f.key: f.label for f in fields}
-    blank = item()
+    labels = {f.key: f.label for f in group.members()[0]}
     echo = item(
         **{
             k: [label] if isinstance(blank[k], list) else label
@@ -694,27 +697,17 @@ def test_group_items_that_echo_the_template_or_the_prompt_are_dropped(repo: Path
 
 
 def test_group_items_no_cited_line_supports_are_left_out_and_counted(repo: Path) -> None:
-    from agent.draft.answers import group_answer
     from agent.draft.verify import group_result
 
-    group = next(
-        g
-        for s in load_template("architecture-overview").sections()
-        for g in s.groups
-        if g.label.startswith("Event")
-    )
-    fields, _ = group.members()
-    model = group_answer(group, fields)
+    group, model, blank = _event_group()
+    item_fields = model.model_fields["items"].annotation.__args__[0].model_fields
     text_keys = [
         k
-        for k, i in model.model_fields["items"].annotation.__args__[0].model_fields.items()
+        for k, i in item_fields.items()
         if i.annotation is str and k not in ("evidence", "lines", "status")
     ]
     lines = (repo / "docs/architecture.md").read_text().split("\n")
     ev = {"E1": Evidence("E1", "docs/architecture.md", 3, 4, "notes", "\n".join(lines[2:4]), 50)}
-
-    item_fields = model.model_fields["items"].annotation.__args__[0].model_fields
-    blank = {k: ([] if "list" in str(i.annotation) else "") for k, i in item_fields.items()}
 
     def item(value: str, confidence: float) -> dict[str, Any]:
         return {
@@ -735,6 +728,18 @@ def test_group_items_no_cited_line_supports_are_left_out_and_counted(repo: Path)
     result = group_result(group, answer, ev, Verifier(build_index(repo)), "S")
     assert [i[next(iter(i))] for i in result.items] == [lines[2]]
     assert result.status == "answered" and result.reasons == [left_out(2)] and result.flagged
+    # All left out: not found, and the review report's not-found list says why.
+    answer = model.model_validate({"items": [invented]})
+    emptied = group_result(group, answer, ev, Verifier(build_index(repo)), "S")
+    assert emptied.status == "not_found" and emptied.reasons == [left_out(1)]
+    assert not emptied.flagged  # listed once, under "Not found"
+    from agent.draft.review import review_markdown
+
+    summary = {"answered": 0, "flagged": 0, "not_found": 1, "errors": 0}
+    review = review_markdown(
+        load_template("architecture-overview"), {emptied.id: emptied}, summary, "A.md", kept={}
+    )
+    assert f"(`{emptied.id}`): not found ({left_out(1)})" in review
 
 
 def test_document_templates_in_the_repository_are_never_evidence(repo: Path) -> None:

@@ -283,6 +283,7 @@ def field_result(
         else ("not_applicable" if answer.status == "not_applicable" else "not_found")
     )
     unknown = verifier.unknown_mentions(value_text(value)) if status == "answered" else []
+    held = support(value_text(value), texts) if status == "answered" else 1.0
     j = judge(
         status=status,
         model_confidence=confidence,
@@ -291,17 +292,19 @@ def field_result(
         dropped=dropped,
         unknown=unknown,
         cited_kinds=kinds,
-        supported=support(value_text(value), texts) if status == "answered" else 1.0,
+        supported=held,
         injected=injected,
     )
     if status == "answered" and f.is_rationale and len(value_text(value).split()) < 4:
         extra.append("it names something but states no reason")
         j.confidence = min(j.confidence, 0.4)
     quoted = bool(extra) and extra[0].startswith("the value is the cited text")
-    if status == "answered" and not quoted:
-        held = support(value_text(value), texts)
-        if unsupported(j, citations, held, injected, invented(unknown, texts)):
-            return _unused_pointer(f, section, left_out(1))
+    if (
+        status == "answered"
+        and not quoted
+        and unsupported(j, citations, held, injected, invented(unknown, texts))
+    ):
+        return _unused_pointer(f, section, left_out(1))
     reasons = extra + j.reasons if status == "answered" else []
     return FieldResult(
         id=f.id,
@@ -380,7 +383,8 @@ def group_result(
         confidence=confidence,
         items=items,
         is_rationale=rationale,
-        # Flagged when values were left out: a human sees in the review what the model proposed.
-        flagged=bool(rejected),
+        # Flagged when values were left out beside kept ones (a human sees it in the review); left
+        # empty, the group is listed as not found with the same reason.
+        flagged=bool(rejected and items),
         reasons=[left_out(rejected)] if rejected else [],
     )

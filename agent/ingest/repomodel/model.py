@@ -172,8 +172,8 @@ class RepoModel:
     imports: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
 
-_TYPE_KINDS = {"class", "struct", "trait", "interface", "enum", "type"}
-_SHOWN_KINDS = _TYPE_KINDS | {"function"}
+TYPE_KINDS = frozenset({"class", "struct", "trait", "interface", "enum", "type"})
+_SHOWN_KINDS = TYPE_KINDS | {"function"}
 
 
 def key_symbols(
@@ -190,7 +190,7 @@ def key_symbols(
             scored.append((score, -(s.end - s.start), path, s))
     # Types first: an architecture description names the store, the repository, the backend,
     # not the helper functions everything calls.
-    scored.sort(key=lambda t: (t[3].kind not in _TYPE_KINDS, -t[0], t[1]))
+    scored.sort(key=lambda t: (t[3].kind not in TYPE_KINDS, -t[0], t[1]))
     out: list[tuple[Symbol, str]] = []
     seen: set[str] = set()
     for _, _, path, s in scored:

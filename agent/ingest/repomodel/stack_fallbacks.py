@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from agent.ingest.chunking import note_sections
 from agent.ingest.facts import Fact, inferred
 from agent.ingest.repomodel.integrations import Integration, sdk_name
 from agent.ingest.repomodel.interfaces import Interface
-from agent.ingest.repomodel.model import RepoModel, is_auxiliary
+from agent.ingest.repomodel.model import TYPE_KINDS, RepoModel, is_auxiliary
 from agent.ingest.repomodel.stack_signals import signals
 
 if TYPE_CHECKING:
@@ -262,31 +263,27 @@ def _monitoring(shape: Shape) -> list[Fact]:
 
 
 # A document whose title names the API the project serves: "JSON API", "REST API".
-_API_TITLE = re.compile(r"^#?\s*((?:JSON|REST|RESTful|HTTP|GraphQL|Web)\s+API)\s*$")
-_RST_UNDERLINE = re.compile(r"^([=\-~*#^])\1{2,}\s*$")
+_API_TITLE = re.compile(r"(?:JSON|REST|RESTful|HTTP|GraphQL|Web)\s+API")
 
 
 def _documented_api(shape: Shape) -> list[Fact]:
     """ "JSON API, served by the project's own HTTP views (no API framework)": a service with
     routes and no API framework whose documentation has a page titled for its API (datasette's
-    docs/json_api.rst), cited at that title."""
+    docs/json_api.rst), cited at that title (the note chunker's sections: Markdown and RST)."""
     for path, rec in sorted(shape.index.records.items()):
         if rec.kind != "notes" or rec.template or rec.skip is not None:
             continue
         lines = shape.index.file_lines(path) or []
-        for n, line in enumerate(lines[:12], start=1):
-            m = _API_TITLE.match(line.strip())
-            titled = line.startswith("#") or (
-                n < len(lines) and _RST_UNDERLINE.match(lines[n].strip()) is not None
-            )
-            if m and titled:
-                name = f"{m.group(1)}, served by the project's own HTTP views (no API framework)"
-                return [inferred("api-framework", name, path, n)]
+        first, _, title = next(
+            ((n, end, t) for n, end, t in note_sections(lines, rec.language) if t), (0, 0, "")
+        )
+        if first <= 12 and _API_TITLE.fullmatch(title):
+            name = f"{title}, served by the project's own HTTP views (no API framework)"
+            return [inferred("api-framework", name, path, first)]
     return []
 
 
 _CACHE_TYPE = re.compile(r"[a-z]Cache$|^Cache$|^LRU")
-_TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "type"})
 
 
 def _own_caches(shape: Shape) -> list[Fact]:
@@ -300,7 +297,7 @@ def _own_caches(shape: Shape) -> list[Fact]:
             for path, syms in shape.model.by_file.items()
             if not is_auxiliary(path)
             for s in syms
-            if not s.parent and s.kind in _TYPE_KINDS and _CACHE_TYPE.search(s.name)
+            if not s.parent and s.kind in TYPE_KINDS and _CACHE_TYPE.search(s.name)
         ),
         key=lambda t: (-rank.get(t[1], 0.0), t[1], t[0].line),
     )
