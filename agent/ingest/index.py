@@ -22,6 +22,7 @@ from agent.ingest import decisions as decisionlib
 from agent.ingest import facts as factlib
 from agent.ingest.chunking import Chunk, chunk_file
 from agent.ingest.decisions import Decision
+from agent.ingest.extraction import Extraction
 from agent.ingest.facts import Fact
 from agent.ingest.file_kinds import FileKind
 from agent.ingest.history import Commit
@@ -29,10 +30,11 @@ from agent.ingest.index_cache import FORMAT, cache_dir, load, model_key, save
 from agent.ingest.manifests import manifest_facts
 from agent.ingest.redact import Redaction, redact
 from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, RepoFile, read_text, scan
-from agent.ingest.repomodel.model import FileModel, RepoModel, build_model, extract_file
+from agent.ingest.repomodel.model import FileModel, RepoModel, build_model
 from agent.ingest.retrieval import Hit, Intent, Retriever, tokenize
 
 HISTORY_LIMIT = 2000
+MODEL_KINDS = (FileKind.CODE, FileKind.CONFIG, FileKind.OTHER)  # what the repository model reads
 
 
 @dataclass
@@ -244,18 +246,22 @@ def build_index(
     )
     records: dict[str, FileRecord] = {}
     fresh: list[str] = []
+    to_read = [f for f in repo.files if not _unchanged(old.get(f.path), f)]
+    extraction = Extraction(sum(f.size for f in to_read if f.kind in MODEL_KINDS))
     for f in repo.files:
         rec = old.get(f.path)
-        if rec is not None and rec.size == f.size and rec.mtime_ns == f.mtime_ns:
+        if rec is not None and _unchanged(rec, f):
             records[f.path] = rec
             stats.reused_files += 1
             continue
         if progress:
             progress(f.path)
-        records[f.path] = _index_file(repo.root, f, rec)
+        records[f.path] = _index_file(repo.root, f, rec, extraction)
         stats.read_files += 1
         if records[f.path] is not rec:
             fresh.append(f.path)
+    for path, model in extraction.finish().items():
+        records[path].model = model
     new_chunks = [c for p in fresh for c in records[p].chunks if not c.tokens]
     for c, n in zip(new_chunks, tokens.count_many([c.text for c in new_chunks]), strict=True):
         c.tokens = n
@@ -305,7 +311,13 @@ def build_index(
     return index
 
 
-def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRecord:
+def _unchanged(rec: FileRecord | None, f: RepoFile) -> bool:
+    return rec is not None and rec.size == f.size and rec.mtime_ns == f.mtime_ns
+
+
+def _index_file(
+    root: Path, f: RepoFile, previous: FileRecord | None, extraction: Extraction
+) -> FileRecord:
     try:
         raw, skip = read_text(root, f)
     except OSError as exc:
@@ -327,14 +339,8 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         found += factlib.env_var_facts(f.path, text, f.language)
     if f.kind is FileKind.CODE:
         found += factlib.code_entry_facts(f.path, text, f.language)
-    model = None
-    if f.kind in (FileKind.CODE, FileKind.CONFIG, FileKind.OTHER):
-        try:
-            model = extract_file(f.path, text, f.language)
-        except Exception as exc:
-            # A parser's bug must not stop indexing: the file is still indexed for search, only
-            # its structure is unknown (counted in `docagent map`).
-            model = FileModel(skipped=f"model extraction failed ({type(exc).__name__})")
+    if f.kind in MODEL_KINDS:
+        extraction.add(f.path, text, f.language)  # the record's model is filled in when done
     recorded: list[Decision] = []
     template = looks_like_template(f.path, text)  # any prose file: notes, but also a .txt in config
     if f.kind is FileKind.NOTES and not template:
@@ -353,7 +359,7 @@ def _index_file(root: Path, f: RepoFile, previous: FileRecord | None) -> FileRec
         f.language,
         f.kind.value,
         recorded,
-        model,
+        None,
         template,
     )
 
