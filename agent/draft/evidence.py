@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TYPE_CHECKING
 
+from agent.draft.model_evidence import model_hits
 from agent.ingest.retrieval import Hit, Intent, pack
 
 if TYPE_CHECKING:
@@ -73,6 +74,9 @@ def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") 
     """Ranked chunks for a unit, packed whole into the token budget and numbered E1..En."""
     query = unit.query(topic)
     hits: list[Hit] = index.search(query, 40, intent=Intent.GENERAL)
+    # The declarations a structural field asks about go right after the best text hit: the
+    # words of "ORM usage" or "event bus" are rarely in the code that answers them.
+    hits[1:1] = model_hits(unit, index)
     if unit.has_rationale:
         # Interleave why-ranked and general hits so rationale fields see notes, ADRs and commits.
         why = index.search(query, 25, intent=Intent.WHY)
@@ -82,6 +86,7 @@ def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") 
                 if h is not None:
                     unique.setdefault(id(h.chunk), h)
         hits = list(unique.values())
+    hits = list({id(h.chunk): h for h in hits}.values())  # a declaration text search found too
     # A document template names every topic a section asks about, so it outranks real evidence
     # (measured on this repository: the 0.5B model cited templates/ for most fields).
     hits = [h for h in hits if not index.is_template(h.chunk.path)]
