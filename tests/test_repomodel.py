@@ -783,6 +783,32 @@ def test_a_component_env_table_lists_what_its_own_configuration_files_read(tmp_p
     assert len(unscoped.rows or []) == 4 and unscoped.reasons
 
 
+def test_an_env_module_counts_only_if_it_reads_the_environment(tmp_path: Path) -> None:
+    root = _repo(
+        tmp_path / "app",
+        {
+            # Reads the environment itself, imported through an alias.
+            "server/env.ts": "export default { ...process.env };\n",
+            "server/mailer.ts": 'import env from "@server/env";\nexport const f = env.SMTP_FROM;\n',
+            # Reads it through a module that does (two steps, relative imports).
+            "web/utils/environment.ts": "export default process.env;\n",
+            "web/env.ts": 'import environment from "./utils/environment";\n'
+            "export const port = environment.PORT;\n",
+            "web/app.ts": 'import env from "./env";\nexport const u = env.BASE_URL;\n',
+            # A constants module that happens to be called env: its members are no variables.
+            "shared/config/env.ts": "export default { MAX_ITEMS: 5, PAGE_SIZE: 20 };\n",
+            "shared/list.ts": 'import env from "../shared/config/env";\n'
+            'import limits from "./config/env";\nexport const n = limits.MAX_ITEMS + env.PAGE_SIZE;\n',
+        },
+    )
+    reads = {(f.name, f.path) for f in build_index(root).facts if f.kind == "env-var"}
+    assert reads == {
+        ("SMTP_FROM", "server/mailer.ts"),
+        ("PORT", "web/env.ts"),
+        ("BASE_URL", "web/app.ts"),
+    }
+
+
 def test_an_env_table_row_says_required_default_and_where_from_the_read(tmp_path: Path) -> None:
     from agent.draft.env_table import env_rows
 

@@ -6,9 +6,11 @@ entry points) with high confidence; the model only phrases them, if at all.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,17 +75,20 @@ _ENV_QUICK = re.compile(
 
 # A JavaScript module of the project's own that hands out the environment (`import environment
 # from "./utils/environment"`, `import env from "@server/env"`): its capitalised members are the
-# variables (outline reads every setting as `environment.SECRET_KEY`).
+# variables (outline reads every setting as `environment.SECRET_KEY`). Such a read says which module
+# it went through (VIA + the import); the index keeps it only if that module reads the environment
+# (`env_module_reads`): a constants module named env.ts holds no variables.
 _ENV_MODULE = re.compile(
-    r"""^\s*import\s+(\w+)\s+from\s+["'][^"']*/(?:env|environment)["']""", re.MULTILINE
+    r"""^\s*import\s+(\w+)\s+from\s+["']([^"']*/(?:env|environment))["']""", re.MULTILINE
 )
+VIA = "through "
 
 
 def env_var_facts(path: str, text: str, language: str = "") -> list[Fact]:
     """Environment variables the code reads, at the line that reads them (also through a helper
     of the file's own: agent/ingest/env_wrappers.py, or an environment module it imports)."""
-    aliases = _ENV_MODULE.findall(text) if language in ("js", "ts") else []
-    if not aliases and not _ENV_QUICK.search(text):
+    modules = dict(_ENV_MODULE.findall(text)) if language in ("js", "ts") else {}
+    if not modules and not _ENV_QUICK.search(text):
         return []
     lines = text.split("\n")
     facts: list[Fact] = [
@@ -91,14 +96,21 @@ def env_var_facts(path: str, text: str, language: str = "") -> list[Fact]:
         for name, n, detail in wrapped_env_reads(lines, language)
     ]
     member = (
-        re.compile(r"(?<![\w.])(?:" + "|".join(aliases) + r")\.([A-Z][A-Z0-9_]{2,})\b")
-        if aliases
+        re.compile(r"(?<![\w.])(" + "|".join(modules) + r")\.([A-Z][A-Z0-9_]{2,})\b")
+        if modules
         else None
     )
     for n, line in enumerate(lines, start=1):
         if member is not None:
             facts += [
-                Fact(kind="env-var", name=m.group(1), path=path, line=n, detail=line.strip()[:120])
+                Fact(
+                    kind="env-var",
+                    name=m.group(2),
+                    value=VIA + modules[m.group(1)],
+                    path=path,
+                    line=n,
+                    detail=line.strip()[:120],
+                )
                 for m in member.finditer(line)
             ]
         if not _ENV_QUICK.search(line):
@@ -110,6 +122,64 @@ def env_var_facts(path: str, text: str, language: str = "") -> list[Fact]:
                     Fact(kind="env-var", name=name, path=path, line=n, detail=line.strip()[:120])
                 )
     return facts
+
+
+def reads_environment(text: str) -> bool:
+    """Whether code reads the process environment (by any of the patterns above)."""
+    return _ENV_QUICK.search(text) is not None
+
+
+def env_module_reads(
+    facts: list[Fact], modules: Iterable[str], reads_environment: Callable[[str], bool]
+) -> list[Fact]:
+    """The facts without the reads through an environment module that does not read the
+    environment. `modules` are the repository's JavaScript/TypeScript files; `reads_environment`
+    says whether one reads it. An import resolves by its relative path, or for an alias
+    (`@server/env`, `~/env`) to the files whose path ends like it; a module that itself reads
+    through another (outline's env.ts through utils/environment.ts) counts when that one does."""
+    via: dict[str, set[str]] = {}
+    for f in facts:
+        if f.kind == "env-var" and f.value.startswith(VIA):
+            via.setdefault(f.path, set()).add(f.value.removeprefix(VIA))
+    if not via:
+        return facts
+    stems: dict[str, str] = {}
+    for path in modules:
+        stem = PurePosixPath(path).with_suffix("").as_posix()
+        stems[stem] = path
+        if stem.endswith("/index"):
+            stems.setdefault(stem.removesuffix("/index"), path)
+    verdicts: dict[tuple[str, str], bool] = {}
+
+    def ok(path: str, spec: str) -> bool:
+        key = (path, spec)
+        if key not in verdicts:
+            verdicts[key] = False  # an import cycle reads nothing
+            verdicts[key] = any(
+                reads_environment(target) or any(ok(target, s) for s in via.get(target, ()))
+                for target in _resolve(path, spec, stems)
+            )
+        return verdicts[key]
+
+    return [
+        f
+        for f in facts
+        if not (f.kind == "env-var" and f.value.startswith(VIA))
+        or ok(f.path, f.value.removeprefix(VIA))
+    ]
+
+
+def _resolve(importer: str, spec: str, stems: dict[str, str]) -> list[str]:
+    if spec.startswith("."):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+        return [stems[target]] if target in stems else []
+    first, _, rest = spec.partition("/")
+    # An alias names a directory (`@server/env` -> server/env) or stands for one (`~/env`).
+    for suffix in (f"{first.lstrip('@~#')}/{rest}".lstrip("/"), rest):
+        found = [p for s, p in stems.items() if s == suffix or s.endswith("/" + suffix)]
+        if found:
+            return found
+    return []
 
 
 def code_entry_facts(path: str, text: str, language: str) -> list[Fact]:

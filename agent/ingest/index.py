@@ -219,6 +219,11 @@ def _all_facts(records: dict[str, FileRecord], stats: IndexStats) -> list[Fact]:
         if rec.skip is None and rec.language and rec.kind in ("code", "tests"):
             files.setdefault(rec.language, []).append(path)
     found = [f for rec in records.values() for f in rec.facts]
+    found = factlib.env_module_reads(
+        found,
+        [p for lang in ("js", "ts") for p in files.get(lang, [])],
+        lambda path: any(factlib.reads_environment(c.text) for c in records[path].chunks),
+    )
     code_lines = Counter({k: v for k, v in stats.lines_by_language.items() if k in files})
     found += factlib.language_facts(code_lines, stats.files_by_language, files)
     return factlib.dedupe(found)
