@@ -809,6 +809,29 @@ def test_an_env_module_counts_only_if_it_reads_the_environment(tmp_path: Path) -
     }
 
 
+def test_a_component_env_table_adds_what_the_functions_it_calls_read(tmp_path: Path) -> None:
+    env_field = "configuration.environment-variables.environment-variables"
+    root = _repo(
+        tmp_path / "web",
+        {
+            "web/cli.py": "import os\n\nfrom web.helpers import get_debug_flag, get\n\n\n"
+            "def main():\n    app = os.environ.get('WEB_APP')\n"
+            "    return app, get_debug_flag(), get('x')\n",
+            "web/helpers.py": "import os\n\n\ndef get_debug_flag():\n"
+            "    return os.environ.get('WEB_DEBUG') == '1'\n\n\n"
+            "def get(key):\n    return os.environ.get('WEB_' + key.upper(), os.getenv('WEB_HOME'))\n\n\n"
+            "def unrelated_setting():\n    return os.environ.get('WEB_THEME')\n",
+        },
+    )
+    index = build_index(root)
+    template = load_template("architecture-component")
+    rows = static_answers(template, index, topic="command line interface")[env_field].rows or []
+    # WEB_DEBUG through get_debug_flag(); not WEB_HOME (read in `get`, too common a name to
+    # be sure it is this `get`), nor WEB_THEME (no topic file calls unrelated_setting).
+    assert [r["variable"] for r in rows] == ["`WEB_APP`", "`WEB_DEBUG`"]
+    assert "web/helpers.py:5" in rows[1]["description"]
+
+
 def test_an_env_table_row_says_required_default_and_where_from_the_read(tmp_path: Path) -> None:
     from agent.draft.env_table import env_rows
 

@@ -4,6 +4,7 @@ whether it is required, its default, where it is read and its example value, eac
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from agent.ingest.facts import Fact
 from agent.ingest.index import RepoIndex
@@ -63,3 +64,34 @@ def env_rows(
             else {k: v for k, v in zip(columns, row.values(), strict=False)}
         )
     return rows, cited
+
+
+def reached_from(files: set[str], facts: list[Fact], index: RepoIndex) -> list[Fact]:
+    """The reads of variables that files make through a function of the project's they call: Flask's cli.py
+    calls `get_debug_flag()`, which reads FLASK_DEBUG in helpers.py. Only a function defined once
+    in the repository and named distinctly enough to be that function where it is called."""
+    count: Counter[str] = Counter()
+    functions: dict[str, list[tuple[str, int, int]]] = {}  # path -> (name, start, end)
+    for path, rec in index.records.items():
+        for s in rec.model.symbols if rec.model is not None else []:
+            if s.kind == "function":
+                count[s.name] += 1
+                functions.setdefault(path, []).append((s.name, s.start, s.end))
+    callers = "\n".join("\n".join(index.file_lines(p) or []) for p in sorted(files))
+    reached: list[Fact] = []
+    for x in facts:
+        if x.kind != "env-var" or x.path in files or "example env file" in x.detail:
+            continue
+        for name, start, end in functions.get(x.path, []):
+            if (
+                start <= x.line <= end
+                and count[name] == 1
+                and len(name) >= _DISTINCT
+                and re.search(rf"(?<![\w.]){re.escape(name)}\(", callers)
+            ):
+                reached.append(x)
+                break
+    return reached
+
+
+_DISTINCT = 6  # characters: `get(`, `load(` and `run(` are called on anything

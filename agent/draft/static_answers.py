@@ -15,7 +15,7 @@ from agent.document.templates import FieldKind, Template, TemplateField
 from agent.draft import structural
 from agent.draft.component_links import component_link
 from agent.draft.decomposition import decomposition_items, is_decomposition
-from agent.draft.env_table import env_rows
+from agent.draft.env_table import env_rows, reached_from
 from agent.draft.layout import directory_structure
 from agent.draft.migrations import migration_history
 from agent.draft.rationale import (
@@ -440,12 +440,15 @@ def _env_table(
     # the 300 the whole code reads), when its files read any; otherwise every one, to confirm.
     own = structural.named_for_topic(index, topic) if topic else set()
     read = {x.name for x in facts if x.kind == "env-var" and x.path in own}
+    # ... and those read by the functions they call (Flask's cli.py -> helpers.get_debug_flag).
+    reached = reached_from(own, facts, index) if read else []
+    read |= {x.name for x in reached}
     # The example env file's line of a variable the topic reads stays: it gives the example.
     mine = [
         x
         for x in facts
         if x.kind != "env-var" or x.path in own or (x.name in read and "example" in x.detail)
-    ]
+    ] + reached
     scoped = bool(read)
     found = env_rows(f.column_keys, mine if scoped else facts, index)
     if found is None:
