@@ -3,44 +3,47 @@
 Parsing every code file with tree-sitter and scanning it for routes, tables and clients costs about
 a third of a cold index on a tree that is all code. Indexing itself (reading, redacting, chunking,
 hashing) is single-process, so on a machine with a second core the extraction runs there, fed in
-batches while the main process goes on; small trees (or one core) extract in-process, where a
-worker's start-up would cost more than it saves. Either way each file's FileModel is the same.
+batches while the main process goes on. A small tree (or one core) extracts in-process: a worker's
+start-up would cost more than it saves. Either way each file's FileModel is the same.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
 
-from agent.ingest.repomodel.model import FileModel, extract_file
+from agent.ingest.repomodel.model import FileModel, extract_safely, parses
 
-# Below this much text to extract, a worker process costs more than it saves: starting one takes
+# Below this much text to parse, a worker process costs more than it saves: spawning one takes
 # ~0.5 s (a fresh interpreter importing the grammars); extraction runs ~5 s per million lines.
 PARALLEL_MIN_BYTES = 6_000_000
 # Files go to the worker in batches of about this much text: few enough round trips that queueing
 # costs nothing, small enough that the last batch leaves the main process little to wait for.
 BATCH_BYTES = 400_000
+# Batches sent and not yet back: if the worker falls behind, the main process waits rather than
+# holding the text of the whole tree.
+MAX_IN_FLIGHT = 4
 
 Work = tuple[str, str, str]  # path, redacted text, language
 
 
-def extract_one(path: str, text: str, language: str) -> FileModel | None:
-    """One file's model; a parser's bug is the file's skip reason, never an indexing failure."""
-    try:
-        return extract_file(path, text, language)
-    except Exception as exc:
-        # The file is still indexed for search, only its structure is unknown (counted in
-        # `docagent map`).
-        return FileModel(skipped=f"model extraction failed ({type(exc).__name__})")
-
-
 def extract_batch(batch: list[Work]) -> list[FileModel | None]:
     """The worker's job: a batch of files' models, in order."""
-    return [extract_one(*work) for work in batch]
+    return [extract_safely(*work) for work in batch]
+
+
+def _quiet_worker() -> None:
+    # Ctrl-C is the main process's to handle (it reaches the whole process group), and a forked
+    # worker must not run the parent's SIGTERM handler (it stops the embedded model's server).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -52,41 +55,84 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-class Extraction:
-    """Collects the files to extract while indexing runs; `finish` returns every file's model."""
+def _cores() -> int:
+    """The cores this process may run on (a container's or a taskset's, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
-    def __init__(self, expected_bytes: int) -> None:
+
+class Extraction:
+    """Collects the files to extract while indexing runs; `finish` returns every file's model.
+    Use it as a context manager: a failed index stops the worker instead of leaving it running."""
+
+    def __init__(self) -> None:
         self._done: dict[str, FileModel | None] = {}
-        # Each sent batch is kept until its result is in, so a worker that dies loses nothing.
-        self._pending: list[tuple[list[Work], Future[list[FileModel | None]]]] = []
+        self._held: list[Work] = []  # until there is enough to parse to start a worker
+        self._held_bytes = 0
         self._batch: list[Work] = []
         self._batch_bytes = 0
+        # Each sent batch is kept until its result is in, so a worker that dies loses nothing.
+        self._pending: deque[tuple[list[Work], Future[list[FileModel | None]]]] = deque()
         self._pool: ProcessPoolExecutor | None = None
-        if expected_bytes >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
+        self._tried = False  # a worker is started once at most; after it is gone, in-process
+
+    def __enter__(self) -> Extraction:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._close(wait=kind is None)
 
     @property
     def parallel(self) -> bool:
-        """Whether a worker process does the extraction."""
+        """Whether a worker process is doing the extraction."""
         return self._pool is not None
 
     def add(self, path: str, text: str, language: str) -> None:
-        """Queue one file (extracted now when there is no worker)."""
-        if self._pool is None:
-            self._done[path] = extract_one(path, text, language)
-            return
-        self._batch.append((path, text, language))
-        self._batch_bytes += len(text)
-        if self._batch_bytes >= BATCH_BYTES:
-            self._send()
-            self._collect(wait=False)
+        """Queue one file (a file no parser reads is decided here, at once)."""
+        work = (path, text, language)
+        if not parses(path, language) or (self._tried and self._pool is None):
+            self._done[path] = extract_safely(*work)
+        elif self._pool is None:
+            self._held.append(work)
+            self._held_bytes += len(text)
+            if self._held_bytes >= PARALLEL_MIN_BYTES and _cores() > 1:
+                self._start()
+        else:
+            self._queue(work)
 
     def finish(self) -> dict[str, FileModel | None]:
         """Every queued file's model, by path."""
+        self._redo(self._held)  # too little to parse for a worker to pay off
+        self._held = []
         self._send()
         self._collect(wait=True)
-        self._close()
+        self._close(wait=True)
         return self._done
+
+    def _start(self) -> None:
+        self._tried = True
+        try:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=_context(), initializer=_quiet_worker
+            )
+        except (OSError, ValueError):
+            return  # no worker to be had (a sandbox without semaphores): in-process it is
+        held, self._held = self._held, []
+        for work in held:
+            self._queue(work)
+
+    def _queue(self, work: Work) -> None:
+        self._batch.append(work)
+        self._batch_bytes += len(work[1])
+        if self._batch_bytes >= BATCH_BYTES:
+            self._send()
+            self._collect(wait=False)
 
     def _send(self) -> None:
         batch, self._batch, self._batch_bytes = self._batch, [], 0
@@ -96,27 +142,31 @@ class Extraction:
             try:
                 self._pending.append((batch, self._pool.submit(extract_batch, batch)))
                 return
-            except (BrokenProcessPool, RuntimeError, OSError):
-                self._close()  # the worker is gone: this and later batches run here
+            except RuntimeError:  # BrokenProcessPool: the worker is gone
+                self._close(wait=False)
         self._redo(batch)
 
     def _collect(self, *, wait: bool) -> None:
-        while self._pending and (wait or self._pending[0][1].done()):
-            batch, future = self._pending.pop(0)
+        while self._pending and (
+            wait or self._pending[0][1].done() or len(self._pending) > MAX_IN_FLIGHT
+        ):
+            batch, future = self._pending.popleft()
             try:
                 models = future.result()
-            except (BrokenProcessPool, OSError):
-                # The worker was killed (out of memory, a signal): nothing is lost but time.
-                self._close()
+            except Exception as exc:
+                # The worker was killed (out of memory, a signal) or could not send a result
+                # back: the batch is done here, and nothing is lost but time.
+                if isinstance(exc, BrokenProcessPool):
+                    self._close(wait=False)
                 self._redo(batch)
                 continue
             self._done.update(zip((w[0] for w in batch), models, strict=True))
 
     def _redo(self, batch: list[Work]) -> None:
         for work in batch:
-            self._done[work[0]] = extract_one(*work)
+            self._done[work[0]] = extract_safely(*work)
 
-    def _close(self) -> None:
+    def _close(self, *, wait: bool) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)

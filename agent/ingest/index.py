@@ -251,22 +251,21 @@ def build_index(
     )
     records: dict[str, FileRecord] = {}
     fresh: list[str] = []
-    to_read = [f for f in repo.files if not _unchanged(old.get(f.path), f)]
-    extraction = Extraction(sum(f.size for f in to_read if f.kind in MODEL_KINDS))
-    for f in repo.files:
-        rec = old.get(f.path)
-        if rec is not None and _unchanged(rec, f):
-            records[f.path] = rec
-            stats.reused_files += 1
-            continue
-        if progress:
-            progress(f.path)
-        records[f.path] = _index_file(repo.root, f, rec, extraction)
-        stats.read_files += 1
-        if records[f.path] is not rec:
-            fresh.append(f.path)
-    for path, model in extraction.finish().items():
-        records[path].model = model
+    with Extraction() as extraction:
+        for f in repo.files:
+            rec = old.get(f.path)
+            if rec is not None and rec.size == f.size and rec.mtime_ns == f.mtime_ns:
+                records[f.path] = rec
+                stats.reused_files += 1
+                continue
+            if progress:
+                progress(f.path)
+            records[f.path] = _index_file(repo.root, f, rec, extraction)
+            stats.read_files += 1
+            if records[f.path] is not rec:
+                fresh.append(f.path)
+        for path, model in extraction.finish().items():
+            records[path].model = model
     new_chunks = [c for p in fresh for c in records[p].chunks if not c.tokens]
     for c, n in zip(new_chunks, tokens.count_many([c.text for c in new_chunks]), strict=True):
         c.tokens = n
@@ -314,10 +313,6 @@ def build_index(
     stats.decisions = Counter(d.kind for d in index.decisions)
     stats.seconds = time.perf_counter() - started
     return index
-
-
-def _unchanged(rec: FileRecord | None, f: RepoFile) -> bool:
-    return rec is not None and rec.size == f.size and rec.mtime_ns == f.mtime_ns
 
 
 def _index_file(

@@ -48,7 +48,6 @@ def _extraction_digest() -> str:
         "ingest/repomodel/integrations.py",
         "ingest/repomodel/model.py",
         "ingest/index.py",
-        "ingest/extraction.py",
     )
     for name in modules:
         digest.update((agent_dir / name).read_bytes())

@@ -109,6 +109,23 @@ class FileModel:
     parse_errors: bool = False  # the parser recovered from syntax errors (what it read is kept)
 
 
+def parses(path: str, language: str) -> bool:
+    """Whether extracting this file runs a parser (the rest is decided from its name)."""
+    return (language in MODEL_LANGUAGES or path.endswith(".prisma")) and PurePosixPath(
+        path
+    ).name not in ("pyproject.toml", "setup.cfg")
+
+
+def extract_safely(path: str, text: str, language: str) -> FileModel | None:
+    """extract_file, where a parser's bug is the file's skip reason, never an indexing failure:
+    the file is still indexed for search, only its structure is unknown (counted in `docagent
+    map`)."""
+    try:
+        return extract_file(path, text, language)
+    except Exception as exc:
+        return FileModel(skipped=f"model extraction failed ({type(exc).__name__})")
+
+
 def extract_file(path: str, text: str, language: str) -> FileModel | None:
     """The file's symbols, interfaces, tables and integrations (None for other languages)."""
     if language in UNPARSED_LANGUAGES:
