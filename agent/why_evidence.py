@@ -12,8 +12,9 @@ from agent.declared import boost_declarations
 from agent.draft.evidence import Evidence
 from agent.draft.recorded import record_matches
 from agent.ingest import history
-from agent.ingest.index import RepoIndex, commit_chunk
+from agent.ingest.index import RepoIndex
 from agent.ingest.retrieval import Hit, Intent, pack, rerank_by_title, tokenize
+from agent.ingest.search_index import commit_chunk
 
 # Measured on the 0.5B model: with more evidence it quoted the question instead of the evidence.
 WHY_EVIDENCE_TOKENS = 1100

@@ -31,7 +31,8 @@ from agent.ingest.manifests import manifest_facts
 from agent.ingest.redact import Redaction, redact
 from agent.ingest.repo import DEFAULT_MAX_FILE_SIZE, RepoFile, read_text, scan
 from agent.ingest.repomodel.model import FileModel, RepoModel, build_model
-from agent.ingest.retrieval import Hit, Intent, Retriever, tokenize
+from agent.ingest.retrieval import Hit, Intent, Retriever
+from agent.ingest.search_index import build_retriever
 
 HISTORY_LIMIT = 2000
 MODEL_KINDS = (FileKind.CODE, FileKind.CONFIG, FileKind.OTHER)  # what the repository model reads
@@ -274,9 +275,7 @@ def build_index(
     changed = bool(fresh) or set(records) != set(old) or (stored or {}).get("head") != head
     retriever = None if changed else load(base / "retriever.pkl")
     if retriever is None or not isinstance(retriever, Retriever):
-        retriever = _build_retriever(
-            base, records, fresh, commits, stored is not None and not changed
-        )
+        retriever = build_retriever(base, records, fresh, commits)
     if changed or stored is None:
         save(
             base / "files.pkl",
@@ -379,52 +378,3 @@ def _commits(
         cached: list[Commit] = stored.get("commits", [])
         return cached
     return history.log(root, limit=limit)
-
-
-def commit_chunk(c: Commit) -> Chunk:
-    """A commit message as a piece of evidence (cited by its short sha)."""
-    files = ", ".join(c.files[:15]) + (f" (+{len(c.files) - 15} more)" if len(c.files) > 15 else "")
-    text = f"commit {c.short} ({c.date[:10]}, {c.author})\n{c.message}\n\nFiles: {files}"
-    return Chunk(
-        path=f"commit:{c.short}",
-        start_line=0,
-        end_line=0,
-        kind="history",
-        language="git",
-        text=text,
-        header_path=c.subject,
-        hash=c.sha,
-    )
-
-
-def _build_retriever(
-    base: Path,
-    records: dict[str, FileRecord],
-    fresh: list[str],
-    commits: list[Commit],
-    _unchanged: bool,
-) -> Retriever:
-    cached_tokens: dict[str, list[list[str]]] = load(base / "tokens.pkl") or {}
-    token_map: dict[str, list[list[str]]] = {}
-    chunks: list[Chunk] = []
-    token_lists: list[list[str]] = []
-    fresh_set = set(fresh)
-    for path in sorted(records):
-        rec = records[path]
-        if rec.skip:
-            continue
-        toks = cached_tokens.get(path) if path not in fresh_set else None
-        if toks is None or len(toks) != len(rec.chunks):
-            toks = [tokenize(f"{c.path} {c.header_path} {c.text}") for c in rec.chunks]
-        token_map[path] = toks
-        chunks += rec.chunks
-        token_lists += toks
-    history_chunks = [commit_chunk(c) for c in commits]
-    for c, n in zip(
-        history_chunks, tokens.count_many([c.text for c in history_chunks]), strict=True
-    ):
-        c.tokens = n
-    chunks += history_chunks
-    token_lists += [tokenize(c.text) for c in history_chunks]
-    save(base / "tokens.pkl", token_map)
-    return Retriever(chunks, token_lists)
