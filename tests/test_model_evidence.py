@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.document.templates import parse_template
 from agent.draft.evidence import gather_evidence
-from agent.draft.model_evidence import model_hits
+from agent.draft.model_evidence import asked_kinds, model_hits
 from agent.draft.plan import plan_units
 from agent.ingest.index import build_index
 from tests.test_repomodel import PYTHON
@@ -65,6 +65,66 @@ def test_each_structural_field_gets_the_declaration_it_asks_about(tmp_path: Path
         # ... and it reaches the call's evidence, near the top.
         evidence = gather_evidence(units[title], index, 10_000)  # type: ignore[arg-type]
         assert (chunk.path, chunk.start_line) in [(e.path, e.start_line) for e in evidence[:2]]
+
+
+def test_the_declaration_comes_right_after_the_best_text_hit_once_warm_or_cold(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "repo"
+    notes = {
+        "docs/events.md": "# Event bus\n\nThe event bus carries receipts to the worker.\n",
+        "docs/more.md": "# Events\n\nEvents are sent on the bus after an order.\n",
+        # Text search finds the declaring file too: it must be shown once.
+        "shop/tasks.py": PYTHON["shop/tasks.py"] + "\n# The event bus worker.\n",
+    }
+    for path, text in {**PYTHON, **notes}.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    (unit,) = plan_units(parse_template("# A\n\n## Events\n\n- **Event Bus**: [what]\n"), set())
+    for _ in ("cold", "warm"):
+        index = build_index(root)
+        (declared,) = model_hits(unit, index)
+        places = [(e.path, e.start_line) for e in gather_evidence(unit, index, 10_000)]
+        assert len(places) >= 3 and places[0][0].startswith("docs/")
+        assert places[1] == (declared.chunk.path, declared.chunk.start_line)
+        assert places.count(places[1]) == 1
+
+
+def test_labels_ask_for_the_kind_they_name() -> None:
+    from agent.document.template_model import FieldKind, TemplateField
+
+    def kinds(label: str) -> list[str]:
+        return asked_kinds(
+            [
+                TemplateField(
+                    id="x", key="x", label=label, kind=FieldKind.TEXT, description="", line=1
+                )
+            ]
+        )
+
+    assert kinds("ORM Usage") == ["table"]
+    assert kinds("Database Constraints") == ["table"]
+    assert kinds("API Integration") == ["http", "integration"]
+    assert kinds("gRPC Services") == ["http"]
+    assert kinds("Event Bus/Message Queue") == ["event"]
+    assert kinds("Background Jobs") == ["event"]
+    assert kinds("Name of OAuth provider") == ["auth"]
+    assert kinds("CLI Commands") == ["cli"]
+    for label in (
+        "Eventual Consistency",
+        "Encryption at Rest",
+        "Tablet Support",
+        "Entitlements",
+        "Project Background",
+        "Externalized Configuration",
+        "Command Query Separation (CQRS)",
+        "Event Logs",
+        "Audit Events",
+        "API Security",
+        "Third-Party Service Constraints",
+        "Why this ORM",
+    ):
+        assert kinds(label) == [], label
 
 
 def test_why_and_observability_fields_ask_for_no_declaration(tmp_path: Path) -> None:

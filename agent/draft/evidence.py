@@ -74,19 +74,20 @@ def gather_evidence(unit: Unit, index: RepoIndex, budget: int, topic: str = "") 
     """Ranked chunks for a unit, packed whole into the token budget and numbered E1..En."""
     query = unit.query(topic)
     hits: list[Hit] = index.search(query, 40, intent=Intent.GENERAL)
-    # The declarations a structural field asks about go right after the best text hit: the
+    # The declarations a structural field asks about go right after the best text hit (in a unit
+    # with "why" fields, among the first general hits the why-ranked ones alternate with): the
     # words of "ORM usage" or "event bus" are rarely in the code that answers them.
     hits[1:1] = model_hits(unit, index)
     if unit.has_rationale:
         # Interleave why-ranked and general hits so rationale fields see notes, ADRs and commits.
         why = index.search(query, 25, intent=Intent.WHY)
-        unique: dict[int, Hit] = {}
-        for pair in zip_longest(why, hits):
-            for h in pair:
-                if h is not None:
-                    unique.setdefault(id(h.chunk), h)
-        hits = list(unique.values())
-    hits = list({id(h.chunk): h for h in hits}.values())  # a declaration text search found too
+        hits = [h for pair in zip_longest(why, hits) for h in pair if h is not None]
+    # Once each: the same lines may come from both searches or be a declaration text search found
+    # too (compared by place: a warm index's retriever and records hold separate copies).
+    unique: dict[tuple[str, int, int], Hit] = {}
+    for h in hits:
+        unique.setdefault((h.chunk.path, h.chunk.start_line, h.chunk.end_line), h)
+    hits = list(unique.values())
     # A document template names every topic a section asks about, so it outranks real evidence
     # (measured on this repository: the 0.5B model cited templates/ for most fields).
     hits = [h for h in hits if not index.is_template(h.chunk.path)]

@@ -15,7 +15,6 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from agent.ingest.repomodel.model import is_auxiliary
 from agent.ingest.retrieval import Hit
 
 if TYPE_CHECKING:
@@ -24,29 +23,46 @@ if TYPE_CHECKING:
     from agent.ingest.chunking import Chunk
     from agent.ingest.index import RepoIndex
 
-# What a field's label asks about -> the kind of declaration that answers it. `\b` keeps
-# "asynchronous" from matching "synchronous"; a label about observing or securing a thing ("Event
-# Logging", "API Security") asks about something else, which the declaration does not show.
+# What a field's label asks about -> the kind of declaration that answers it. Whole words only
+# ("Eventual Consistency", "Encryption at Rest", "Tablet Support" ask about none of these); a label
+# about observing or securing a thing ("Event Logging", "API Security") asks about something the
+# declaration does not show.
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "table",
-        re.compile(r"\b(orm|schema|databases?|tables?|entit|data model|relational|migration)"),
+        re.compile(
+            r"\b(orm|schemas?|databases?|tables?|entit(y|ies)|data models?|relational|migrations?)\b"
+        ),
     ),
-    ("http", re.compile(r"\b(api|apis|rest|endpoints?|routes?|http|graphql|webhooks?)\b")),
+    (
+        "http",
+        re.compile(
+            r"\b(apis?|(?<!at )rest(ful)?|endpoints?|routes?|http|graphql|g?rpc|webhooks?)\b"
+        ),
+    ),
     (
         "event",
         re.compile(
-            r"\b(events?|queues?|messag|asynchronous|async|pub/sub|topics?|jobs?|workers?|background)"
+            r"\b(events?|queues?|messages?|messaging|asynchronous|async|pub/sub|topics?|"
+            r"background (jobs?|tasks?|workers?|processing)|jobs?|workers?)\b"
         ),
     ),
-    ("auth", re.compile(r"\b(oauth|identity|sso|authenticat)")),
-    ("integration", re.compile(r"\b(third-party|integrations?|external)")),
-    ("cli", re.compile(r"\b(cli|command-line|commands?)\b")),
+    ("auth", re.compile(r"\b(oauth|identity|sso|authentication)\b")),
+    (
+        "integration",
+        re.compile(r"\b(third-party|integrations?|external (services?|apis?|systems?))\b"),
+    ),
+    ("cli", re.compile(r"\b(cli|command-line|commands?)\b(?!\s+query)")),
 )
 _NOT_ASKING = re.compile(
-    r"\b(logging|metrics|tracing|monitoring|debugging|security|constraints?)\b"
+    r"\b(logs?|logging|metrics|tracing|monitoring|debugging|observability|telemetry|audit\w*|"
+    r"alert\w*|security)\b"
 )
-_EVENT_KINDS = ("task", "queue", "hook")
+# "Database Constraints" is in the table file; "Third-Party Service Constraints" in no declaration.
+_CONSTRAINTS = re.compile(r"\bconstraints?\b")
+_KINDS = {"http": ("http", "grpc"), "event": ("task", "queue", "hook"), "cli": ("cli",)}
+# Integrations that are no third-party service: a local library, an HTTP client, error reporting.
+_NOT_SERVICES = frozenset({"library", "http", "monitoring"})
 MODEL_SLOTS = 2  # declarations one call is shown at most (the rest of its budget is text hits)
 
 
@@ -61,6 +77,8 @@ def asked_kinds(fields: list[TemplateField]) -> list[str]:
         if _NOT_ASKING.search(label):
             continue
         for kind, pattern in _ASKS:
+            if kind != "table" and _CONSTRAINTS.search(label):
+                continue
             if kind not in kinds and pattern.search(label):
                 kinds.append(kind)
     return kinds
@@ -90,11 +108,9 @@ def _declaration(kind: str, index: RepoIndex) -> tuple[str, int] | None:
     elif kind == "auth":
         places = [(g.path, g.line) for g in model.integrations if g.category == "auth"]
     elif kind == "integration":
-        places = [(g.path, g.line) for g in model.integrations if g.category != "library"]
+        places = [(g.path, g.line) for g in model.integrations if g.category not in _NOT_SERVICES]
     else:
-        wanted = _EVENT_KINDS if kind == "event" else (kind,)
-        places = [(i.path, i.line) for i in model.interfaces if i.kind in wanted]
-    places = [p for p in places if not is_auxiliary(p[0])]
+        places = [(i.path, i.line) for i in model.interfaces if i.kind in _KINDS[kind]]
     if not places:
         return None
     count = Counter(path for path, _ in places)
@@ -107,4 +123,13 @@ def _chunk_at(index: RepoIndex, path: str, line: int) -> Chunk | None:
     record = index.records.get(path)
     if record is None or record.skip is not None or index.is_template(path):
         return None
-    return next((c for c in record.chunks if c.start_line <= line <= c.end_line), None)
+    # The chunk holding the line, else the nearest (a chunker may leave blank stretches out).
+    return min(
+        record.chunks,
+        key=lambda c: (
+            0
+            if c.start_line <= line <= c.end_line
+            else min(abs(c.start_line - line), abs(c.end_line - line))
+        ),
+        default=None,
+    )
