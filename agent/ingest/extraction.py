@@ -56,7 +56,11 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _cores() -> int:
-    """The cores this process may run on (a container's or a taskset's, not the host's)."""
+    """The cores this process may run on (a container's or a taskset's, not the host's); one
+    before Python 3.11.5, whose process pool could hang for good when a worker died while a batch
+    was being written to it (CPython gh-94777)."""
+    if sys.version_info < (3, 11, 5):
+        return 1
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
