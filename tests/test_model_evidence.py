@@ -147,3 +147,13 @@ def test_a_repository_without_such_declarations_adds_nothing(tmp_path: Path) -> 
     index = build_index(tmp_path / "repo")
     (unit, *_) = plan_units(parse_template(TEMPLATE), set())
     assert model_hits(unit, index) == []
+
+
+def test_a_value_copying_how_the_prompt_states_a_field_is_no_answer() -> None:
+    from agent.draft.value_checks import echoes_prompt
+
+    # Seen in a warehouse draft: a group item named after another field's line in the prompt.
+    assert echoes_prompt("Layered Architecture? (for example: Presentation, Business Logic)")
+    assert echoes_prompt('Why Layered (a "why" field) [under Layered Architecture]')
+    assert not echoes_prompt("Layered: views call services, services call models")
+    assert not echoes_prompt("Which layer? The service layer, for example the mailer")

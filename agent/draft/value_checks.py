@@ -62,9 +62,11 @@ def echoes_prompt(value: str) -> bool:
     )
 
 
-# Phrases of the field list `draft.field_lines` writes into every prompt.
+# Phrases of the field list `draft.field_lines` writes into every prompt: its instructions, and the
+# way it states a field ("Layered Architecture? (for example: ...)", 'Why X (a "why" field)').
 _SCAFFOLD_RE = re.compile(
     r"one item per .* the evidence shows|an empty list if none|each item has |\(write\)"
+    r"|\? \(for example: |\(a \"why\" field\)"
 )
 
 
