@@ -167,8 +167,7 @@ class Extraction:
             self._done.update(zip((w[0] for w in batch), models, strict=True))
 
     def _redo(self, batch: list[Work]) -> None:
-        for work in batch:
-            self._done[work[0]] = extract_safely(*work)
+        self._done.update(zip((w[0] for w in batch), extract_batch(batch), strict=True))
 
     def _close(self, *, wait: bool) -> None:
         if self._pool is not None:

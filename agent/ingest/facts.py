@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -130,13 +131,13 @@ def reads_environment(text: str) -> bool:
 
 
 def env_module_reads(
-    facts: list[Fact], modules: Iterable[str], reads_environment: Callable[[str], bool]
+    facts: list[Fact], modules: Iterable[str], reads_env: Callable[[str], bool]
 ) -> list[Fact]:
     """The facts without the reads through an environment module that does not read the
-    environment. `modules` are the repository's JavaScript/TypeScript files; `reads_environment`
-    says whether one reads it. An import resolves by its relative path, or for an alias
-    (`@server/env`, `~/env`) to the files whose path ends like it; a module that itself reads
-    through another (outline's env.ts through utils/environment.ts) counts when that one does."""
+    environment. `modules` are the repository's JavaScript/TypeScript files; `reads_env` says
+    whether one reads it. An import resolves by its relative path, or for an alias (`@server/env`,
+    `~/env`) to the files whose path ends like it; a module that itself reads through another
+    (outline's env.ts through utils/environment.ts) counts when that one does."""
     via: dict[str, set[str]] = {}
     for f in facts:
         if f.kind == "env-var" and f.value.startswith(VIA):
@@ -149,14 +150,17 @@ def env_module_reads(
         stems[stem] = path
         if stem.endswith("/index"):
             stems.setdefault(stem.removesuffix("/index"), path)
+    # Outline's 150 files import the same "@server/env": each import is resolved, and each module
+    # read, once.
+    reads = cache(reads_env)
     verdicts: dict[tuple[str, str], bool] = {}
 
     def ok(path: str, spec: str) -> bool:
-        key = (path, spec)
+        key = (posixpath.dirname(path) if spec.startswith(".") else "", spec)
         if key not in verdicts:
             verdicts[key] = False  # an import cycle reads nothing
             verdicts[key] = any(
-                reads_environment(target) or any(ok(target, s) for s in via.get(target, ()))
+                reads(target) or any(ok(target, s) for s in via.get(target, ()))
                 for target in _resolve(path, spec, stems)
             )
         return verdicts[key]
